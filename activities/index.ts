@@ -1,0 +1,23 @@
+// All activities of a worker, built around the resources one worker process shares: one pg
+// pool, one pooled SMTP transport, one Temporal client.
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { SmtpTransport } from '../src/smtp/transport';
+import { createReputationActivities } from './reputation';
+import { createSendActivities } from './send';
+import { createSuppressionActivities } from './suppression';
+
+export interface ActivityDeps {
+  pool: Pool;
+  transport: SmtpTransport;
+  client: Client;
+  taskQueue: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSendActivities(deps),
+    ...createSuppressionActivities(deps),
+    ...createReputationActivities(deps),
+  };
+}

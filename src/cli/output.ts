@@ -1,0 +1,38 @@
+// How the CLI prints: one JSON document with --json, a compact table otherwise.
+import type { DeliveryStatus } from '../types';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+}
+
+function shortReply(s: DeliveryStatus['recipients'][number]): string {
+  if (s.suppressionReason) return `suppressed: ${s.suppressionReason}`;
+  const r = s.lastReply;
+  if (!r) return '';
+  const code = [r.code, r.enhanced].filter(Boolean).join(' ');
+  const text = r.text.length > 60 ? `${r.text.slice(0, 57)}...` : r.text;
+  return `${r.category}${code ? ` (${code})` : ''} ${text}`.trim();
+}
+
+export function formatStatus(s: DeliveryStatus): string {
+  const head = [
+    `message ${s.messageId}  ${s.state}  attempts ${s.attempts}  profile ${s.profile}`,
+    `created ${s.createdAt}  deadline ${s.deadline}${s.nextAttemptAt ? `  next attempt ${s.nextAttemptAt}` : ''}`,
+  ];
+  const rows = [['RECIPIENT', 'STATE', 'ATTEMPTS', 'LAST REPLY'], ...s.recipients.map((r) => [r.address, r.state, String(r.attempts), shortReply(r)])];
+  return `${head.join('\n')}\n${table(rows)}`;
+}
+
+/** Reports a failure the way every command does: JSON on stdout with --json, text on stderr. */
+export function fail(err: unknown, json: boolean): never {
+  const e = err as Error & { field?: string };
+  if (json) printJson({ error: e.message, ...(e.field ? { field: e.field } : {}) });
+  else process.stderr.write(`error: ${e.message}\n`);
+  process.exit(e.name === 'ValidationError' ? 2 : 1);
+}

@@ -1,0 +1,142 @@
+// The client SDK services use to start and follow deliveries. It validates and composes the
+// message, stores it in PostgreSQL, and only then starts the workflow with a reference to it.
+import { randomUUID } from 'node:crypto';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { loadConfig, type ReboundConfig } from '../config';
+import { insertMessage } from '../db/messages';
+import { createPool } from '../db/pool';
+import { ValidationError } from '../errors';
+import { composeMessage } from '../message/compose';
+import { validateSendRequest, type SendRequest } from '../message/validate';
+import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../search-attributes';
+import {
+  DELIVERY_WORKFLOW_TYPE,
+  deliveryWorkflowId,
+  domainOf,
+  type DeliveryInput,
+  type DeliveryStatus,
+} from '../types';
+import { retryNowSignal, statusQuery } from '../../workflows/definitions';
+
+export interface ReboundClientOptions {
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  maxMessageBytes?: number;
+  /** Domain of generated Message-IDs; defaults to the sender's domain. */
+  messageIdDomain?: string;
+}
+
+export interface SendReceipt {
+  messageId: string;
+  workflowId: string;
+  /** False when this id was sent before: nothing new was stored or started. */
+  created: boolean;
+}
+
+export class ReboundClient {
+  private readonly owned: { connection?: Connection; pool?: Pool } = {};
+
+  constructor(private readonly opts: ReboundClientOptions) {}
+
+  /** Connects with the configuration from the environment (see `rebound --help`). */
+  static async connect(overrides: Partial<ReboundConfig> = {}): Promise<ReboundClient> {
+    const config = { ...loadConfig(), ...overrides };
+    const connection = await Connection.connect({ address: config.temporalAddress });
+    const pool = createPool(config.databaseUrl);
+    const client = new Client({ connection, namespace: config.temporalNamespace });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes });
+    rebound.owned.connection = connection;
+    rebound.owned.pool = pool;
+    return rebound;
+  }
+
+  get temporal(): Client {
+    return this.opts.client;
+  }
+
+  /**
+   * Validates, composes, stores and starts one message. Invalid input throws a ValidationError
+   * naming the field, before anything is stored or started. A repeated id returns the first
+   * delivery and never sends twice.
+   */
+  async send(request: SendRequest): Promise<SendReceipt> {
+    const valid = validateSendRequest(request, { maxBytes: this.opts.maxMessageBytes });
+    const messageId = valid.id ?? randomUUID();
+    const composed = await composeMessage(valid, messageId, { messageIdDomain: this.opts.messageIdDomain });
+    const { row, created } = await insertMessage(this.opts.pool, {
+      id: messageId,
+      contentHash: composed.contentHash,
+      mailFrom: valid.from.address,
+      recipients: valid.envelopeRecipients,
+      messageIdHeader: composed.messageIdHeader,
+      raw: composed.raw,
+      profile: valid.profile,
+      schedule: valid.schedule,
+    });
+    if (row.contentHash !== composed.contentHash) {
+      throw new ValidationError('id', `message id "${messageId}" was already used for a different message; use a new id`);
+    }
+    // Start from what is stored: on a repeated id that is the first request's message.
+    const input: DeliveryInput = { messageId, recipients: row.recipients, schedule: row.schedule, profile: row.profile };
+    const workflowId = deliveryWorkflowId(messageId);
+    try {
+      await this.opts.client.workflow.start(DELIVERY_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: this.opts.taskQueue,
+        args: [input],
+        // A running delivery for this id is returned as it is; a closed one is never rerun.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: DeliveryStateKey, value: 'queued' },
+          { key: RecipientDomainsKey, value: [...new Set(row.recipients.map(domainOf))].sort() },
+          { key: DeliveryAttemptsKey, value: 0 },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return { messageId, workflowId, created };
+  }
+
+  handle(messageId: string): WorkflowHandle {
+    return this.opts.client.workflow.getHandle(deliveryWorkflowId(messageId));
+  }
+
+  async status(messageId: string): Promise<DeliveryStatus> {
+    return this.handle(messageId).query(statusQuery);
+  }
+
+  /** Waits for the delivery to end and returns its final status (also for a cancelled one). */
+  async result(messageId: string): Promise<DeliveryStatus> {
+    const handle = this.handle(messageId);
+    try {
+      return (await handle.result()) as DeliveryStatus;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return handle.query(statusQuery);
+      throw err;
+    }
+  }
+
+  async cancel(messageId: string): Promise<void> {
+    await this.handle(messageId).cancel();
+  }
+
+  async retryNow(messageId: string): Promise<void> {
+    await this.handle(messageId).signal(retryNowSignal);
+  }
+
+  async close(): Promise<void> {
+    await this.owned.pool?.end();
+    await this.owned.connection?.close();
+  }
+}

@@ -1,0 +1,14 @@
+// `rebound dev`: the local stack until Ctrl-C.
+import { logger } from '../log';
+import { startStack, untilSignal } from './stack';
+
+export async function runDev(): Promise<void> {
+  const stack = await startStack();
+  logger.info(
+    { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, sink: stack.sink?.url ?? null, taskQueue: stack.config.taskQueue },
+    'rebound dev stack is up; Ctrl-C stops it',
+  );
+  if (stack.server.uiUrl) process.stderr.write(`\nTemporal UI: ${stack.server.uiUrl}\n\n`);
+  await untilSignal();
+  await stack.stop();
+}

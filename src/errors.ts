@@ -1,0 +1,32 @@
+// Error types shared by the policy and validation modules. Pure: no I/O, no Node built-ins, so
+// workflow code may import it too.
+
+/**
+ * Invalid caller input (spec 6): the message names the field, e.g.
+ * `Invalid field "to[1]": "bob@" is not a valid email address (nothing after "@")`.
+ */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  /** The offending field as the caller wrote it: `to[1]`, `delays[2]`, `headers["X-Foo"]`, `deadline`. */
+  readonly field: string;
+  /** What is wrong, without the field prefix. */
+  readonly reason: string;
+
+  constructor(field: string, reason: string) {
+    super(`Invalid field "${field}": ${reason}`);
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/** Quote a caller-supplied value for an error message: JSON-escaped (no raw CR/LF) and truncated. */
+export function quoteValue(value: unknown, max = 80): string {
+  if (typeof value === 'string') {
+    const cut = value.length > max ? `${value.slice(0, max)}...` : value;
+    return JSON.stringify(cut);
+  }
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

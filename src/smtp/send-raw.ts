@@ -1,0 +1,60 @@
+// Sends stored MIME bytes to some recipients in one SMTP transaction and turns whatever the
+// server or the network said into one raw reply per recipient. SMTP answers are results, not
+// exceptions: the caller classifies them.
+import type { RawReply } from '../types';
+import { parseReplyLine } from '../policy/classify';
+import type { SmtpTransport } from './transport';
+
+export interface RawSend {
+  from: string;
+  recipients: string[];
+  raw: Buffer;
+}
+
+export interface RecipientRawReply {
+  address: string;
+  reply: RawReply;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+/** A reply for one recipient from a nodemailer error: an SMTP answer when there is one. */
+function replyOf(err: SmtpError): RawReply {
+  if (err.response && err.responseCode) return parseReplyLine(err.response);
+  // No SMTP answer: refused, reset, timed out, TLS failure. nodemailer wraps the socket error
+  // (code ESOCKET/ECONNECTION); its message still names the cause (ECONNREFUSED, ...).
+  const cause = /\b(E[A-Z_]{3,})\b/.exec(err.message)?.[1];
+  return { code: null, enhanced: null, text: err.message, errorCode: cause ?? err.code ?? 'ECONNECTION' };
+}
+
+export async function sendRaw(transport: SmtpTransport, send: RawSend): Promise<RecipientRawReply[]> {
+  const byAddress = new Map<string, RawReply>();
+  try {
+    const info = await transport.sendMail({ envelope: { from: send.from, to: send.recipients }, raw: send.raw });
+    const accepted = parseReplyLine(info.response ?? '250 OK');
+    for (const address of info.accepted as string[]) byAddress.set(address.toLowerCase(), accepted);
+    for (const err of ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [])) {
+      if (err.recipient) byAddress.set(err.recipient.toLowerCase(), replyOf(err));
+    }
+  } catch (e) {
+    const err = e as SmtpError;
+    // Rejected per recipient (RCPT or, for LMTP-style servers, DATA): each gets its own answer.
+    for (const r of err.rejectedErrors ?? []) {
+      if (r.recipient) byAddress.set(r.recipient.toLowerCase(), replyOf(r));
+    }
+    // Whatever failed the whole transaction (DATA rejected, connection lost) answers the rest.
+    const rest = replyOf(err);
+    for (const address of send.recipients) if (!byAddress.has(address)) byAddress.set(address, rest);
+  }
+  return send.recipients.map((address) => ({
+    address,
+    // A recipient the server neither accepted nor rejected (should not happen) is retried.
+    reply: byAddress.get(address) ?? { code: null, enhanced: null, text: 'no reply for this recipient', errorCode: 'ENOREPLY' },
+  }));
+}

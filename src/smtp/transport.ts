@@ -1,0 +1,47 @@
+// One pooled nodemailer transport per worker process, configured from REBOUND_SMTP_URL:
+//   smtp://[user:pass@]host[:port][?starttls=required|opportunistic|never&pool=5]
+//   smtps://[user:pass@]host[:port]            (implicit TLS, port 465 by default)
+import { createTransport } from 'nodemailer';
+import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
+
+export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
+
+const STARTTLS_POLICIES = ['required', 'opportunistic', 'never'] as const;
+
+export function transportOptions(smtpUrl: string): SMTPPoolOptions & { pool: true } {
+  let url: URL;
+  try {
+    url = new URL(smtpUrl);
+  } catch {
+    throw new Error(`REBOUND_SMTP_URL is not a URL: expected smtp://host:port or smtps://host:port`);
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new Error(`REBOUND_SMTP_URL must start with smtp:// or smtps://, got ${url.protocol}//`);
+  }
+  const secure = url.protocol === 'smtps:';
+  const starttls = url.searchParams.get('starttls') ?? 'opportunistic';
+  if (!(STARTTLS_POLICIES as readonly string[]).includes(starttls)) {
+    throw new Error(`REBOUND_SMTP_URL starttls must be one of ${STARTTLS_POLICIES.join(', ')}, got "${starttls}"`);
+  }
+  const maxConnections = Number(url.searchParams.get('pool') ?? 5);
+  return {
+    pool: true,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    requireTLS: starttls === 'required',
+    ignoreTLS: starttls === 'never',
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    maxConnections: Number.isInteger(maxConnections) && maxConnections > 0 ? maxConnections : 5,
+    maxMessages: 1000,
+    // A stalled server becomes a network_error reply (a soft bounce) well within the
+    // activity's start-to-close timeout, instead of holding the attempt for minutes.
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+  };
+}
+
+export function createSmtpTransport(smtpUrl: string) {
+  return createTransport(transportOptions(smtpUrl));
+}

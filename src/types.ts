@@ -1,0 +1,167 @@
+// Shared vocabulary of Rebound (see shared spec sections 1-4). This module is imported by
+// workflow code, so it must stay free of I/O and of Node built-ins.
+
+/** What a reply means for a recipient: delivered, retry later, or never retry. */
+export type ReplyKind = 'delivered' | 'soft' | 'hard';
+
+export const SOFT_CATEGORIES = [
+  'mailbox_full',
+  'greylisted',
+  'rate_limited',
+  'server_unavailable',
+  'network_error',
+  'temporary_failure',
+] as const;
+
+export const HARD_CATEGORIES = [
+  'unknown_user',
+  'unknown_domain',
+  'mailbox_disabled',
+  'invalid_address',
+  'policy_block',
+  'message_too_large',
+  'permanent_failure',
+] as const;
+
+export type SoftCategory = (typeof SOFT_CATEGORIES)[number];
+export type HardCategory = (typeof HARD_CATEGORIES)[number];
+export type BounceCategory = 'delivered' | SoftCategory | HardCategory;
+
+/** Hard-bounce categories that are the sender's problem, not the address's. */
+export const NON_SUPPRESSING_CATEGORIES: readonly BounceCategory[] = ['policy_block', 'message_too_large'];
+
+/** A raw SMTP answer, or a connection-level failure (then `code` is null and `errorCode` set). */
+export interface RawReply {
+  /** Basic reply code (e.g. 452), null for a connection-level failure. */
+  code: number | null;
+  /** RFC 3463 enhanced status code (e.g. "4.2.2") when the server gave one. */
+  enhanced: string | null;
+  /** The reply text, without the codes. */
+  text: string;
+  /** Node/nodemailer error code for connection failures (ECONNREFUSED, ETIMEDOUT, ...). */
+  errorCode?: string | null;
+}
+
+/** A reply after classification: what the server said and what it means. */
+export interface ClassifiedReply {
+  code: number | null;
+  enhanced: string | null;
+  text: string;
+  kind: ReplyKind;
+  category: BounceCategory;
+  /** Wait hint parsed from the text ("try again in 300 seconds"), in milliseconds. */
+  retryAfterMs: number | null;
+}
+
+export type ProfileName = 'standard' | 'urgent' | 'bulk';
+export const PROFILE_NAMES: readonly ProfileName[] = ['standard', 'urgent', 'bulk'];
+
+/** Delays between attempts and the deadline, counted from the workflow start. */
+export interface RetrySchedule {
+  /** Delay before attempt 2, 3, 4, ...; the last one repeats. */
+  delaysMs: number[];
+  /** Deadline, counted from the moment the message was accepted. */
+  deadlineMs: number;
+}
+
+export type RecipientState = 'pending' | 'retrying' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'cancelled';
+export const FINAL_RECIPIENT_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired', 'suppressed', 'cancelled'];
+
+export type MessageState = 'queued' | 'sending' | 'retrying' | 'delivered' | 'partially_delivered' | 'failed' | 'cancelled';
+export const FINAL_MESSAGE_STATES: readonly MessageState[] = ['delivered', 'partially_delivered', 'failed', 'cancelled'];
+
+export interface RecipientStatus {
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  lastReply: ClassifiedReply | null;
+  /** Set when the recipient ended `suppressed`: why the address is on the list. */
+  suppressionReason?: string | null;
+  firstAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  finishedAt: string | null;
+}
+
+/** The answer to the `status` query. */
+export interface DeliveryStatus {
+  messageId: string;
+  workflowId: string;
+  state: MessageState;
+  profile: ProfileName | 'custom';
+  createdAt: string;
+  deadline: string;
+  attempts: number;
+  nextAttemptAt: string | null;
+  recipients: RecipientStatus[];
+}
+
+/** What the client passes to the delivery workflow: references, never content or credentials. */
+export interface DeliveryInput {
+  messageId: string;
+  /** Envelope recipients (to, cc and bcc), normalised and de-duplicated. */
+  recipients: string[];
+  schedule: RetrySchedule;
+  profile: ProfileName | 'custom';
+}
+
+/** One recipient's outcome of one attempt, as the send activity reports it. */
+export interface AttemptReply extends ClassifiedReply {
+  address: string;
+  /** True when the server had already accepted this recipient in an earlier run of the activity. */
+  alreadyAccepted?: boolean;
+}
+
+export interface SendAttemptInput {
+  messageId: string;
+  attempt: number;
+  recipients: string[];
+}
+
+export interface SendAttemptResult {
+  replies: AttemptReply[];
+}
+
+/** A row of the suppression list as senders see it. */
+export interface SuppressionCheck {
+  address: string;
+  reason: string;
+}
+
+export type ReputationEventType = 'delivered' | 'softBounced' | 'hardBounced';
+
+export interface ReputationSignal {
+  messageId: string;
+  category: BounceCategory;
+  reply: Pick<ClassifiedReply, 'code' | 'enhanced' | 'text'>;
+  at: string;
+}
+
+export interface ReputationNotice extends ReputationSignal {
+  address: string;
+  event: ReputationEventType;
+}
+
+/** Names shared by the worker, the client and the workflows. */
+export const DEFAULT_TASK_QUEUE = 'rebound';
+export const DELIVERY_WORKFLOW_TYPE = 'deliveryWorkflow';
+export const REPUTATION_WORKFLOW_TYPE = 'reputationWorkflow';
+export const deliveryWorkflowId = (messageId: string): string => `delivery:${messageId}`;
+export const reputationWorkflowId = (normalisedAddress: string): string => `address:${normalisedAddress}`;
+
+/** Search attributes the Temporal UI filters on (spec 4); registered by the dev stack. */
+export const SEARCH_ATTRIBUTES = {
+  DeliveryState: 'Keyword',
+  RecipientDomains: 'KeywordList',
+  BounceCategories: 'KeywordList',
+  DeliveryAttempts: 'Int',
+} as const;
+
+/** Whole address lower-cased and trimmed; no other folding (spec 5). */
+export function normaliseAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+export function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
+}

@@ -1,0 +1,85 @@
+// Builds a Rebound worker: the workflow bundle plus the activities around one pg pool, one
+// pooled SMTP transport and one Temporal client per process.
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../../activities';
+import { redactUrl, type ReboundConfig } from '../config';
+import { createPool } from '../db/pool';
+import { logger } from '../log';
+import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export interface ReboundWorkerOptions {
+  config: ReboundConfig;
+  /** A pre-built bundle (tests build it once); otherwise the worker bundles WORKFLOWS_PATH. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Reuse an existing connection (the time-skipping test environment provides one). */
+  nativeConnection?: NativeConnection;
+  client?: Client;
+  maxCachedWorkflows?: number;
+}
+
+export interface ReboundWorker {
+  worker: Worker;
+  pool: Pool;
+  transport: SmtpTransport;
+  /** Runs until shutdown, then releases the pool, the transport and the connections it opened. */
+  run(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (worker and workflow loggers) into our structured JSON logger. */
+export function installJsonRuntimeLogger(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry: LogEntry) => {
+      const level = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[level]({ ...entry.meta, sdk: true }, entry.message);
+    }),
+  });
+}
+
+export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<ReboundWorker> {
+  const { config } = opts;
+  const ownsNative = !opts.nativeConnection;
+  const nativeConnection = opts.nativeConnection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
+  let ownedClientConnection: Connection | undefined;
+  let client = opts.client;
+  if (!client) {
+    ownedClientConnection = await Connection.connect({ address: config.temporalAddress });
+    client = new Client({ connection: ownedClientConnection, namespace: config.temporalNamespace });
+  }
+  const pool = createPool(config.databaseUrl);
+  const transport = createSmtpTransport(config.smtpUrl);
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue }),
+    // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of them.
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
+    maxConcurrentActivityTaskExecutions: 100,
+    maxConcurrentLocalActivityExecutions: 100,
+  });
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl) }, 'worker ready');
+  return {
+    worker,
+    pool,
+    transport,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        transport.close();
+        await pool.end();
+        await ownedClientConnection?.close();
+        if (ownsNative) await nativeConnection.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,303 @@
+// The bounce simulator against a real, pooled nodemailer transport. Besides checking the sink,
+// these tests pin down how nodemailer reports each outcome, which the send activity relies on.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import nodemailer from 'nodemailer';
+import type { NodemailerError, SendMailOptions } from 'nodemailer';
+import { scenarioFor, startSink, type BounceSink } from '../../src/sink';
+
+type Transport = ReturnType<typeof makeTransport>;
+
+function makeTransport(sink: BounceSink) {
+  return nodemailer.createTransport({
+    host: sink.host,
+    port: sink.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 1,
+    connectionTimeout: 5_000,
+    greetingTimeout: 5_000,
+    socketTimeout: 10_000,
+  });
+}
+
+const FROM = 'sender@rebound.test';
+
+async function sendExpectingError(transport: Transport, mail: SendMailOptions): Promise<NodemailerError> {
+  try {
+    const info = await transport.sendMail({ from: FROM, subject: 'test', text: 'hello', ...mail });
+    assert.fail(`expected the send to fail, got ${JSON.stringify(info.response)}`);
+  } catch (err) {
+    if (err instanceof assert.AssertionError) throw err;
+    return err as NodemailerError;
+  }
+}
+
+/** Transactions that named `address` (earlier tests may still be finishing theirs: a trailing RSET or close). */
+const txFor = (sink: BounceSink, address: string) =>
+  sink.transactions().filter((t) => t.rcpt.some((r) => r.address === address));
+
+/** The sink logs a transaction when it ends (DATA reply, RSET, close); RSET may trail the client callback. */
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 3_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('scenarioFor', () => {
+  test('maps local parts to scenarios, ignoring case and +tags, keyed by the whole address', () => {
+    assert.equal(scenarioFor('someone@example.test').kind, 'accept');
+    assert.equal(scenarioFor('accept-anything@example.test').kind, 'accept');
+    assert.equal(scenarioFor('ok123@example.test').kind, 'accept');
+    const g = scenarioFor('GreyList+T1@Example.test');
+    assert.equal(g.kind, 'greylist');
+    assert.equal(g.hintSeconds, null);
+    assert.equal(g.tag, 't1');
+    assert.equal(g.key, 'greylist+t1@example.test');
+    assert.equal(scenarioFor('greylist-300@x.test').hintSeconds, 300);
+    assert.equal(scenarioFor('full@x.test').kind, 'full');
+    assert.equal(scenarioFor('mailbox-full+a@x.test').kind, 'full');
+    assert.deepEqual([scenarioFor('soft-3@x.test').kind, scenarioFor('soft-3@x.test').failures], ['soft', 3]);
+    assert.equal(scenarioFor('soft2@x.test').failures, 2);
+    assert.equal(scenarioFor('soft-0@x.test').kind, 'accept');
+    assert.equal(scenarioFor('rate-limit@x.test').kind, 'ratelimit');
+    assert.equal(scenarioFor('ratelimit@x.test').kind, 'ratelimit');
+    assert.equal(scenarioFor('nouser@x.test').kind, 'unknown');
+    assert.equal(scenarioFor('unknown+1@x.test').kind, 'unknown');
+    assert.equal(scenarioFor('too-large@x.test').kind, 'toolarge');
+    assert.equal(scenarioFor('policy@x.test').kind, 'blocked');
+    assert.equal(scenarioFor('blocked@x.test').kind, 'blocked');
+    assert.equal(scenarioFor('drop@x.test').kind, 'drop');
+    assert.equal(scenarioFor('dropbox@x.test').kind, 'accept');
+  });
+});
+
+describe('bounce sink with a pooled nodemailer transport', () => {
+  let sink: BounceSink;
+  let transport: Transport;
+  const logs: object[] = [];
+
+  before(async () => {
+    sink = await startSink({ port: 0, controlPort: 0, log: (e) => logs.push(e) });
+    transport = makeTransport(sink);
+  });
+  after(async () => {
+    transport.close();
+    await sink.close();
+  });
+  beforeEach(() => {
+    sink.reset();
+    logs.length = 0;
+  });
+
+  test('accept stores one message with its Message-ID', async () => {
+    const info = await transport.sendMail({ from: FROM, to: 'alice@example.test', subject: 'hi', text: 'hello' });
+    assert.deepEqual(info.accepted, ['alice@example.test']);
+    assert.deepEqual(info.rejected, []);
+    assert.match(info.response, /^250 2\.0\.0 Ok: queued as [0-9A-F]+$/);
+    const received = sink.received();
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.messageId, info.messageId);
+    assert.deepEqual(received[0]!.recipients, ['alice@example.test']);
+    assert.equal(received[0]!.from, FROM);
+    assert.ok(received[0]!.size > 0);
+    assert.equal(sink.deliveries(info.messageId, 'ALICE@example.test'), 1);
+    assert.equal(sink.deliveries(info.messageId.replace(/[<>]/g, '')), 1);
+    const [tx] = txFor(sink, 'alice@example.test');
+    assert.equal(tx!.outcome, 'accepted');
+    assert.deepEqual(tx!.rcpt, [{ address: 'alice@example.test', scenario: 'accept', reply: '250 2.1.5 Recipient OK' }]);
+    assert.equal(tx!.data, info.response);
+    const logged = logs.filter((l) => (l as { messageId?: string }).messageId === info.messageId);
+    assert.equal(logged.length, 1);
+    assert.equal((logged[0] as { outcome?: string }).outcome, 'accepted');
+  });
+
+  test('greylist rejects the first attempt with a hint, then accepts', async () => {
+    const to = 'greylist+t1@example.test';
+    const err = await sendExpectingError(transport, { to });
+    assert.equal(err.code, 'EENVELOPE');
+    assert.equal(err.responseCode, 450);
+    assert.equal(err.response, `450 4.2.0 <${to}>: Recipient address rejected: Greylisted, try again in 60 seconds`);
+    const info = await transport.sendMail({ from: FROM, to, text: 'again' });
+    assert.deepEqual(info.accepted, [to]);
+    assert.equal(sink.received().length, 1);
+    // state is per whole address: another tag is greylisted afresh, with the hint from the local part
+    const other = await sendExpectingError(transport, { to: 'greylist-5+t2@example.test' });
+    assert.match(other.response ?? '', /^450 4\.2\.0 .*try again in 5 seconds$/);
+  });
+
+  test('full always answers 452 4.2.2', async () => {
+    for (let i = 0; i < 3; i++) {
+      const err = await sendExpectingError(transport, { to: 'full@example.test' });
+      assert.equal(err.code, 'EENVELOPE');
+      assert.equal(err.responseCode, 452);
+      assert.equal(err.response, '452 4.2.2 <full@example.test>: mailbox full, over quota');
+    }
+    assert.equal(sink.received().length, 0);
+  });
+
+  test('soft-2 fails twice with 451 4.3.0, then accepts', async () => {
+    const to = 'soft-2@example.test';
+    for (let i = 0; i < 2; i++) {
+      const err = await sendExpectingError(transport, { to });
+      assert.equal(err.responseCode, 451);
+      assert.equal(err.response, '451 4.3.0 Temporary local problem, please try again later');
+      assert.equal(err.permanent, false);
+    }
+    const info = await transport.sendMail({ from: FROM, to, text: 'third time' });
+    assert.deepEqual(info.accepted, [to]);
+    assert.equal(sink.received().length, 1);
+  });
+
+  test('unknown answers 550 5.1.1 (all rejected: EENVELOPE with rejectedErrors)', async () => {
+    const err = await sendExpectingError(transport, { to: 'unknown@example.test' });
+    assert.equal(err.code, 'EENVELOPE');
+    assert.equal(err.command, 'RCPT TO');
+    assert.equal(err.responseCode, 550);
+    assert.equal(err.permanent, true);
+    assert.equal(err.response, '550 5.1.1 <unknown@example.test>: Recipient address rejected: User unknown');
+    assert.deepEqual(err.rejected, ['unknown@example.test']);
+    assert.equal(err.rejectedErrors?.length, 1);
+    assert.equal(err.rejectedErrors![0]!.recipient, 'unknown@example.test');
+    assert.equal(err.rejectedErrors![0]!.responseCode, 550);
+    const tx = await waitFor('the transaction log', () => txFor(sink, 'unknown@example.test')[0]);
+    assert.equal(tx.outcome, 'rejected');
+    assert.equal(tx.ended, 'rset');
+  });
+
+  test('toolarge accepts the RCPT and answers 552 5.3.4 after DATA', async () => {
+    const err = await sendExpectingError(transport, { to: ['toolarge@example.test', 'bob@example.test'] });
+    assert.equal(err.code, 'EMESSAGE');
+    assert.equal(err.command, 'DATA');
+    assert.equal(err.responseCode, 552);
+    assert.equal(err.response, '552 5.3.4 Message size exceeds fixed limit');
+    assert.equal(err.rejectedErrors, undefined);
+    assert.equal(sink.received().length, 0, 'nothing stored, not even for the accepting recipient');
+    const [tx] = txFor(sink, 'toolarge@example.test');
+    assert.equal(tx!.outcome, 'rejected');
+    assert.deepEqual(
+      tx!.rcpt.map((r) => r.reply),
+      ['250 2.1.5 Recipient OK', '250 2.1.5 Recipient OK'],
+    );
+    assert.equal(tx!.data, '552 5.3.4 Message size exceeds fixed limit');
+  });
+
+  test('blocked answers 554 5.7.1', async () => {
+    const err = await sendExpectingError(transport, { to: 'blocked@example.test' });
+    assert.equal(err.code, 'EENVELOPE');
+    assert.equal(err.responseCode, 554);
+    assert.equal(err.response, '554 5.7.1 <blocked@example.test>: Relay access denied: message rejected due to policy');
+  });
+
+  test('ratelimit answers 421 4.7.0 and smtp-server closes the connection', async () => {
+    const err = await sendExpectingError(transport, { to: 'ratelimit@example.test' });
+    // the pipelined DATA never gets a reply: nodemailer reports a closed connection carrying the 421
+    assert.equal(err.code, 'ECONNECTION');
+    assert.equal(err.command, 'CONN');
+    assert.equal(err.responseCode, 421);
+    assert.equal(err.response, '421 4.7.0 Too many messages, slow down');
+    const txs = await waitFor('closed transactions', () => {
+      const found = txFor(sink, 'ratelimit@example.test');
+      return found.length > 0 && found;
+    });
+    assert.ok(txs.every((t) => t.outcome === 'rejected' && t.ended === 'closed'));
+    assert.equal(sink.received().length, 0);
+  });
+
+  test('drop destroys the connection at RCPT: ECONNECTION without a reply', async () => {
+    const err = await sendExpectingError(transport, { to: ['carol@example.test', 'drop@example.test'] });
+    assert.equal(err.code, 'ECONNECTION');
+    assert.equal(err.command, 'CONN');
+    assert.equal(err.responseCode, undefined);
+    assert.equal(err.response, undefined);
+    assert.equal(sink.received().length, 0);
+    const txs = txFor(sink, 'drop@example.test');
+    // the pool silently retries once on a new connection when a reused one fails before DATA
+    assert.ok(txs.length >= 1 && txs.length <= 2, `transactions: ${txs.length}`);
+    assert.ok(txs.every((t) => t.outcome === 'dropped'));
+    // the pool recovers with a new connection
+    const info = await transport.sendMail({ from: FROM, to: 'dave@example.test', text: 'after the drop' });
+    assert.deepEqual(info.accepted, ['dave@example.test']);
+  });
+
+  test('mixed transaction stores only the accepted recipient', async () => {
+    const info = await transport.sendMail({
+      from: FROM,
+      to: ['erin@example.test', 'unknown+m@example.test'],
+      cc: 'full+m@example.test',
+      text: 'mixed',
+    });
+    assert.deepEqual(info.accepted, ['erin@example.test']);
+    assert.deepEqual(info.rejected, ['unknown+m@example.test', 'full+m@example.test']);
+    const errs = info.rejectedErrors ?? [];
+    assert.deepEqual(
+      errs.map((e) => [e.recipient, e.code, e.command, e.responseCode, e.response]),
+      [
+        ['unknown+m@example.test', 'EENVELOPE', 'RCPT TO', 550, '550 5.1.1 <unknown+m@example.test>: Recipient address rejected: User unknown'],
+        ['full+m@example.test', 'EENVELOPE', 'RCPT TO', 452, '452 4.2.2 <full+m@example.test>: mailbox full, over quota'],
+      ],
+    );
+    const received = sink.received();
+    assert.equal(received.length, 1);
+    assert.deepEqual(received[0]!.recipients, ['erin@example.test']);
+    const [tx] = txFor(sink, 'erin@example.test');
+    assert.equal(tx!.outcome, 'partial');
+    assert.deepEqual(
+      tx!.rcpt.map((r) => r.scenario),
+      ['accept', 'unknown', 'full'],
+    );
+  });
+
+  test('all recipients rejected: EENVELOPE, the first temporary reply on the error, every reply in rejectedErrors', async () => {
+    const err = await sendExpectingError(transport, { to: ['unknown+a@example.test', 'full+a@example.test'] });
+    assert.equal(err.code, 'EENVELOPE');
+    assert.equal(err.command, 'RCPT TO');
+    assert.match(err.message, /^Can't send mail - all recipients were rejected/);
+    // nodemailer prefers a temporary rejection for the top-level reply
+    assert.equal(err.responseCode, 452);
+    assert.deepEqual(err.rejected, ['unknown+a@example.test', 'full+a@example.test']);
+    assert.deepEqual(
+      err.rejectedErrors?.map((e) => [e.recipient, e.responseCode]),
+      [
+        ['unknown+a@example.test', 550],
+        ['full+a@example.test', 452],
+      ],
+    );
+    assert.equal(sink.received().length, 0);
+  });
+
+  test('duplicates() reports a message accepted twice for one recipient', async () => {
+    const messageId = '<dup-1@rebound.test>';
+    await transport.sendMail({ from: FROM, to: ['frank@example.test', 'gina@example.test'], messageId, text: 'one' });
+    assert.deepEqual(sink.duplicates(), []);
+    await transport.sendMail({ from: FROM, to: 'Frank@example.test', messageId, text: 'one again' });
+    assert.deepEqual(sink.duplicates(), [{ messageId, recipient: 'frank@example.test', count: 2 }]);
+    assert.equal(sink.deliveries(messageId, 'frank@example.test'), 2);
+    assert.equal(sink.deliveries(messageId, 'gina@example.test'), 1);
+    assert.equal(sink.deliveries(messageId), 2);
+  });
+
+  test('the HTTP control port serves received, duplicates and reset', async () => {
+    const info = await transport.sendMail({ from: FROM, to: 'hank@example.test', text: 'over http' });
+    assert.ok(sink.controlPort);
+    const base = `http://${sink.host}:${sink.controlPort}`;
+    const res = await fetch(`${base}/received`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { messageId: string; recipients: string[] }[];
+    assert.equal(body.length, 1);
+    assert.equal(body[0]!.messageId, info.messageId);
+    assert.deepEqual(body[0]!.recipients, ['hank@example.test']);
+    assert.deepEqual(await (await fetch(`${base}/duplicates`)).json(), []);
+    const count = await fetch(`${base}/deliveries?messageId=${encodeURIComponent(info.messageId)}&recipient=hank@example.test`);
+    assert.equal(((await count.json()) as { count: number }).count, 1);
+    assert.equal((await fetch(`${base}/reset`, { method: 'POST' })).status, 200);
+    assert.deepEqual(await (await fetch(`${base}/received`)).json(), []);
+    assert.equal((await fetch(`${base}/nope`)).status, 404);
+  });
+});

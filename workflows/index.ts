@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow type the worker serves.
+export { deliveryWorkflow } from './delivery';
+export { reputationWorkflow } from './reputation';
