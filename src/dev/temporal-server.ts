@@ -58,17 +58,27 @@ const SA_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 };
 
-/** Registers the search attributes of spec 4 on a server that may not have them yet. */
-export async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+/**
+ * Registers the search attributes of spec 4 where they are missing. Takes a connection so the
+ * tests can use it on the time-skipping server too (which cannot list them: it gets them all).
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const existing = await connection.operatorService
+    .listSearchAttributes({ namespace })
+    .then((r) => r.customAttributes ?? {})
+    .catch(() => ({}));
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in existing));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, SA_TYPES[type]])),
+  });
+}
+
+async function registerAt(address: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (existing.customAttributes ?? {})));
-    if (missing.length === 0) return;
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, SA_TYPES[type]])),
-    });
+    await registerSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
   }
@@ -103,7 +113,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const log = opts.log ?? (() => undefined);
   if (await isListening(host, port)) {
     log('reusing the Temporal server already listening', { address });
-    await registerSearchAttributes(address, namespace);
+    await registerAt(address, namespace);
     return { address, uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`, started: false, stop: async () => undefined };
   }
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
@@ -127,7 +137,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   // A persisted database from an earlier run may predate an attribute.
-  await registerSearchAttributes(address, namespace);
+  await registerAt(address, namespace);
   log('Temporal dev server started', { address, ui: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`, persistence: opts.dbFile ?? 'memory' });
   return {
     address,

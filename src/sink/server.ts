@@ -19,8 +19,7 @@
 
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 
@@ -85,7 +84,10 @@ export interface BounceSink {
   deliveries(messageId: string, recipient?: string): number;
   /** Every (messageId, recipient) accepted more than once. */
   duplicates(): { messageId: string; recipient: string; count: number }[];
-  /** Forget received messages, transactions, attempt counters (greylist/soft-K state). */
+  /**
+   * Forget received messages, transactions, attempt counters (greylist/soft-K state). A transaction
+   * still open on a live connection is logged when it ends, so it can appear after a reset.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -225,7 +227,7 @@ class SinkSmtpServer extends SMTPServer {
   readonly live = new Map<string, Connection>();
   onReset: (connectionId: string) => void = () => undefined;
 
-  override connect(socket: net.Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+  override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     super.connect(socket, socketOptions);
     let conn: Connection | undefined;
     for (const c of this.connections) if (c._socket === socket) conn = c;

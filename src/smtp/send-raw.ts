@@ -18,6 +18,8 @@ export interface RecipientRawReply {
 
 interface SmtpError extends Error {
   code?: string;
+  /** The socket error's own code (ECONNREFUSED, ...) when nodemailer wraps it as ESOCKET. */
+  originalCode?: string;
   response?: string;
   responseCode?: number;
   recipient?: string;
@@ -29,7 +31,7 @@ function replyOf(err: SmtpError): RawReply {
   if (err.response && err.responseCode) return parseReplyLine(err.response);
   // No SMTP answer: refused, reset, timed out, TLS failure. nodemailer wraps the socket error
   // (code ESOCKET/ECONNECTION); its message still names the cause (ECONNREFUSED, ...).
-  const cause = /\b(E[A-Z_]{3,})\b/.exec(err.message)?.[1];
+  const cause = err.originalCode ?? /\b(E[A-Z_]{3,})\b/.exec(err.message)?.[1];
   return { code: null, enhanced: null, text: err.message, errorCode: cause ?? err.code ?? 'ECONNECTION' };
 }
 
@@ -49,6 +51,8 @@ export async function sendRaw(transport: SmtpTransport, send: RawSend): Promise<
       if (r.recipient) byAddress.set(r.recipient.toLowerCase(), replyOf(r));
     }
     // Whatever failed the whole transaction (DATA rejected, connection lost) answers the rest.
+    // nodemailer drops the RCPT rejections when DATA fails too, so those recipients get the
+    // DATA reply: for a 5.3.4 that is message_too_large, which never suppresses.
     const rest = replyOf(err);
     for (const address of send.recipients) if (!byAddress.has(address)) byAddress.set(address, rest);
   }

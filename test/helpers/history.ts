@@ -1,0 +1,40 @@
+// Reads what a workflow did from its recorded history (server time, which the time-skipping
+// server advances), and saves histories for the replay test.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+export const HISTORIES_DIR = path.resolve(__dirname, '../../../test/histories');
+
+function eventMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+/** Offsets (ms from the workflow start) at which each send activity was scheduled. */
+export async function attemptOffsets(handle: WorkflowHandle): Promise<number[]> {
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const start = eventMs(events[0]?.eventTime);
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAttempt')
+    .map((e) => eventMs(e.eventTime) - start);
+}
+
+/** Workflow run time (ms) from the first to the last event. */
+export async function runDurationMs(handle: WorkflowHandle): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return eventMs(events[events.length - 1]?.eventTime) - eventMs(events[0]?.eventTime);
+}
+
+/**
+ * With REBOUND_RECORD_HISTORIES=1, saves the history under test/histories/NAME.binpb (the
+ * protobuf encoding the server itself uses) so the replay test checks later workflow code
+ * against it.
+ */
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.REBOUND_RECORD_HISTORIES !== '1') return;
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const history = await handle.fetchHistory();
+  writeFileSync(path.join(HISTORIES_DIR, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+}

@@ -1,0 +1,84 @@
+// A real stack for integration tests: the time-skipping Temporal test server, PostgreSQL (a
+// database of the tests' own), the bounce simulator and a Rebound worker.
+import { randomBytes } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { ReboundClient } from '../../src/client/rebound-client';
+import type { ReboundConfig } from '../../src/config';
+import { createPool } from '../../src/db/pool';
+import { prepareDatabase } from '../../src/db/setup';
+import { registerSearchAttributes } from '../../src/dev/temporal-server';
+import { temporalTestServerPath } from '../../src/dev/tools';
+import { startSink, type BounceSink } from '../../src/sink';
+import { createReboundWorker, WORKFLOWS_PATH, type ReboundWorker } from '../../src/worker/worker';
+
+export const TEST_DATABASE_URL = process.env.REBOUND_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/rebound_test';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  return bundle;
+}
+
+/** A fresh tag so that addresses, ids and simulator state never collide between tests. */
+export function uid(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  sink: BounceSink;
+  pool: Pool;
+  rebound: ReboundClient;
+  config: ReboundConfig;
+  /** Runs a worker on a fresh task queue while `fn` runs. */
+  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
+  await prepareDatabase(TEST_DATABASE_URL);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  const sink = await startSink({ port: 0, log: () => undefined });
+  const pool = createPool(TEST_DATABASE_URL);
+  const config: ReboundConfig = {
+    temporalAddress: 'time-skipping',
+    temporalNamespace: env.namespace ?? 'default',
+    taskQueue: 'unused',
+    databaseUrl: TEST_DATABASE_URL,
+    smtpUrl: sink.url,
+    maxMessageBytes: 25 * 1024 * 1024,
+  };
+  const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue });
+  return {
+    env,
+    sink,
+    pool,
+    rebound,
+    config,
+    async withWorker(fn) {
+      const taskQueue = `test-${uid()}`;
+      const worker = await createReboundWorker({
+        config: { ...config, taskQueue },
+        workflowBundle: await workflowBundle(),
+        nativeConnection: env.nativeConnection,
+        client: env.client,
+      });
+      const client = new ReboundClient({ client: env.client, pool, taskQueue });
+      return worker.worker.runUntil(fn(client, worker)).finally(() => {
+        worker.transport.close();
+        return worker.pool.end();
+      });
+    },
+    async teardown() {
+      await sink.close();
+      await pool.end();
+      await env.teardown();
+    },
+  };
+}
