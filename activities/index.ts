@@ -2,6 +2,7 @@
 // pool, one pooled SMTP transport, one Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import type { SmtpTransport } from '../src/smtp/transport';
 import { createReputationActivities } from './reputation';
 import { createSendActivities } from './send';
@@ -12,6 +13,7 @@ export interface ActivityDeps {
   transport: SmtpTransport;
   client: Client;
   taskQueue: string;
+  reputation: ReputationWorkflowSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {

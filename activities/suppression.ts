@@ -1,7 +1,9 @@
-// Suppression reads and the delivery's final state: short database steps, run as local activities.
+// Suppression reads and writes and the delivery's final state: short database steps, run as
+// local activities.
 import type { Pool } from 'pg';
 import { setMessageState } from '../src/db/messages';
-import { activeSuppressions } from '../src/db/suppressions';
+import { activeSuppressions, getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';
+import type { Suppression } from '../src/policy/reputation';
 import { FINAL_MESSAGE_STATES, type MessageState, type SuppressionCheck } from '../src/types';
 
 export function createSuppressionActivities({ pool }: { pool: Pool }) {
@@ -13,6 +15,22 @@ export function createSuppressionActivities({ pool }: { pool: Pool }) {
 
     async recordDeliveryState({ messageId, state }: { messageId: string; state: MessageState }): Promise<void> {
       await setMessageState(pool, messageId, state, FINAL_MESSAGE_STATES.includes(state));
+    },
+
+    /** The active suppression of an address, for a reputation workflow that starts fresh. */
+    async loadSuppression(address: string): Promise<Suppression | null> {
+      const row = await getActiveSuppression(pool, address);
+      if (!row) return null;
+      const { address: _, liftedAt: __, ...suppression } = row;
+      return suppression;
+    },
+
+    async writeSuppression({ address, ...suppression }: Suppression & { address: string }): Promise<void> {
+      await upsertSuppression(pool, address, suppression);
+    },
+
+    async liftSuppression({ address, at, actor, reason }: { address: string; at: string; actor: string | null; reason: string }): Promise<void> {
+      await markLifted(pool, address, at, actor, reason);
     },
   };
 }

@@ -1,3 +1,12 @@
+import {
+  DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_IDLE_CLOSE_DAYS,
+  DEFAULT_SOFT_BOUNCE_THRESHOLD,
+  DEFAULT_SUPPRESSION_DAYS,
+  validateSettings,
+  type ReputationWorkflowSettings,
+} from './policy/reputation';
+
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and
 // `npm test` work on a fresh machine. Flags on the CLI override these.
 
@@ -8,6 +17,7 @@ export interface ReboundConfig {
   databaseUrl: string;
   smtpUrl: string;
   maxMessageBytes: number;
+  reputation: ReputationWorkflowSettings;
 }
 
 export interface ConfigVariable {
@@ -23,6 +33,8 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'DATABASE_URL', default: 'postgres://postgres@127.0.0.1:5432/rebound', description: 'PostgreSQL: messages, attempt log, suppression list' },
   { name: 'REBOUND_SMTP_URL', default: 'smtp://127.0.0.1:2525', description: 'relay to send through (smtp:// or smtps://, user:pass@ optional, ?starttls=required|opportunistic|never)' },
   { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes' },
+  { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
+  { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI used by `rebound dev` (PATH is searched first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server used by the tests' },
 ];
@@ -45,6 +57,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     databaseUrl: envOr(env, 'DATABASE_URL'),
     smtpUrl: envOr(env, 'REBOUND_SMTP_URL'),
     maxMessageBytes: maxBytes,
+    reputation: validateSettings({
+      softBounceThreshold: Number(envOr(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD')),
+      suppressionDays: Number(envOr(env, 'REBOUND_SUPPRESSION_DAYS')),
+      idleCloseDays: DEFAULT_IDLE_CLOSE_DAYS,
+      continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+    }),
   };
 }
 

@@ -1,5 +1,5 @@
 // Signals and queries of Rebound's workflows, shared by workflow code, activities and the client.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DeliveryStatus, ReputationSignal } from '../src/types';
 
 /** Current delivery status of a message (spec 4). */
@@ -11,3 +11,36 @@ export const retryNowSignal = defineSignal('retryNow');
 export const deliveredSignal = defineSignal<[ReputationSignal]>('delivered');
 export const softBouncedSignal = defineSignal<[ReputationSignal]>('softBounced');
 export const hardBouncedSignal = defineSignal<[ReputationSignal]>('hardBounced');
+
+/** An operator's suppression: `days` null means no expiry; absent means the default. */
+export interface SuppressRequest {
+  reason?: string;
+  days?: number | null;
+  actor?: string;
+  note?: string;
+}
+
+export interface LiftRequest {
+  reason?: string;
+  actor?: string;
+}
+
+/** The answer to the `reputation` query. */
+export interface ReputationView {
+  address: string;
+  consecutiveSoftBounces: number;
+  threshold: number;
+  suppressed: boolean;
+  reason: string | null;
+  category: string | null;
+  source: string | null;
+  since: string | null;
+  until: string | null;
+  totals: Record<'delivered' | 'softBounced' | 'hardBounced', number>;
+  recent: { type: string; at: string; messageId?: string; category?: string; reason?: string; actor?: string | null }[];
+}
+
+export const reputationQuery = defineQuery<ReputationView>('reputation');
+/** Operator controls, recorded with who and why; they return the address's new view. */
+export const suppressUpdate = defineUpdate<ReputationView, [SuppressRequest]>('suppress');
+export const liftUpdate = defineUpdate<ReputationView, [LiftRequest]>('lift');

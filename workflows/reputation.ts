@@ -1,37 +1,179 @@
-// One long-lived workflow per normalised address (spec 5): it hears every send's outcome.
-// This first version records the outcomes, deduplicated per message and event; counting and
-// suppression build on it.
-import { defineQuery, setHandler, condition } from '@temporalio/workflow';
+// One long-lived workflow per normalised address (spec 5), id `address:<address>`. It hears the
+// outcome of every send to the address, suppresses the address after N consecutive
+// soft-bouncing sends or at once after a suppressing hard bounce, lifts the suppression itself
+// when it expires, and takes operator suppress/lift updates. It is the only automatic writer of
+// its address's suppression row, so its state and the table cannot drift apart.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import {
+  applyOutcome,
+  initialReputationState,
+  isActive,
+  lift,
+  suppress,
+  type ReputationEffect,
+  type ReputationWorkflowSettings,
+  type ReputationState,
+} from '../src/policy/reputation';
 import type { ReputationEventType, ReputationSignal } from '../src/types';
-import { deliveredSignal, hardBouncedSignal, softBouncedSignal } from './definitions';
+import {
+  deliveredSignal,
+  hardBouncedSignal,
+  liftUpdate,
+  reputationQuery,
+  softBouncedSignal,
+  suppressUpdate,
+  type LiftRequest,
+  type ReputationView,
+  type SuppressRequest,
+} from './definitions';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { loadSuppression, writeSuppression, liftSuppression } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+type Operation =
+  | { kind: 'outcome'; event: ReputationEventType; signal: ReputationSignal }
+  | { kind: 'suppress'; request: SuppressRequest; id: number }
+  | { kind: 'lift'; request: LiftRequest; id: number };
 
 export interface ReputationInput {
   address: string;
+  settings: ReputationWorkflowSettings;
+  /** State carried across continue-as-new; absent on the first run. */
+  carried?: { state: ReputationState; queue: Operation[] };
 }
 
-export interface ReputationEvent extends ReputationSignal {
-  event: ReputationEventType;
-}
+export async function reputationWorkflow(input: ReputationInput): Promise<ReputationView> {
+  const { address, settings } = input;
+  const state: ReputationState = input.carried?.state ?? initialReputationState(Date.now());
+  const queue: Operation[] = input.carried?.queue ?? [];
+  const finished = new Set<number>();
+  let nextOperationId = 0;
 
-export interface ReputationView {
-  address: string;
-  events: ReputationEvent[];
-}
-
-export const reputationQuery = defineQuery<ReputationView>('reputation');
-
-export async function reputationWorkflow(input: ReputationInput): Promise<void> {
-  const events: ReputationEvent[] = [];
-  const seen = new Set<string>();
-  const record = (event: ReputationEventType) => (signal: ReputationSignal) => {
-    const key = `${event}:${signal.messageId}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    events.push({ event, ...signal });
+  const view = (): ReputationView => {
+    const active = isActive(state.suppression, Date.now()) ? state.suppression : null;
+    return {
+      address,
+      consecutiveSoftBounces: state.consecutiveSoftBounces,
+      threshold: settings.softBounceThreshold,
+      suppressed: active !== null,
+      reason: active?.reason ?? null,
+      category: active?.category ?? null,
+      source: active?.source ?? null,
+      since: active?.since ?? null,
+      until: active?.until ?? null,
+      totals: { ...state.totals },
+      recent: [...state.recent],
+    };
   };
-  setHandler(deliveredSignal, record('delivered'));
-  setHandler(softBouncedSignal, record('softBounced'));
-  setHandler(hardBouncedSignal, record('hardBounced'));
-  setHandler(reputationQuery, () => ({ address: input.address, events: events.slice(-20) }));
-  await condition(() => false);
+
+  // Handlers only enqueue: the main loop applies operations one at a time, in arrival order,
+  // together with their database writes.
+  const onOutcome = (event: ReputationEventType) => (signal: ReputationSignal) => {
+    queue.push({ kind: 'outcome', event, signal });
+  };
+  setHandler(deliveredSignal, onOutcome('delivered'));
+  setHandler(softBouncedSignal, onOutcome('softBounced'));
+  setHandler(hardBouncedSignal, onOutcome('hardBounced'));
+  setHandler(reputationQuery, view);
+  const enqueueAndWait = async (op: Omit<Extract<Operation, { id: number }>, 'id'>): Promise<ReputationView> => {
+    const id = nextOperationId++;
+    queue.push({ ...op, id } as Operation);
+    await condition(() => finished.has(id));
+    finished.delete(id);
+    return view();
+  };
+  setHandler(suppressUpdate, (request) => enqueueAndWait({ kind: 'suppress', request }), {
+    validator: (request) => {
+      if (request.days !== undefined && request.days !== null && !(request.days > 0 && request.days <= 3650)) {
+        throw new RangeError(`days must be from 1 to 3650, or null for no expiry; got ${request.days}`);
+      }
+    },
+  });
+  setHandler(liftUpdate, (request) => enqueueAndWait({ kind: 'lift', request }));
+
+  const persist = async (effect: ReputationEffect) => {
+    if (effect?.type === 'suppress') await writeSuppression({ address, ...effect.suppression });
+    else if (effect?.type === 'lift') await liftSuppression({ address, at: effect.at, actor: effect.actor, reason: effect.reason });
+  };
+
+  const apply = async (op: Operation) => {
+    const nowMs = Date.now();
+    if (op.kind === 'outcome') {
+      await persist(applyOutcome(state, op.event, op.signal, settings, nowMs));
+    } else if (op.kind === 'suppress') {
+      const days = op.request.days === undefined ? settings.suppressionDays : op.request.days;
+      await persist(
+        suppress(state, {
+          reason: op.request.reason ?? 'manual',
+          category: null,
+          source: 'manual',
+          messageId: null,
+          reply: null,
+          since: new Date(nowMs).toISOString(),
+          until: days === null ? null : new Date(nowMs + days * DAY_MS).toISOString(),
+          actor: op.request.actor ?? null,
+          note: op.request.note ?? null,
+        }),
+      );
+      finished.add(op.id);
+    } else {
+      const reason = op.request.reason ?? 'manual';
+      // Also lift a row this workflow does not know of (written by an import).
+      await persist(lift(state, reason, op.request.actor ?? null, nowMs) ?? { type: 'lift', reason, actor: op.request.actor ?? null, at: new Date(nowMs).toISOString() });
+      finished.add(op.id);
+    }
+  };
+
+  if (!input.carried) {
+    // A suppression added while no workflow ran for this address (operator, import) is known here.
+    const existing = await loadSuppression(address);
+    if (existing && isActive(existing, Date.now())) state.suppression = existing;
+  }
+
+  for (;;) {
+    while (queue.length > 0) await apply(queue.shift()!);
+
+    const nowMs = Date.now();
+    if (state.suppression?.until && Date.parse(state.suppression.until) <= nowMs) {
+      await persist(lift(state, 'expired', null, nowMs));
+      continue;
+    }
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents) {
+      await condition(allHandlersFinished);
+      if (queue.length === 0) {
+        await continueAsNew<typeof reputationWorkflow>({ address, settings, carried: { state, queue } });
+      }
+      continue;
+    }
+
+    const idleLeftMs = state.lastEventAtMs + settings.idleCloseDays * DAY_MS - nowMs;
+    if (!state.suppression && idleLeftMs <= 0) {
+      await condition(allHandlersFinished);
+      if (queue.length === 0) return view();
+      continue;
+    }
+    const wakeMs = state.suppression
+      ? state.suppression.until === null
+        ? undefined
+        : Date.parse(state.suppression.until) - nowMs
+      : idleLeftMs;
+    if (wakeMs === undefined) await condition(() => queue.length > 0);
+    else await condition(() => queue.length > 0, Math.max(1, wakeMs));
+  }
 }

@@ -1,13 +1,123 @@
-// The suppression list as senders read it: a row is active while neither lifted nor expired.
+// The suppression list. Senders read active rows (neither lifted nor expired); reputation
+// workflows, operators and imports write them. Lifted rows stay for the record.
 import type { Pool } from 'pg';
+import type { Suppression, SuppressionSource } from '../policy/reputation';
 import type { SuppressionCheck } from '../types';
+
+const ACTIVE = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
 
 export async function activeSuppressions(pool: Pool, addresses: string[]): Promise<SuppressionCheck[]> {
   if (addresses.length === 0) return [];
-  const res = await pool.query(
-    `SELECT address, reason FROM suppressions
-      WHERE address = ANY($1) AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-    [addresses],
-  );
+  const res = await pool.query(`SELECT address, reason FROM suppressions WHERE address = ANY($1) AND ${ACTIVE}`, [addresses]);
   return res.rows.map((r) => ({ address: r.address, reason: r.reason }));
+}
+
+export interface SuppressionRow extends Suppression {
+  address: string;
+  liftedAt: string | null;
+}
+
+function toRow(r: Record<string, any>): SuppressionRow {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    address: r.address,
+    reason: r.reason,
+    category: r.category,
+    source: r.source,
+    messageId: r.message_id,
+    reply: r.reply,
+    since: iso(r.created_at)!,
+    until: iso(r.expires_at),
+    actor: r.actor,
+    note: r.note,
+    liftedAt: iso(r.lifted_at),
+  };
+}
+
+/** The row for an address, active or not; null when it was never suppressed. */
+export async function getSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
+  const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1`, [address]);
+  return res.rows[0] ? toRow(res.rows[0]) : null;
+}
+
+export async function getActiveSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
+  const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1 AND ${ACTIVE}`, [address]);
+  return res.rows[0] ? toRow(res.rows[0]) : null;
+}
+
+/** Writes (or replaces) the suppression of an address; a lifted row becomes active again. */
+export async function upsertSuppression(pool: Pool, address: string, s: Suppression): Promise<void> {
+  await pool.query(
+    `INSERT INTO suppressions (address, reason, category, source, message_id, reply, note, actor, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (address) DO UPDATE SET
+       reason = EXCLUDED.reason, category = EXCLUDED.category, source = EXCLUDED.source,
+       message_id = EXCLUDED.message_id, reply = EXCLUDED.reply, note = EXCLUDED.note, actor = EXCLUDED.actor,
+       created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+       lifted_at = NULL, lifted_by = NULL, lift_reason = NULL`,
+    [address, s.reason, s.category, s.source, s.messageId, s.reply, s.note, s.actor, s.since, s.until],
+  );
+}
+
+export async function markLifted(pool: Pool, address: string, at: string, actor: string | null, reason: string): Promise<boolean> {
+  const res = await pool.query(
+    `UPDATE suppressions SET lifted_at = $2, lifted_by = $3, lift_reason = $4 WHERE address = $1 AND lifted_at IS NULL`,
+    [address, at, actor, reason],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
+export interface ListFilter {
+  domain?: string;
+  reason?: string;
+  limit?: number;
+  /** Include lifted and expired rows. */
+  all?: boolean;
+}
+
+export async function listSuppressions(pool: Pool, f: ListFilter = {}): Promise<SuppressionRow[]> {
+  const where = [f.all ? 'true' : ACTIVE];
+  const params: unknown[] = [];
+  if (f.domain) {
+    params.push(f.domain.toLowerCase());
+    where.push(`domain = $${params.length}`);
+  }
+  if (f.reason) {
+    params.push(f.reason);
+    where.push(`reason = $${params.length}`);
+  }
+  params.push(f.limit ?? 100);
+  const res = await pool.query(`SELECT * FROM suppressions WHERE ${where.join(' AND ')} ORDER BY created_at DESC, address LIMIT $${params.length}`, params);
+  return res.rows.map(toRow);
+}
+
+export interface ImportRow {
+  address: string;
+  reason: string;
+  expiresAt: string | null;
+  note: string | null;
+}
+
+/**
+ * Inserts or replaces many suppressions in one statement per batch (unnest), source `import`.
+ * Returns how many rows were written.
+ */
+export async function importSuppressions(pool: Pool, rows: ImportRow[], actor: string | null, source: SuppressionSource = 'import'): Promise<number> {
+  const BATCH = 10_000;
+  let written = 0;
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const batch = rows.slice(i, i + BATCH);
+    const res = await pool.query(
+      `INSERT INTO suppressions (address, reason, source, note, actor, expires_at)
+       SELECT r.address, r.reason, $5, r.note, $6, r.expires_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r(address, reason, note, expires_at)
+       ON CONFLICT (address) DO UPDATE SET
+         reason = EXCLUDED.reason, source = EXCLUDED.source, note = EXCLUDED.note, actor = EXCLUDED.actor,
+         category = NULL, message_id = NULL, reply = NULL, created_at = now(), expires_at = EXCLUDED.expires_at,
+         lifted_at = NULL, lifted_by = NULL, lift_reason = NULL`,
+      [batch.map((r) => r.address), batch.map((r) => r.reason), batch.map((r) => r.note), batch.map((r) => r.expiresAt), source, actor],
+    );
+    written += res.rowCount ?? 0;
+  }
+  return written;
 }

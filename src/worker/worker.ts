@@ -60,7 +60,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue }),
+    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of them.
     maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
     maxConcurrentActivityTaskExecutions: 100,

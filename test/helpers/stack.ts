@@ -5,7 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { ReboundClient } from '../../src/client/rebound-client';
-import type { ReboundConfig } from '../../src/config';
+import { loadConfig, type ReboundConfig } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { prepareDatabase } from '../../src/db/setup';
 import { registerSearchAttributes } from '../../src/dev/temporal-server';
@@ -34,7 +34,7 @@ export interface TimeSkippingStack {
   rebound: ReboundClient;
   config: ReboundConfig;
   /** Runs a worker on a fresh task queue while `fn` runs. */
-  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>): Promise<T>;
+  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>, overrides?: Partial<ReboundConfig>): Promise<T>;
   teardown(): Promise<void>;
 }
 
@@ -47,12 +47,12 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
   const sink = await startSink({ port: 0, log: () => undefined });
   const pool = createPool(TEST_DATABASE_URL);
   const config: ReboundConfig = {
+    ...loadConfig({}),
     temporalAddress: 'time-skipping',
     temporalNamespace: env.namespace ?? 'default',
     taskQueue: 'unused',
     databaseUrl: TEST_DATABASE_URL,
     smtpUrl: sink.url,
-    maxMessageBytes: 25 * 1024 * 1024,
   };
   const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue });
   return {
@@ -61,10 +61,10 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
     pool,
     rebound,
     config,
-    async withWorker(fn) {
+    async withWorker(fn, overrides = {}) {
       const taskQueue = `test-${uid()}`;
       const worker = await createReboundWorker({
-        config: { ...config, taskQueue },
+        config: { ...config, ...overrides, taskQueue },
         workflowBundle: await workflowBundle(),
         nativeConnection: env.nativeConnection,
         client: env.client,

@@ -1,0 +1,10 @@
+// The package's public surface: the client SDK, the pure policy and the shared vocabulary.
+export { ReboundClient, type ReboundClientOptions, type SendReceipt } from './client/rebound-client';
+export { ValidationError } from './errors';
+export type { SendRequest, ValidatedSendRequest, Mailbox } from './message/validate';
+export { validateSendRequest } from './message/validate';
+export { classifyLine, classifyReply, parseReplyLine, parseWaitHint, suppressesAddress } from './policy/classify';
+export { PROFILES, planNextAttempt, resolveSchedule } from './policy/schedule';
+export { parseDuration, formatDuration } from './policy/duration';
+export { loadConfig, type ReboundConfig } from './config';
+export * from './types';

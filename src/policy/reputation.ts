@@ -1,0 +1,162 @@
+// Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
+// server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
+// clock, no randomness here — times are passed in.
+import { NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal } from '../types';
+
+export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
+export const MIN_SOFT_BOUNCE_THRESHOLD = 1;
+export const MAX_SOFT_BOUNCE_THRESHOLD = 20;
+export const DEFAULT_SUPPRESSION_DAYS = 180;
+export const RECENT_EVENTS = 20;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long a message id is remembered for deduplication: longer than any deadline (30 days). */
+export const DEDUP_WINDOW_MS = 31 * DAY_MS;
+/** Upper bound of remembered ids, so a very busy address keeps a bounded state. */
+export const DEDUP_MAX_KEYS = 5000;
+
+export type SuppressionReason = 'soft_bounce_threshold' | 'hard_bounce' | 'manual' | 'import' | (string & {});
+export type SuppressionSource = 'auto' | 'manual' | 'import';
+
+export interface Suppression {
+  reason: SuppressionReason;
+  category: BounceCategory | null;
+  source: SuppressionSource;
+  messageId: string | null;
+  reply: string | null;
+  since: string;
+  /** ISO time the suppression lifts itself; null = until an operator lifts it. */
+  until: string | null;
+  actor: string | null;
+  note: string | null;
+}
+
+export type ReputationEntryType = ReputationEventType | 'suppressed' | 'lifted';
+
+export interface ReputationEntry {
+  type: ReputationEntryType;
+  at: string;
+  messageId?: string;
+  category?: string;
+  reason?: string;
+  actor?: string | null;
+}
+
+export interface ReputationSettings {
+  softBounceThreshold: number;
+  suppressionDays: number;
+}
+
+export interface ReputationWorkflowSettings extends ReputationSettings {
+  /** Close after this long without events while not suppressed (the database keeps the record). */
+  idleCloseDays: number;
+  /** Continue-as-new once the history holds this many events (or when the server suggests it). */
+  continueAsNewAfterEvents: number;
+}
+
+export const DEFAULT_IDLE_CLOSE_DAYS = 30;
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 2000;
+
+export interface ReputationState {
+  consecutiveSoftBounces: number;
+  suppression: Suppression | null;
+  recent: ReputationEntry[];
+  totals: Record<ReputationEventType, number>;
+  /** Deduplication keys `event:messageId` with the time they were seen. */
+  seen: [string, number][];
+  lastEventAtMs: number;
+}
+
+export function initialReputationState(nowMs: number): ReputationState {
+  return { consecutiveSoftBounces: 0, suppression: null, recent: [], totals: { delivered: 0, softBounced: 0, hardBounced: 0 }, seen: [], lastEventAtMs: nowMs };
+}
+
+export function validateSettings<T extends ReputationSettings>(s: T): T {
+  const t = s.softBounceThreshold;
+  if (!Number.isInteger(t) || t < MIN_SOFT_BOUNCE_THRESHOLD || t > MAX_SOFT_BOUNCE_THRESHOLD) {
+    throw new RangeError(`REBOUND_SOFT_BOUNCE_THRESHOLD must be an integer from ${MIN_SOFT_BOUNCE_THRESHOLD} to ${MAX_SOFT_BOUNCE_THRESHOLD}, got ${t}`);
+  }
+  if (!(s.suppressionDays > 0) || s.suppressionDays > 3650) {
+    throw new RangeError(`REBOUND_SUPPRESSION_DAYS must be a number of days from 1 to 3650, got ${s.suppressionDays}`);
+  }
+  return s;
+}
+
+/** A hard bounce suppresses unless it is the sender's problem (spec 2 table). */
+export function hardBounceSuppresses(category: BounceCategory): boolean {
+  return !NON_SUPPRESSING_CATEGORIES.includes(category);
+}
+
+function remember(state: ReputationState, entry: ReputationEntry): void {
+  state.recent.push(entry);
+  if (state.recent.length > RECENT_EVENTS) state.recent.splice(0, state.recent.length - RECENT_EVENTS);
+}
+
+export function isActive(s: Suppression | null, nowMs: number): s is Suppression {
+  return s !== null && (s.until === null || Date.parse(s.until) > nowMs);
+}
+
+/** What the caller must persist after a transition. */
+export type ReputationEffect = { type: 'suppress'; suppression: Suppression } | { type: 'lift'; reason: string; actor: string | null; at: string } | null;
+
+/**
+ * Applies one send outcome. Returns the suppression to write when this outcome crosses a
+ * threshold, null otherwise. A repeated (event, messageId) changes nothing.
+ */
+export function applyOutcome(
+  state: ReputationState,
+  event: ReputationEventType,
+  signal: ReputationSignal,
+  settings: ReputationSettings,
+  nowMs: number,
+): ReputationEffect {
+  const key = `${event}:${signal.messageId}`;
+  if (state.seen.some(([k]) => k === key)) return null;
+  state.seen.push([key, nowMs]);
+  state.seen = state.seen.filter(([, at]) => nowMs - at <= DEDUP_WINDOW_MS).slice(-DEDUP_MAX_KEYS);
+  state.totals[event] += 1;
+  state.lastEventAtMs = nowMs;
+  remember(state, { type: event, at: new Date(nowMs).toISOString(), messageId: signal.messageId, category: signal.category });
+
+  if (event === 'delivered') {
+    state.consecutiveSoftBounces = 0;
+    return null;
+  }
+  if (event === 'softBounced') state.consecutiveSoftBounces += 1;
+  if (isActive(state.suppression, nowMs)) return null;
+
+  const reason: SuppressionReason | null =
+    event === 'hardBounced' && hardBounceSuppresses(signal.category)
+      ? 'hard_bounce'
+      : event === 'softBounced' && state.consecutiveSoftBounces >= settings.softBounceThreshold
+        ? 'soft_bounce_threshold'
+        : null;
+  if (!reason) return null;
+  const reply = [signal.reply.code, signal.reply.enhanced, signal.reply.text].filter((x) => x !== null && x !== '').join(' ');
+  return suppress(state, {
+    reason,
+    category: signal.category,
+    source: 'auto',
+    messageId: signal.messageId,
+    reply,
+    since: new Date(nowMs).toISOString(),
+    until: new Date(nowMs + settings.suppressionDays * DAY_MS).toISOString(),
+    actor: null,
+    note: null,
+  });
+}
+
+export function suppress(state: ReputationState, suppression: Suppression): ReputationEffect {
+  state.suppression = suppression;
+  remember(state, { type: 'suppressed', at: suppression.since, reason: suppression.reason, messageId: suppression.messageId ?? undefined, category: suppression.category ?? undefined, actor: suppression.actor });
+  return { type: 'suppress', suppression };
+}
+
+/** Lifts the suppression (expiry or operator). The count starts again from zero. */
+export function lift(state: ReputationState, reason: string, actor: string | null, nowMs: number): ReputationEffect {
+  if (!state.suppression) return null;
+  state.suppression = null;
+  state.consecutiveSoftBounces = 0;
+  const at = new Date(nowMs).toISOString();
+  remember(state, { type: 'lifted', at, reason, actor });
+  return { type: 'lift', reason, actor, at };
+}
