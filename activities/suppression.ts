@@ -1,5 +1,4 @@
-// Suppression reads and writes and the delivery's final state: short database steps, run as
-// local activities.
+// Suppression reads and writes and the delivery's final state: short database steps.
 import type { Pool } from 'pg';
 import { setMessageState } from '../src/db/messages';
 import { activeSuppressions, getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';

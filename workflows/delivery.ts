@@ -6,7 +6,6 @@ import {
   condition,
   isCancellation,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -41,8 +40,10 @@ const { notifyReputation } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-// Short database reads and writes: local activities keep them out of the task queue round trip.
-const { checkSuppressions, recordDeliveryState } = proxyLocalActivities<Activities>({
+// Short database reads and writes. Regular rather than local activities: a local activity runs
+// inside a workflow task, and a task held across a long timer skip (the time-skipping test
+// server, or a worker paused for a while) expires and is retried.
+const { checkSuppressions, recordDeliveryState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });

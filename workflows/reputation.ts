@@ -7,7 +7,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  proxyLocalActivities,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -37,7 +37,8 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { loadSuppression, writeSuppression, liftSuppression } = proxyLocalActivities<Activities>({
+// Regular activities for the same reason as in delivery.ts.
+const { loadSuppression, writeSuppression, liftSuppression } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });

@@ -1,12 +1,14 @@
 // The `rebound` command line. Every command takes --json for machine-readable output.
+import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
+import type { SuppressionCheckResult } from '../client/suppressions';
 import { configHelp, loadConfig } from '../config';
 import { classifyLine } from '../policy/classify';
 import { parseDuration } from '../policy/duration';
 import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName } from '../types';
-import { fail, formatStatus, printJson } from './output';
+import { fail, formatStatus, printJson, table } from './output';
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
 
@@ -143,6 +145,116 @@ function addClassifyCommand(program: Command): void {
     });
 }
 
+function printCheck(c: SuppressionCheckResult, json: boolean): void {
+  if (json) printJson(c);
+  else process.stdout.write(c.suppressed ? `${c.address} is suppressed: ${c.reason} (${c.source}) since ${c.since}, until ${c.until ?? 'lifted by an operator'}\n` : `${c.address} is not suppressed\n`);
+}
+
+function addSuppressionCommands(program: Command): void {
+  const sup = program.command('suppressions').description('the suppression list: list, check, add, lift, import, export');
+  const actor = process.env.USER ? `cli:${process.env.USER}` : 'cli';
+
+  sup
+    .command('list')
+    .description('active suppressions, newest first')
+    .option('--domain <domain>', 'only this recipient domain')
+    .option('--reason <reason>', 'only this reason (hard_bounce, soft_bounce_threshold, manual, import, ...)')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--all', 'include lifted and expired rows')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      await withClient(!!o.json, async (client) => {
+        const rows = await client.suppressions.list({ domain: o.domain, reason: o.reason, limit: Number(o.limit), all: !!o.all });
+        if (o.json) return printJson(rows);
+        process.stdout.write(`${table([['ADDRESS', 'REASON', 'SOURCE', 'SINCE', 'UNTIL', 'LIFTED'], ...rows.map((r) => [r.address, r.reason, r.source, r.since, r.until ?? 'never', r.liftedAt ?? ''])])}\n`);
+      });
+    });
+
+  sup
+    .command('check <address>')
+    .description('is this address suppressed right now?')
+    .option('--json', 'print JSON')
+    .action(async (address: string, o) => {
+      await withClient(!!o.json, async (client) => printCheck(await client.suppressions.check(address), !!o.json));
+    });
+
+  sup
+    .command('add <address>')
+    .description('suppress an address (through its reputation workflow when one runs)')
+    .option('--reason <reason>', 'why', 'manual')
+    .option('--days <n>', 'lift it after this many days (default 180)')
+    .option('--forever', 'no expiry: only an operator lifts it')
+    .option('--note <text>', 'a note kept with the row')
+    .option('--json', 'print JSON')
+    .action(async (address: string, o) => {
+      await withClient(!!o.json, async (client) => {
+        const days = o.days === undefined ? undefined : Number(o.days);
+        printCheck(await client.suppressions.add(address, { reason: o.reason, days, forever: !!o.forever, note: o.note, actor }), !!o.json);
+      });
+    });
+
+  sup
+    .command('lift <address>')
+    .description('lift the suppression of an address')
+    .option('--reason <reason>', 'why', 'manual')
+    .option('--json', 'print JSON')
+    .action(async (address: string, o) => {
+      await withClient(!!o.json, async (client) => printCheck(await client.suppressions.lift(address, { reason: o.reason, actor }), !!o.json));
+    });
+
+  sup
+    .command('import <file>')
+    .description('import a CSV with a header (address[,reason,expires_at|days,note]); bad rows are reported by line')
+    .option('--days <n>', 'expiry for rows without one (default 180)')
+    .option('--forever', 'rows without an expiry never expire')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o) => {
+      await withClient(!!o.json, async (client) => {
+        const text = await readFile(file, 'utf8');
+        const defaultDays = o.forever ? null : o.days === undefined ? undefined : Number(o.days);
+        const result = await client.suppressions.importCsv(text, { actor, defaultDays });
+        if (o.json) return printJson(result);
+        process.stdout.write(`imported ${result.imported} rows in ${result.elapsedMs} ms, ${result.errors.length} bad, ${result.skipped} skipped (lifted)\n`);
+        for (const e of result.errors) process.stdout.write(`  line ${e.line}: ${e.message}\n`);
+        if (result.errors.length > 0) process.exitCode = 4;
+      });
+    });
+
+  sup
+    .command('export [file]')
+    .description('export the active suppressions as CSV (stdout without a file)')
+    .option('--all', 'include lifted and expired rows')
+    .option('--json', 'print a JSON summary instead of the CSV on stdout')
+    .action(async (file: string | undefined, o) => {
+      await withClient(!!o.json, async (client) => {
+        const csv = await client.suppressions.exportCsv({ all: !!o.all });
+        const rows = Math.max(0, csv.split('\n').filter(Boolean).length - 1);
+        if (file) await writeFile(file, csv);
+        if (o.json) printJson({ file: file ?? null, rows });
+        else if (file) process.stdout.write(`exported ${rows} rows to ${file}\n`);
+        else process.stdout.write(csv);
+      });
+    });
+
+  program
+    .command('address <address>')
+    .description('the reputation of an address: consecutive soft bounces, suppression, recent events')
+    .option('--json', 'print JSON')
+    .action(async (address: string, o) => {
+      await withClient(!!o.json, async (client) => {
+        const view = await client.suppressions.reputation(address);
+        const check = await client.suppressions.check(address);
+        if (o.json) return printJson(view ?? { running: false, ...check });
+        if (!view) return printCheck(check, false);
+        process.stdout.write(
+          `${view.address}: ${view.consecutiveSoftBounces}/${view.threshold} consecutive soft bounces; ${view.suppressed ? `suppressed (${view.reason}) until ${view.until ?? 'lifted'}` : 'not suppressed'}\n` +
+            `totals: ${Object.entries(view.totals).map(([k, v]) => `${k} ${v}`).join(', ')}\n` +
+            `${table([['AT', 'EVENT', 'DETAIL'], ...view.recent.map((e) => [e.at, e.type, [e.category, e.reason, e.messageId, e.actor].filter(Boolean).join(' ')])])}\n`,
+        );
+      });
+    });
+}
+
 function addStackCommands(program: Command): void {
   program
     .command('worker')
@@ -190,6 +302,7 @@ export function buildProgram(): Command {
   addSendCommand(program);
   addStatusCommands(program);
   addClassifyCommand(program);
+  addSuppressionCommands(program);
   addStackCommands(program);
   return program;
 }

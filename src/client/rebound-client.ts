@@ -25,6 +25,7 @@ import {
   type DeliveryStatus,
 } from '../types';
 import { retryNowSignal, statusQuery } from '../../workflows/definitions';
+import { Suppressions } from './suppressions';
 
 export interface ReboundClientOptions {
   client: Client;
@@ -45,7 +46,12 @@ export interface SendReceipt {
 export class ReboundClient {
   private readonly owned: { connection?: Connection; pool?: Pool } = {};
 
-  constructor(private readonly opts: ReboundClientOptions) {}
+  /** The suppression list and address reputation (spec 5). */
+  readonly suppressions: Suppressions;
+
+  constructor(private readonly opts: ReboundClientOptions) {
+    this.suppressions = new Suppressions(opts.client, opts.pool);
+  }
 
   /** Connects with the configuration from the environment (see `rebound --help`). */
   static async connect(overrides: Partial<ReboundConfig> = {}): Promise<ReboundClient> {

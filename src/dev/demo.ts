@@ -26,6 +26,9 @@ export function demoCases(tag: string): DemoCase[] {
     { label: 'message too large (hard)', to: [a('toolarge')], expected: 'failed' },
     { label: 'policy block (hard)', to: [a('blocked')], expected: 'failed' },
     { label: 'three recipients, three outcomes', to: [a('bob'), a('nouser'), a('mailbox-full')], expected: 'partially_delivered' },
+    // Five separate sends to one always-full mailbox: the fifth soft bounce suppresses the
+    // address, and the retrying messages end `suppressed` at their next attempt.
+    ...[1, 2, 3, 4, 5].map((n) => ({ label: `repeat soft bounce, send ${n} of 5`, to: [`full+${tag}-repeat@demo.rebound.test`], expected: 'failed' as const })),
   ];
 }
 
@@ -98,6 +101,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       for (const r of rows) process.stdout.write(`\n${r.c.label} (expected ${r.c.expected})\n${formatStatus(r.status!)}\n`);
       const counts = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status!.state]: (acc[r.status!.state] ?? 0) + 1 }), {});
       process.stdout.write(`\nSummary: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}; ${mismatches.length === 0 ? 'every outcome as expected' : `${mismatches.length} unexpected`}\n`);
+      const repeat = rows.find((r) => r.c.label.startsWith('repeat'))!.c.to[0];
+      const check = await client.suppressions.check(repeat);
+      process.stdout.write(
+        `\nReputation: ${repeat} is ${check.suppressed ? `suppressed (${check.reason}, ${check.source}) until ${check.until}` : 'not suppressed'}` +
+          `\n  inspect: node bin/rebound.js address ${repeat}   lift: node bin/rebound.js suppressions lift ${repeat}\n`,
+      );
+      if (!check.suppressed) mismatches.push(rows[rows.length - 1]);
       if (uiLink) process.stdout.write(`Temporal UI: ${uiLink}\n`);
     }
     if (mismatches.length > 0) exitCode = 1;

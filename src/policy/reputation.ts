@@ -1,7 +1,7 @@
 // Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
-import { NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal } from '../types';
+import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal } from '../types';
 
 export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
 export const MIN_SOFT_BOUNCE_THRESHOLD = 1;
@@ -76,14 +76,14 @@ export function validateSettings<T extends ReputationSettings>(s: T): T {
     throw new RangeError(`REBOUND_SOFT_BOUNCE_THRESHOLD must be an integer from ${MIN_SOFT_BOUNCE_THRESHOLD} to ${MAX_SOFT_BOUNCE_THRESHOLD}, got ${t}`);
   }
   if (!(s.suppressionDays > 0) || s.suppressionDays > 3650) {
-    throw new RangeError(`REBOUND_SUPPRESSION_DAYS must be a number of days from 1 to 3650, got ${s.suppressionDays}`);
+    throw new RangeError(`REBOUND_SUPPRESSION_DAYS must be a positive number of days, at most 3650, got ${s.suppressionDays}`);
   }
   return s;
 }
 
 /** A hard bounce suppresses unless it is the sender's problem (spec 2 table). */
 export function hardBounceSuppresses(category: BounceCategory): boolean {
-  return !NON_SUPPRESSING_CATEGORIES.includes(category);
+  return (HARD_CATEGORIES as readonly string[]).includes(category) && !NON_SUPPRESSING_CATEGORIES.includes(category);
 }
 
 function remember(state: ReputationState, entry: ReputationEntry): void {
@@ -137,7 +137,7 @@ export function applyOutcome(
     category: signal.category,
     source: 'auto',
     messageId: signal.messageId,
-    reply,
+    reply: reply || null,
     since: new Date(nowMs).toISOString(),
     until: new Date(nowMs + settings.suppressionDays * DAY_MS).toISOString(),
     actor: null,

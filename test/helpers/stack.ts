@@ -31,14 +31,20 @@ export interface TimeSkippingStack {
   env: TestWorkflowEnvironment;
   sink: BounceSink;
   pool: Pool;
+  /** A client on the worker's task queue. */
   rebound: ReboundClient;
   config: ReboundConfig;
-  /** Runs a worker on a fresh task queue while `fn` runs. */
-  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>, overrides?: Partial<ReboundConfig>): Promise<T>;
+  worker: ReboundWorker;
+  /**
+   * Runs `fn` with the file's worker. One worker serves the whole file on one task queue: a
+   * reputation workflow outlives the test that started it, and a workflow task left on a queue
+   * nobody polls would stop the test server from skipping time.
+   */
+  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>): Promise<T>;
   teardown(): Promise<void>;
 }
 
-export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
+export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> = {}): Promise<TimeSkippingStack> {
   await prepareDatabase(TEST_DATABASE_URL);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
@@ -50,10 +56,18 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
     ...loadConfig({}),
     temporalAddress: 'time-skipping',
     temporalNamespace: env.namespace ?? 'default',
-    taskQueue: 'unused',
+    taskQueue: `test-${uid()}`,
     databaseUrl: TEST_DATABASE_URL,
     smtpUrl: sink.url,
+    ...overrides,
   };
+  const worker = await createReboundWorker({
+    config,
+    workflowBundle: await workflowBundle(),
+    nativeConnection: env.nativeConnection,
+    client: env.client,
+  });
+  const running = worker.run();
   const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue });
   return {
     env,
@@ -61,21 +75,11 @@ export async function startTimeSkippingStack(): Promise<TimeSkippingStack> {
     pool,
     rebound,
     config,
-    async withWorker(fn, overrides = {}) {
-      const taskQueue = `test-${uid()}`;
-      const worker = await createReboundWorker({
-        config: { ...config, ...overrides, taskQueue },
-        workflowBundle: await workflowBundle(),
-        nativeConnection: env.nativeConnection,
-        client: env.client,
-      });
-      const client = new ReboundClient({ client: env.client, pool, taskQueue });
-      return worker.worker.runUntil(fn(client, worker)).finally(() => {
-        worker.transport.close();
-        return worker.pool.end();
-      });
-    },
+    worker,
+    withWorker: (fn) => fn(rebound, worker),
     async teardown() {
+      worker.worker.shutdown();
+      await running;
       await sink.close();
       await pool.end();
       await env.teardown();

@@ -1,0 +1,143 @@
+// Address reputation and suppression (spec 5) on the time-skipping server, with real
+// delivery workflows, the real SMTP simulator and PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/policy/reputation';
+import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType } from '../../src/types';
+import { deliveredSignal, hardBouncedSignal, reputationQuery, softBouncedSignal, type ReputationView } from '../../workflows/definitions';
+import { recordHistory } from '../helpers/history';
+import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+let stack: TimeSkippingStack;
+before(async () => {
+  stack = await startTimeSkippingStack();
+});
+after(async () => {
+  await stack?.teardown();
+});
+
+const addr = (local: string, tag: string) => `${local}+${tag}@example.test`;
+const message = (to: string[], extra: Record<string, unknown> = {}) => ({ from: 'sender@rebound.test', to, subject: 'Hello', text: 'Hi', ...extra });
+
+async function eventually<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < until) {
+    last = await get().catch(() => undefined as T);
+    if (last !== undefined && ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not reached, last seen ${JSON.stringify(last)}`);
+}
+
+function reputation(address: string): Promise<ReputationView> {
+  return stack.env.client.workflow.getHandle(reputationWorkflowId(address)).query(reputationQuery);
+}
+
+function smtpTransactions(address: string): number {
+  return stack.sink.transactions().filter((t) => t.rcpt.some((r) => r.address === address)).length;
+}
+
+const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
+
+/** Signals an outcome straight to an address's reputation workflow, as the delivery workflow's activity does. */
+async function signal(client: Client, taskQueue: string, address: string, event: ReputationEventType, messageId: string, category = event === 'delivered' ? 'delivered' : event === 'softBounced' ? 'mailbox_full' : 'unknown_user') {
+  await client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
+    workflowId: reputationWorkflowId(address),
+    taskQueue,
+    args: [{ address, settings: { ...stack.config.reputation } }],
+    signal: SIGNALS[event],
+    signalArgs: [{ messageId, category: category as never, reply: { code: 452, enhanced: '4.2.2', text: 'full' }, at: new Date().toISOString() }],
+  });
+}
+
+describe('reputation and suppression (time-skipping server)', () => {
+  test('five separate soft-bouncing messages suppress the address on the fifth send; retries do not count', async () => {
+    const tag = uid();
+    const to = addr('full', tag);
+    await stack.withWorker(async (rebound) => {
+      const ids: string[] = [];
+      for (let i = 1; i <= 4; i++) {
+        const { messageId } = await rebound.send(message([to], { id: `rep5-${tag}-${i}` }));
+        ids.push(messageId);
+        await eventually(`send ${i} counted`, () => reputation(to), (v) => v.consecutiveSoftBounces === i);
+      }
+      // More attempts of a send already counted change nothing: the count is per send.
+      await rebound.retryNow(ids[0]);
+      await eventually('second attempt of message 1', () => rebound.status(ids[0]), (s) => s.attempts === 2 && s.state === 'retrying');
+      assert.equal((await reputation(to)).consecutiveSoftBounces, 4);
+      assert.equal((await rebound.suppressions.check(to)).suppressed, false, 'not suppressed after four sends');
+
+      const { messageId: fifth } = await rebound.send(message([to], { id: `rep5-${tag}-5` }));
+      ids.push(fifth);
+      const view = await eventually('suppressed', () => reputation(to), (v) => v.suppressed);
+      assert.equal(view.reason, 'soft_bounce_threshold');
+      const check = await rebound.suppressions.check(to);
+      assert.deepEqual([check.suppressed, check.reason, check.source, check.category], [true, 'soft_bounce_threshold', 'auto', 'mailbox_full']);
+      assert.ok(Math.abs(Date.parse(check.until!) - Date.parse(check.since!) - 180 * DAY_MS) < 1000, 'expires after 180 days');
+      const attemptsSoFar = smtpTransactions(to);
+      assert.equal(attemptsSoFar, 6, 'five first attempts and one retry');
+
+      // The retrying messages end suppressed at their next attempt, without another SMTP attempt.
+      for (const id of ids) {
+        const final = await rebound.result(id);
+        assert.equal(final.recipients[0].state, 'suppressed');
+        assert.equal(final.recipients[0].suppressionReason, 'soft_bounce_threshold');
+      }
+      assert.equal(smtpTransactions(to), attemptsSoFar, 'no attempt after the suppression');
+      await recordHistory(rebound.handle(ids[0]), 'suppressed-while-retrying');
+    });
+  });
+
+  test('four soft-bouncing sends, a delivery, four more: not suppressed', async () => {
+    const tag = uid();
+    const to = addr('mixed', tag);
+    await stack.withWorker(async (_rebound, worker) => {
+      const queue = worker.worker.options.taskQueue;
+      const client = stack.env.client;
+      for (let i = 0; i < 4; i++) await signal(client, queue, to, 'softBounced', `a${i}`);
+      await signal(client, queue, to, 'delivered', 'd');
+      for (let i = 0; i < 4; i++) await signal(client, queue, to, 'softBounced', `b${i}`);
+      const view = await eventually('nine events', () => reputation(to), (v) => v.totals.softBounced + v.totals.delivered === 9);
+      assert.equal(view.consecutiveSoftBounces, 4);
+      assert.equal(view.suppressed, false);
+      assert.equal((await stack.rebound.suppressions.check(to)).suppressed, false);
+    });
+  });
+
+  test('unknown_user suppresses at once; policy_block and message_too_large never do; a suppressed address gets no attempt; the suppression lifts itself after 180 days', async () => {
+    const tag = uid();
+    const [gone, blocked, large] = [addr('unknown', tag), addr('blocked', tag), addr('toolarge', tag)];
+    await stack.withWorker(async (rebound) => {
+      for (const to of [gone, blocked, large]) await rebound.result((await rebound.send(message([to]))).messageId);
+      await eventually('unknown_user suppressed', () => rebound.suppressions.check(gone), (c) => c.suppressed);
+      const check = await rebound.suppressions.check(gone);
+      assert.deepEqual([check.reason, check.category, check.source], ['hard_bounce', 'unknown_user', 'auto']);
+      for (const to of [blocked, large]) {
+        const view = await eventually(`${to} recorded`, () => reputation(to), (v) => v.totals.hardBounced === 1);
+        assert.equal(view.suppressed, false);
+        assert.equal((await rebound.suppressions.check(to)).suppressed, false);
+      }
+
+      // A new message to the suppressed address makes no SMTP attempt.
+      const before = smtpTransactions(gone);
+      const final = await rebound.result((await rebound.send(message([gone]))).messageId);
+      assert.equal(final.state, 'failed');
+      assert.equal(final.recipients[0].state, 'suppressed');
+      assert.equal(final.recipients[0].attempts, 0);
+      assert.equal(smtpTransactions(gone), before);
+
+      // 180 days later (skipped time) the reputation workflow lifts it and the table says so.
+      await stack.env.sleep(181 * DAY_MS);
+      await eventually('lifted', () => rebound.suppressions.check(gone), (c) => !c.suppressed);
+      const row = await stack.pool.query('SELECT lifted_at, lift_reason FROM suppressions WHERE address = $1', [gone]);
+      assert.ok(row.rows[0].lifted_at, 'lifted_at set');
+      assert.equal(row.rows[0].lift_reason, 'expired');
+      assert.equal((await reputation(gone)).suppressed, false);
+      await recordHistory(stack.env.client.workflow.getHandle(reputationWorkflowId(gone)), 'reputation-hard-bounce-expired');
+    });
+  });
+});
