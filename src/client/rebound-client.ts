@@ -56,7 +56,9 @@ export class ReboundClient {
   /** Connects with the configuration from the environment (see `rebound --help`). */
   static async connect(overrides: Partial<ReboundConfig> = {}): Promise<ReboundClient> {
     const config = { ...loadConfig(), ...overrides };
-    const connection = await Connection.connect({ address: config.temporalAddress });
+    // Lazy: commands that only read the database (suppressions check, list, export) work while
+    // Temporal is down.
+    const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
     const client = new Client({ connection, namespace: config.temporalNamespace });
     const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes });

@@ -141,7 +141,10 @@ export class Suppressions {
       if (status.name !== 'RUNNING') return false;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
+      throw new Error(
+        `cannot reach Temporal to route the change of ${address} through its reputation workflow (${(err as Error).message}); ` +
+          'start Temporal (rebound dev) or check TEMPORAL_ADDRESS, then try again. Nothing was changed.',
+      );
     }
     await run();
     return true;
