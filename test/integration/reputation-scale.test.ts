@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/policy/reputation';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType } from '../../src/types';
-import { deliveredSignal, hardBouncedSignal, reputationQuery, softBouncedSignal, type ReputationView } from '../../workflows/definitions';
+import { reputationWorkflowId, type ReputationEventType } from '../../src/types';
+import { reputationQuery, type ReputationView } from '../../workflows/definitions';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { recordHistory } from '../helpers/history';
 import { uid } from '../helpers/stack';
+import { eventually, reportOutcome } from '../helpers/wait';
 
 let stack: DevStack;
 before(async () => {
@@ -17,32 +18,10 @@ after(async () => {
   await stack?.teardown();
 });
 
-async function eventually<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await get().catch(() => undefined as T);
-    if (last !== undefined && ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not reached, last seen ${JSON.stringify(last)}`);
-}
-
 const reputation = (address: string): Promise<ReputationView> => stack.client.workflow.getHandle(reputationWorkflowId(address)).query(reputationQuery);
 
-const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
-
-/** An outcome signalled the way the delivery workflow's activity does it. */
-async function signal(address: string, event: ReputationEventType, messageId: string): Promise<void> {
-  const category = event === 'delivered' ? 'delivered' : event === 'softBounced' ? 'mailbox_full' : 'unknown_user';
-  await stack.client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
-    workflowId: reputationWorkflowId(address),
-    taskQueue: stack.config.taskQueue,
-    args: [{ address, settings: stack.config.reputation }],
-    signal: SIGNALS[event],
-    signalArgs: [{ messageId, category, reply: { code: null, enhanced: null, text: '' }, at: new Date().toISOString() }],
-  });
-}
+const target = () => ({ taskQueue: stack.config.taskQueue, settings: stack.config.reputation });
+const signal = (address: string, event: ReputationEventType, messageId: string) => reportOutcome(stack.client, target(), address, event, messageId);
 
 describe('reputation at scale (dev server)', () => {
   test('fifty messages to a fresh address started at once create exactly one reputation workflow', async () => {

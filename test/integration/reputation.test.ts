@@ -2,12 +2,11 @@
 // delivery workflows, the real SMTP simulator and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Client } from '@temporalio/client';
-import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/policy/reputation';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType } from '../../src/types';
-import { deliveredSignal, hardBouncedSignal, reputationQuery, softBouncedSignal, type ReputationView } from '../../workflows/definitions';
+import { reputationWorkflowId } from '../../src/types';
+import { reputationQuery, type ReputationView } from '../../workflows/definitions';
 import { recordHistory } from '../helpers/history';
 import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
+import { eventually, reportOutcome } from '../helpers/wait';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -22,36 +21,12 @@ after(async () => {
 const addr = (local: string, tag: string) => `${local}+${tag}@example.test`;
 const message = (to: string[], extra: Record<string, unknown> = {}) => ({ from: 'sender@rebound.test', to, subject: 'Hello', text: 'Hi', ...extra });
 
-async function eventually<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await get().catch(() => undefined as T);
-    if (last !== undefined && ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not reached, last seen ${JSON.stringify(last)}`);
-}
-
 function reputation(address: string): Promise<ReputationView> {
   return stack.env.client.workflow.getHandle(reputationWorkflowId(address)).query(reputationQuery);
 }
 
 function smtpTransactions(address: string): number {
   return stack.sink.transactions().filter((t) => t.rcpt.some((r) => r.address === address)).length;
-}
-
-const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
-
-/** Signals an outcome straight to an address's reputation workflow, as the delivery workflow's activity does. */
-async function signal(client: Client, taskQueue: string, address: string, event: ReputationEventType, messageId: string, category = event === 'delivered' ? 'delivered' : event === 'softBounced' ? 'mailbox_full' : 'unknown_user') {
-  await client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
-    workflowId: reputationWorkflowId(address),
-    taskQueue,
-    args: [{ address, settings: { ...stack.config.reputation } }],
-    signal: SIGNALS[event],
-    signalArgs: [{ messageId, category: category as never, reply: { code: 452, enhanced: '4.2.2', text: 'full' }, at: new Date().toISOString() }],
-  });
 }
 
 describe('reputation and suppression (time-skipping server)', () => {
@@ -95,12 +70,11 @@ describe('reputation and suppression (time-skipping server)', () => {
   test('four soft-bouncing sends, a delivery, four more: not suppressed', async () => {
     const tag = uid();
     const to = addr('mixed', tag);
-    await stack.withWorker(async (_rebound, worker) => {
-      const queue = worker.worker.options.taskQueue;
-      const client = stack.env.client;
-      for (let i = 0; i < 4; i++) await signal(client, queue, to, 'softBounced', `a${i}`);
-      await signal(client, queue, to, 'delivered', 'd');
-      for (let i = 0; i < 4; i++) await signal(client, queue, to, 'softBounced', `b${i}`);
+    await stack.withWorker(async () => {
+      const target = { taskQueue: stack.config.taskQueue, settings: stack.config.reputation };
+      for (let i = 0; i < 4; i++) await reportOutcome(stack.env.client, target, to, 'softBounced', `a${i}`);
+      await reportOutcome(stack.env.client, target, to, 'delivered', 'd');
+      for (let i = 0; i < 4; i++) await reportOutcome(stack.env.client, target, to, 'softBounced', `b${i}`);
       const view = await eventually('nine events', () => reputation(to), (v) => v.totals.softBounced + v.totals.delivered === 9);
       assert.equal(view.consecutiveSoftBounces, 4);
       assert.equal(view.suppressed, false);

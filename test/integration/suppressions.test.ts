@@ -2,9 +2,8 @@
 // workflow, import and export, on the time-skipping server and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId } from '../../src/types';
-import { deliveredSignal } from '../../workflows/definitions';
 import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
+import { eventually, reportOutcome } from '../helpers/wait';
 
 let stack: TimeSkippingStack;
 const tag = uid();
@@ -25,14 +24,8 @@ const addr = (local: string) => `${local}+${tag}@example.test`;
  * 30 idle days later the reputation workflow closes itself.)
  */
 async function reportDelivery(to: string, messageId = `m-${uid()}`): Promise<void> {
-  await stack.env.client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
-    workflowId: reputationWorkflowId(to),
-    taskQueue: stack.config.taskQueue,
-    args: [{ address: to, settings: stack.config.reputation }],
-    signal: deliveredSignal,
-    signalArgs: [{ messageId, category: 'delivered', reply: { code: 250, enhanced: '2.0.0', text: 'ok' }, at: new Date().toISOString() }],
-  });
-  for (let i = 0; i < 200 && !(await stack.rebound.suppressions.reputation(to))?.totals.delivered; i++) await new Promise((r) => setTimeout(r, 50));
+  await reportOutcome(stack.env.client, { taskQueue: stack.config.taskQueue, settings: stack.config.reputation }, to, 'delivered', messageId);
+  await eventually('the delivery is counted', () => stack.rebound.suppressions.reputation(to), (v) => (v?.totals.delivered ?? 0) > 0);
 }
 
 describe('suppression list controls', () => {

@@ -1,0 +1,121 @@
+// Scenario 4: M messages that soft-bounce once (greylisted with a 2 h hint) and then sleep on a
+// durable timer. Measures the submit rate, the worker's RSS before, after and while they
+// sleep, and what the server and the worker burn while nothing is due.
+import type { Pool } from 'pg';
+import { request, snapshot, submit, type ModeContext } from '../context';
+import { cpuBetween, rssMb, round, sleep, waitFor, type CpuUse } from '../measure';
+
+export interface SleepingResult {
+  n: number;
+  submitSeconds: number;
+  submitPerSecond: number;
+  /** First submit until every message has had its first SMTP attempt. */
+  firstAttemptSeconds: number;
+  /** First submit until every message's first attempt, whole workflow included (checks, reputation signal, timer). */
+  settledSeconds: number;
+  /** Delivery workflows the visibility store shows as retrying (null when the count API is unavailable). */
+  retryingInVisibility: number | null;
+  workerRssMbIdle: number | null;
+  workerRssMbAfterSubmit: number | null;
+  workerRssSamplesMb: (number | null)[];
+  workerRssGrowthMb: number | null;
+  serverRssMbIdle: number | null;
+  serverRssSamplesMb: (number | null)[];
+  sampleIntervalSeconds: number;
+  /** While they sleep (the sampling window). */
+  sleepCpu: CpuUse;
+  /** From the first submit until all sleep. */
+  submitCpu: CpuUse;
+  /** Messages without their first attempt. */
+  lost: number;
+  /** Messages that got more than one attempt while they should sleep. */
+  unexpectedAttempts: number;
+}
+
+async function attempted(pool: Pool, ids: string[]): Promise<Map<string, number>> {
+  const r = await pool.query<{ message_id: string; n: string }>(
+    'SELECT message_id, count(*) AS n FROM attempts WHERE message_id = ANY($1) GROUP BY message_id',
+    [ids],
+  );
+  return new Map(r.rows.map((row) => [row.message_id, Number(row.n)]));
+}
+
+export async function runSleeping(
+  ctx: ModeContext,
+  opts: { messages: number; concurrency: number; samples: number; sampleIntervalSeconds: number },
+): Promise<SleepingResult> {
+  const n = opts.messages;
+  ctx.log(`[${ctx.mode}] scenario 4: ${n} sleeping messages`);
+  const reqs = Array.from({ length: n }, (_, i) => request(`${ctx.tag}-s-${i}`, `greylist-7200+${ctx.tag}s${i}@example.test`));
+  const ids = reqs.map((r) => r.id!);
+  const workerRssMbIdle = rssMb(ctx.worker.pid);
+  const serverRssMbIdle = rssMb(ctx.server.pid);
+
+  const before = snapshot(ctx);
+  const submitted = await submit(ctx, reqs, { concurrency: opts.concurrency });
+  const firstSubmit = Math.min(...submitted.map((s) => s.t0));
+  const submitSeconds = (Date.now() - firstSubmit) / 1000;
+  ctx.log(`[${ctx.mode}]   submitted at ${(n / submitSeconds).toFixed(1)}/s`);
+  const workerRssMbAfterSubmit = rssMb(ctx.worker.pid);
+
+  const timeoutMs = 120_000 + n * 30;
+  await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, timeoutMs, 1000);
+  const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
+  // The workflows still report to reputation and start their timers: wait for the worker to go quiet.
+  let quiet = snapshot(ctx);
+  await waitFor(
+    async () => {
+      await sleep(1000);
+      const now = snapshot(ctx);
+      const use = cpuBetween(quiet, now);
+      quiet = now;
+      return use.workerPct < 5;
+    },
+    60_000,
+    0,
+  );
+  const settledSeconds = (Date.now() - firstSubmit) / 1000 - 1;
+  const submitCpu = cpuBetween(before, snapshot(ctx));
+  let retryingInVisibility: number | null = null;
+  try {
+    retryingInVisibility = (await ctx.temporal.workflow.count(`WorkflowId STARTS_WITH "delivery:${ctx.tag}-s-" AND DeliveryState = "retrying"`)).count;
+  } catch {
+    retryingInVisibility = null;
+  }
+  ctx.log(`[${ctx.mode}]   all attempted after ${firstAttemptSeconds.toFixed(1)} s, quiet after ${settledSeconds.toFixed(1)} s; sampling while they sleep`);
+
+  const workerRssSamplesMb: (number | null)[] = [];
+  const serverRssSamplesMb: (number | null)[] = [];
+  const sleepStart = snapshot(ctx);
+  for (let i = 0; i < opts.samples; i++) {
+    if (i > 0) await sleep(opts.sampleIntervalSeconds * 1000);
+    workerRssSamplesMb.push(round(rssMb(ctx.worker.pid)));
+    serverRssSamplesMb.push(round(rssMb(ctx.server.pid)));
+  }
+  const sleepCpu = cpuBetween(sleepStart, snapshot(ctx));
+
+  const counts = await attempted(ctx.pool, ids);
+  const lost = ids.filter((id) => !counts.has(id)).length;
+  const unexpectedAttempts = [...counts.values()].filter((c) => c > 1).length;
+  const first = workerRssSamplesMb[0];
+  const last = workerRssSamplesMb[workerRssSamplesMb.length - 1];
+  return {
+    n,
+    submitSeconds,
+    submitPerSecond: n / submitSeconds,
+    firstAttemptSeconds,
+    settledSeconds,
+    retryingInVisibility,
+    workerRssMbIdle: round(workerRssMbIdle),
+    workerRssMbAfterSubmit: round(workerRssMbAfterSubmit),
+    workerRssSamplesMb,
+    workerRssGrowthMb: first === null || first === undefined || last === null || last === undefined ? null : round(last - first),
+    serverRssMbIdle: round(serverRssMbIdle),
+    serverRssSamplesMb,
+    sampleIntervalSeconds: opts.sampleIntervalSeconds,
+    sleepCpu,
+    submitCpu,
+    lost,
+    unexpectedAttempts,
+  };
+}
