@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import type { SmtpTransport } from '../src/smtp/transport';
-import { createReputationActivities } from './reputation';
+import { createReputationActivities, reputationNotifier } from './reputation';
 import { createSendActivities } from './send';
 import { createSuppressionActivities } from './suppression';
 
@@ -18,7 +18,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createSendActivities(deps),
+    ...createSendActivities({ ...deps, notifyReputation: reputationNotifier(deps) }),
     ...createSuppressionActivities(deps),
     ...createReputationActivities(deps),
   };

@@ -1,51 +1,94 @@
-// The send activity: one SMTP transaction for a message's pending recipients.
+// The send activity: one attempt of a message, everything a worker must do between two timers
+// in one activity task so that an attempt costs one round trip through the server:
+//   suppression check -> SMTP transaction for the rest -> attempt log -> reputation notices
+//   -> final message state when nothing is left open.
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { acceptedRecipients, recordAttempt } from '../src/db/attempts';
-import { loadMessageForSend } from '../src/db/messages';
+import { loadMessageForSend, setMessageState } from '../src/db/messages';
+import { activeSuppressions } from '../src/db/suppressions';
 import { classifyReply } from '../src/policy/classify';
+import { finalMessageState } from '../src/policy/states';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
-import type { AttemptReply, SendAttemptInput, SendAttemptResult } from '../src/types';
+import type { AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
+import type { ReputationNotifier } from './reputation';
 
 export interface SendDeps {
   pool: Pool;
   transport: SmtpTransport;
+  notifyReputation: ReputationNotifier;
 }
 
-export function createSendActivities({ pool, transport }: SendDeps) {
+/** The outcomes of this attempt that reputation workflows must hear (spec 5). */
+function noticesFor(messageId: string, replies: AttemptReply[], softBounceReported: string[]): ReputationNotice[] {
+  const at = new Date().toISOString();
+  return replies
+    .filter((r) => r.kind !== 'soft' || !softBounceReported.includes(r.address))
+    .map((r) => ({
+      address: r.address,
+      event: r.kind === 'delivered' ? 'delivered' : r.kind === 'hard' ? 'hardBounced' : 'softBounced',
+      messageId,
+      category: r.category,
+      reply: { code: r.code, enhanced: r.enhanced, text: r.text },
+      at,
+    }));
+}
+
+export function createSendActivities({ pool, transport, notifyReputation }: SendDeps) {
+  /** SMTP for the recipients not already accepted by an earlier run of this activity. */
+  async function attempt(messageId: string, recipients: string[]): Promise<AttemptReply[]> {
+    if (recipients.length === 0) return [];
+    const message = await loadMessageForSend(pool, messageId);
+    if (!message) {
+      throw ApplicationFailure.nonRetryable(
+        `message ${messageId} is not in the database: it was never stored or was deleted; start it again with the client`,
+        'MessageNotFound',
+      );
+    }
+    // A run of this activity after a crash must not resend what the server already took.
+    const acceptedBefore = new Map((await acceptedRecipients(pool, messageId, recipients)).map((a) => [a.recipient, a]));
+    const toSend = recipients.filter((r) => !acceptedBefore.has(r));
+    const fresh = new Map((await sendRaw(transport, { from: message.mailFrom, recipients: toSend, raw: message.raw })).map((f) => [f.address, f.reply]));
+    return recipients.map((address) => {
+      const before = acceptedBefore.get(address);
+      if (before) return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };
+      return { address, ...classifyReply(fresh.get(address)!) };
+    });
+  }
+
   return {
     async sendAttempt(input: SendAttemptInput): Promise<SendAttemptResult> {
-      const message = await loadMessageForSend(pool, input.messageId);
-      if (!message) {
-        throw ApplicationFailure.nonRetryable(
-          `message ${input.messageId} is not in the database: it was never stored or was deleted; start it again with the client`,
-          'MessageNotFound',
-        );
-      }
-      // A run of this activity after a crash must not resend what the server already took.
-      const already = await acceptedRecipients(pool, input.messageId, input.recipients);
-      const acceptedBefore = new Map(already.map((a) => [a.recipient, a]));
-      const toSend = input.recipients.filter((r) => !acceptedBefore.has(r));
-
-      const fresh = toSend.length > 0 ? await sendRaw(transport, { from: message.mailFrom, recipients: toSend, raw: message.raw }) : [];
-      const freshByAddress = new Map(fresh.map((f) => [f.address, f.reply]));
-      const replies: AttemptReply[] = input.recipients.map((address) => {
-        const before = acceptedBefore.get(address);
-        if (before) {
-          return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };
-        }
-        return { address, ...classifyReply(freshByAddress.get(address)!) };
-      });
-
+      const suppressed = await activeSuppressions(pool, input.recipients);
+      const skipped = new Set(suppressed.map((s) => s.address));
+      const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)));
       await recordAttempt(pool, input.messageId, input.attempt, replies);
+
+      // Reputation is told now, but a failure to tell it must not repeat the SMTP transaction:
+      // the workflow retries what could not be reported.
+      let unreported: ReputationNotice[] = [];
+      const notices = noticesFor(input.messageId, replies, input.softBounceReported);
+      try {
+        await notifyReputation(notices);
+      } catch (err) {
+        log.warn('reputation notices deferred to the workflow', { messageId: input.messageId, error: (err as Error).message });
+        unreported = notices;
+      }
+
+      let finalState: SendAttemptResult['finalState'] = null;
+      if (replies.every((r) => r.kind !== 'soft')) {
+        const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
+        finalState = finalMessageState(delivered, input.progress.recipientsTotal);
+        await setMessageState(pool, input.messageId, finalState, true);
+      }
       log.info('attempt finished', {
         messageId: input.messageId,
         attempt: input.attempt,
         outcomes: replies.map((r) => `${r.kind}:${r.category}`),
-        skippedAlreadyAccepted: already.length,
+        suppressed: suppressed.length,
+        skippedAlreadyAccepted: replies.filter((r) => r.alreadyAccepted).length,
       });
-      return { replies };
+      return { replies, suppressed, unreported, finalState };
     },
   };
 }

@@ -1,17 +1,13 @@
-// Suppression reads and writes and the delivery's final state: short database steps.
+// Suppression reads and writes of reputation workflows, and a delivery's final state when it
+// ends without an attempt (expired, cancelled, all recipients suppressed).
 import type { Pool } from 'pg';
 import { setMessageState } from '../src/db/messages';
-import { activeSuppressions, getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';
+import { getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';
 import type { Suppression } from '../src/policy/reputation';
-import { FINAL_MESSAGE_STATES, type MessageState, type SuppressionCheck } from '../src/types';
+import { FINAL_MESSAGE_STATES, type MessageState } from '../src/types';
 
 export function createSuppressionActivities({ pool }: { pool: Pool }) {
   return {
-    /** The recipients among `addresses` that are on the suppression list right now. */
-    async checkSuppressions(addresses: string[]): Promise<SuppressionCheck[]> {
-      return activeSuppressions(pool, addresses);
-    },
-
     async recordDeliveryState({ messageId, state }: { messageId: string; state: MessageState }): Promise<void> {
       await setMessageState(pool, messageId, state, FINAL_MESSAGE_STATES.includes(state));
     },

@@ -114,11 +114,23 @@ export interface AttemptReply extends ClassifiedReply {
 export interface SendAttemptInput {
   messageId: string;
   attempt: number;
+  /** The message's open recipients: each is checked against the suppression list first. */
   recipients: string[];
+  /** Of those, the ones whose soft bounce this message already reported (a send counts once). */
+  softBounceReported: string[];
+  /** To record the message's final state when this attempt ends every recipient. */
+  progress: { recipientsTotal: number; deliveredBefore: number };
 }
 
 export interface SendAttemptResult {
+  /** One reply per attempted recipient. */
   replies: AttemptReply[];
+  /** Recipients not attempted because they are on the suppression list. */
+  suppressed: SuppressionCheck[];
+  /** Outcomes the activity could not report to reputation workflows: the workflow retries them. */
+  unreported: ReputationNotice[];
+  /** The final message state, when this attempt ended every recipient and it was recorded. */
+  finalState: MessageState | null;
 }
 
 /** A row of the suppression list as senders see it. */

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { planNextAttempt } from '../src/policy/schedule';
+import { finalMessageState } from '../src/policy/states';
 import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../src/search-attributes';
 import type {
   AttemptReply,
@@ -20,7 +21,6 @@ import type {
   MessageState,
   RecipientState,
   RecipientStatus,
-  ReputationNotice,
 } from '../src/types';
 import { domainOf } from '../src/types';
 import { retryNowSignal, statusQuery } from './definitions';
@@ -35,17 +35,13 @@ const { sendAttempt } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
 });
 
-const { notifyReputation } = proxyActivities<Activities>({
+// Outcomes the send activity could not report, and the final state of a delivery that ends
+// without an attempt (expired, cancelled, every recipient suppressed): short steps, and regular
+// rather than local activities, since a local activity runs inside a workflow task and a task
+// held across a long timer skip (the time-skipping test server, a paused worker) expires.
+const { notifyReputation, recordDeliveryState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-// Short database reads and writes. Regular rather than local activities: a local activity runs
-// inside a workflow task, and a task held across a long timer skip (the time-skipping test
-// server, or a worker paused for a while) expires and is retried.
-const { checkSuppressions, recordDeliveryState } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
 const OPEN_STATES: readonly RecipientState[] = ['pending', 'retrying'];
@@ -98,12 +94,14 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     r.finishedAt = now();
   };
 
-  // Upserts are history events: send one only when a value the UI filters on has changed.
-  let published: { state: string; attempts: number; categories: string } | null = null;
+  // Upserts are history events: one only when the state the UI filters on changes between
+  // waits (queued, retrying, final). The client sets the initial values with the start.
+  const fromStart = workflowInfo().typedSearchAttributes.get(DeliveryStateKey) !== undefined;
+  let published: string | null = fromStart ? 'queued:0:' : null;
   const publish = () => {
     const categories = [...bounceCategories].sort();
-    const next = { state, attempts, categories: categories.join(',') };
-    if (published && published.state === next.state && published.attempts === next.attempts && published.categories === next.categories) return;
+    const next = `${state}:${attempts}:${categories.join(',')}`;
+    if (published === next) return;
     upsertSearchAttributes([
       { key: DeliveryStateKey, value: state },
       { key: DeliveryAttemptsKey, value: attempts },
@@ -113,64 +111,57 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     published = next;
   };
 
-  const applyReply = (r: RecipientRecord, reply: AttemptReply, notices: ReputationNotice[]) => {
+  const applyReply = (r: RecipientRecord, reply: AttemptReply) => {
     const { address: _, alreadyAccepted: __, ...lastReply } = reply;
     r.attempts += 1;
     r.lastReply = lastReply;
     r.lastAttemptAt = now();
     r.firstAttemptAt ??= r.lastAttemptAt;
     if (reply.kind !== 'delivered') bounceCategories.add(reply.category);
-    const notice = { address: r.address, messageId: input.messageId, category: reply.category, at: r.lastAttemptAt, reply: { code: reply.code, enhanced: reply.enhanced, text: reply.text } };
-    if (reply.kind === 'delivered') {
-      finish(r, 'delivered');
-      notices.push({ ...notice, event: 'delivered' });
-    } else if (reply.kind === 'hard') {
-      finish(r, 'bounced');
-      notices.push({ ...notice, event: 'hardBounced' });
-    } else {
+    if (reply.kind === 'delivered') finish(r, 'delivered');
+    else if (reply.kind === 'hard') finish(r, 'bounced');
+    else {
       r.state = 'retrying';
-      if (!r.softBounceReported) notices.push({ ...notice, event: 'softBounced' });
       r.softBounceReported = true;
     }
   };
 
-  const skipSuppressed = async () => {
+  /** One attempt: the activity skips suppressed recipients and sends to the rest (spec 5, 6). */
+  const attempt = async (): Promise<{ softReplies: AttemptReply[]; finalState: MessageState | null }> => {
+    attempts += 1;
+    state = 'sending';
+    nextAttemptAt = null;
     const pending = open();
-    const suppressed = await checkSuppressions(pending.map((r) => r.address));
-    for (const s of suppressed) {
+    const result = await sendAttempt({
+      messageId: input.messageId,
+      attempt: attempts,
+      recipients: pending.map((r) => r.address),
+      softBounceReported: pending.filter((r) => r.softBounceReported).map((r) => r.address),
+      progress: { recipientsTotal: recipients.length, deliveredBefore: recipients.filter((r) => r.state === 'delivered').length },
+    });
+    for (const s of result.suppressed) {
       const r = pending.find((p) => p.address === s.address);
       if (!r) continue;
       finish(r, 'suppressed');
       r.suppressionReason = s.reason;
     }
-  };
-
-  const attempt = async (): Promise<AttemptReply[]> => {
-    attempts += 1;
-    state = 'sending';
-    nextAttemptAt = null;
-    publish();
-    const { replies } = await sendAttempt({ messageId: input.messageId, attempt: attempts, recipients: open().map((r) => r.address) });
-    const notices: ReputationNotice[] = [];
-    for (const reply of replies) {
-      const r = recipients.find((x) => x.address === reply.address);
-      if (r && OPEN_STATES.includes(r.state)) applyReply(r, reply, notices);
+    for (const reply of result.replies) {
+      const r = pending.find((x) => x.address === reply.address);
+      if (r && OPEN_STATES.includes(r.state)) applyReply(r, reply);
     }
-    if (notices.length > 0) await notifyReputation(notices);
-    return replies.filter((r) => r.kind === 'soft');
+    if (result.unreported.length > 0) await notifyReputation(result.unreported);
+    return { softReplies: result.replies.filter((r) => r.kind === 'soft'), finalState: result.finalState };
   };
 
-  const deliver = async () => {
-    publish();
+  /** Runs attempts until no recipient is open; returns the final state if already recorded. */
+  const deliver = async (): Promise<MessageState | null> => {
     for (;;) {
-      await skipSuppressed();
-      if (open().length === 0) return;
-      const softReplies = await attempt();
-      if (open().length === 0) return;
+      const { softReplies, finalState } = await attempt();
+      if (open().length === 0) return finalState;
       const plan = planNextAttempt({ schedule: input.schedule, attemptsMade: attempts, startMs, nowMs: Date.now(), random: Math.random, softReplies });
       if (plan.action === 'expire') {
         for (const r of open()) finish(r, 'expired');
-        return;
+        return null;
       }
       state = 'retrying';
       nextAttemptAt = plan.atMs;
@@ -180,31 +171,27 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
   };
 
-  const conclude = async (final: MessageState) => {
+  const conclude = async (final: MessageState, alreadyRecorded: boolean) => {
     state = final;
     nextAttemptAt = null;
     publish();
-    await recordDeliveryState({ messageId: input.messageId, state });
+    if (!alreadyRecorded) await recordDeliveryState({ messageId: input.messageId, state });
   };
 
+  let recorded: MessageState | null;
   try {
-    await deliver();
+    recorded = await deliver();
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Record the cancellation even though this scope is cancelled, then end as Cancelled so the
     // Temporal UI shows what the operator did.
     await CancellationScope.nonCancellable(async () => {
       for (const r of open()) finish(r, 'cancelled');
-      await conclude('cancelled');
+      await conclude('cancelled', false);
     });
     throw err;
   }
-  await conclude(finalState(recipients));
+  const final = finalMessageState(recipients.filter((r) => r.state === 'delivered').length, recipients.length);
+  await conclude(final, recorded === final);
   return snapshot();
-}
-
-function finalState(recipients: RecipientStatus[]): MessageState {
-  const delivered = recipients.filter((r) => r.state === 'delivered').length;
-  if (delivered === recipients.length) return 'delivered';
-  return delivered > 0 ? 'partially_delivered' : 'failed';
 }

@@ -10,7 +10,7 @@ import { createPool } from '../../src/db/pool';
 import { prepareDatabase } from '../../src/db/setup';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transport';
-import type { SendAttemptInput, SendAttemptResult } from '../../src/types';
+import type { ReputationNotice, SendAttemptInput, SendAttemptResult } from '../../src/types';
 import { TEST_DATABASE_URL, uid } from '../helpers/stack';
 
 let pool: Pool;
@@ -30,8 +30,19 @@ after(async () => {
 });
 
 /** Runs one send activity call in an activity context, as a worker would. */
-function runSend(activities: ReturnType<typeof createSendActivities>, input: SendAttemptInput): Promise<SendAttemptResult> {
-  return new MockActivityEnvironment().run(activities.sendAttempt, input) as Promise<SendAttemptResult>;
+function runSend(activities: ReturnType<typeof createSendActivities>, input: Pick<SendAttemptInput, 'messageId' | 'attempt' | 'recipients'> & Partial<SendAttemptInput>): Promise<SendAttemptResult> {
+  const full: SendAttemptInput = { softBounceReported: [], progress: { recipientsTotal: input.recipients.length, deliveredBefore: 0 }, ...input };
+  return new MockActivityEnvironment().run(activities.sendAttempt, full) as Promise<SendAttemptResult>;
+}
+
+/** The notices the activity hands to reputation workflows, kept for the assertions. */
+function recordingNotifier(): { notices: ReputationNotice[]; notify: (n: ReputationNotice[]) => Promise<void> } {
+  const notices: ReputationNotice[] = [];
+  return { notices, notify: async (n) => void notices.push(...n) };
+}
+
+function activitiesWith(t: SmtpTransport = transport, notify = recordingNotifier().notify) {
+  return createSendActivities({ pool, transport: t, notifyReputation: notify });
 }
 
 /** Stores a message the way the client does, without starting a workflow. */
@@ -48,7 +59,7 @@ describe('send activity', () => {
     const tag = uid();
     const to = [`ok+${tag}@example.test`, `unknown+${tag}@example.test`, `full+${tag}@example.test`];
     const { id } = await storeMessage(to);
-    const activities = createSendActivities({ pool, transport });
+    const activities = activitiesWith();
     const { replies } = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
     assert.deepEqual(
       replies.map((r) => [r.address, r.kind, r.category]),
@@ -66,7 +77,7 @@ describe('send activity', () => {
     const tag = uid();
     const to = [`ok+${tag}@example.test`, `soft-1+${tag}@example.test`];
     const { id, header } = await storeMessage(to);
-    const activities = createSendActivities({ pool, transport });
+    const activities = activitiesWith();
     const first = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
     assert.equal(first.replies[0].kind, 'delivered');
     assert.equal(first.replies[1].kind, 'soft');
@@ -86,7 +97,7 @@ describe('send activity', () => {
     const { id } = await storeMessage(to);
     const dead = createSmtpTransport('smtp://127.0.0.1:1?starttls=never');
     try {
-      const activities = createSendActivities({ pool, transport: dead });
+      const activities = activitiesWith(dead);
       const { replies } = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
       for (const r of replies) {
         assert.equal(r.kind, 'soft');
@@ -98,10 +109,50 @@ describe('send activity', () => {
   });
 
   test('a message missing from the database fails without retry', async () => {
-    const activities = createSendActivities({ pool, transport });
+    const activities = activitiesWith();
     await assert.rejects(
       runSend(activities, { messageId: `missing-${uid()}`, attempt: 1, recipients: ['x@example.test'] }),
       (err: Error & { type?: string; nonRetryable?: boolean }) => err.type === 'MessageNotFound' && err.nonRetryable === true,
     );
+  });
+
+  test('suppressed recipients are skipped before the SMTP transaction', async () => {
+    const tag = uid();
+    const to = [`ok+${tag}@example.test`, `ok2+${tag}@example.test`];
+    const { id, header } = await storeMessage(to);
+    await pool.query(`INSERT INTO suppressions (address, reason, source) VALUES ($1, 'manual', 'manual')`, [to[1]]);
+    const { replies, suppressed, finalState } = await runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to });
+    assert.deepEqual(suppressed, [{ address: to[1], reason: 'manual' }]);
+    assert.deepEqual(replies.map((r) => r.address), [to[0]]);
+    assert.equal(finalState, 'partially_delivered', 'nothing is left open: the final state is recorded');
+    assert.equal(sink.deliveries(header, to[1]), 0);
+    assert.equal(sink.transactions().filter((t) => t.rcpt.some((r) => r.address === to[1])).length, 0, 'never named in a transaction');
+    const state = await pool.query('SELECT state FROM messages WHERE id = $1', [id]);
+    assert.equal(state.rows[0].state, 'partially_delivered');
+  });
+
+  test('reputation hears every outcome once per send; a failure to tell it is handed back, not retried over SMTP', async () => {
+    const tag = uid();
+    const to = [`ok+${tag}@example.test`, `unknown+${tag}@example.test`, `full+${tag}@example.test`];
+    const { id } = await storeMessage(to);
+    const recorder = recordingNotifier();
+    await runSend(activitiesWith(transport, recorder.notify), { messageId: id, attempt: 1, recipients: to });
+    assert.deepEqual(recorder.notices.map((n) => [n.address, n.event, n.category, n.messageId]), [
+      [to[0], 'delivered', 'delivered', id],
+      [to[1], 'hardBounced', 'unknown_user', id],
+      [to[2], 'softBounced', 'mailbox_full', id],
+    ]);
+    // The second attempt of the same send: its soft bounce was reported already.
+    const again = recordingNotifier();
+    await runSend(activitiesWith(transport, again.notify), { messageId: id, attempt: 2, recipients: [to[2]], softBounceReported: [to[2]] });
+    assert.deepEqual(again.notices, []);
+
+    const failing = async () => {
+      throw new Error('Temporal is unreachable');
+    };
+    const before = sink.transactions().length;
+    const result = await runSend(activitiesWith(transport, failing), { messageId: id, attempt: 3, recipients: [to[2]] });
+    assert.deepEqual(result.unreported.map((n) => [n.address, n.event]), [[to[2], 'softBounced']]);
+    assert.equal(sink.transactions().length, before + 1, 'one SMTP transaction, not repeated');
   });
 });
