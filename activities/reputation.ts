@@ -1,7 +1,7 @@
 // Delivers send outcomes to the per-address reputation workflows. Workflow code cannot
 // signal-with-start, so activities do it with a client: the reputation workflow is created by
 // the first signal and exists exactly once per address.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { deliveredSignal, hardBouncedSignal, softBouncedSignal } from '../workflows/definitions';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationNotice } from '../src/types';
@@ -16,20 +16,35 @@ export interface ReputationDeps {
   reputation: ReputationWorkflowSettings;
 }
 
-/** Signal-with-start for each notice; the reputation workflow counts each message once. */
+/**
+ * Tells each address's reputation workflow (which counts each message once). Bounces use
+ * signal-with-start, so the first one creates the workflow. A delivery only resets a count, and
+ * an address without a running reputation workflow has none: its delivery is signalled only
+ * to a workflow that exists, and creates nothing — most addresses never bounce and so never
+ * cost a workflow.
+ */
 export function reputationNotifier({ client, taskQueue, reputation }: ReputationDeps): ReputationNotifier {
+  const notify = async ({ address, event, ...signal }: ReputationNotice): Promise<void> => {
+    const workflowId = reputationWorkflowId(address);
+    if (event === 'delivered') {
+      await client.workflow
+        .getHandle(workflowId)
+        .signal(SIGNALS.delivered, signal)
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        });
+      return;
+    }
+    await client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue,
+      args: [{ address, settings: reputation }],
+      signal: SIGNALS[event],
+      signalArgs: [signal],
+    });
+  };
   return async (notices) => {
-    await Promise.all(
-      notices.map(({ address, event, ...signal }) =>
-        client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
-          workflowId: reputationWorkflowId(address),
-          taskQueue,
-          args: [{ address, settings: reputation }],
-          signal: SIGNALS[event],
-          signalArgs: [signal],
-        }),
-      ),
-    );
+    await Promise.all(notices.map(notify));
   };
 }
 

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { ReboundClient } from '../src/client/rebound-client';
 import type { SendRequest } from '../src/message/validate';
-import { cpuSnapshot, runBounded, runPaced, waitFor, type CpuProcesses, type CpuSnapshot } from './measure';
+import { cpuBetween, cpuSnapshot, runBounded, runPaced, sleep, waitFor, type CpuProcesses, type CpuSnapshot } from './measure';
 import type { BenchServer, PersistenceMode, RemoteSink, WorkerChild } from './stack';
 
 export interface ModeContext {
@@ -108,3 +108,24 @@ export async function acceptedTimes(ctx: ModeContext): Promise<Map<string, numbe
 
 /** `acceptedTimes` key for a message id. */
 export const acceptedKey = (id: string): string => `${id}@rebound.test`;
+
+/**
+ * Waits until the worker and the server are idle (under 5 % and 20 % of a core over half a second):
+ * the work a batch leaves behind (completions, reputation workflows) is done. Returns the time
+ * (Date.now()) at which the quiet second began, or null on timeout.
+ */
+export async function quiesce(ctx: ModeContext, timeoutMs = 120_000): Promise<number | null> {
+  const until = Date.now() + timeoutMs;
+  let before = snapshot(ctx);
+  let beforeAt = Date.now();
+  while (Date.now() < until) {
+    await sleep(500);
+    const now = snapshot(ctx);
+    const use = cpuBetween(before, now);
+    if (use.serverPct < 20 && use.workerPct < 5) return beforeAt;
+    before = now;
+    beforeAt = Date.now();
+  }
+  ctx.log(`[${ctx.mode}] the server and the worker did not go idle within ${timeoutMs / 1000} s`);
+  return null;
+}

@@ -22,9 +22,16 @@ export function eventName(e: HistoryEvent): string {
     .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
 
+/** The workflow's events; none when no such workflow exists (e.g. no reputation workflow for an address). */
 export async function fetchEvents(client: Client, workflowId: string): Promise<HistoryEvent[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return history.events ?? [];
+  try {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    return history.events ?? [];
+  } catch (err) {
+    const e = err as { code?: number; name?: string };
+    if (e.code === 5 || e.name === 'WorkflowNotFoundError') return [];
+    throw err;
+  }
 }
 
 /**
@@ -37,7 +44,7 @@ export async function settledEvents(client: Client, workflowId: string, timeoutM
   for (;;) {
     const events = await fetchEvents(client, workflowId);
     const tail = events[events.length - 1];
-    const quiet = tail && ['TimerStarted', 'WorkflowTaskCompleted', 'WorkflowExecutionCompleted'].includes(eventName(tail));
+    const quiet = !tail || ['TimerStarted', 'WorkflowTaskCompleted', 'WorkflowExecutionCompleted'].includes(eventName(tail));
     if (quiet && events.length === last.length) return events;
     if (Date.now() > until) return events;
     last = events;
@@ -111,13 +118,13 @@ export function timeByPhase(events: HistoryEvent[]): Map<string, number> {
     let label: string;
     switch (eventName(e)) {
       case 'WorkflowTaskStarted':
-        label = 'workflow task: wait for a worker';
+        label = 'workflow task: queued until a worker took it';
         break;
       case 'WorkflowTaskCompleted':
         label = 'workflow task: run on the worker';
         break;
       case 'ActivityTaskStarted':
-        label = `${activityOf(e)}: wait for a worker`;
+        label = `${activityOf(e)}: queued until a worker took it`;
         break;
       case 'ActivityTaskCompleted':
       case 'ActivityTaskFailed':

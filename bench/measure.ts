@@ -102,6 +102,8 @@ interface ProcStat {
   ppid: number;
   /** utime + stime, in seconds. */
   cpuSeconds: number;
+  /** cutime + cstime: children that exited and were waited for, in seconds. */
+  childrenCpuSeconds: number;
 }
 
 function readStat(pid: number | 'self'): ProcStat | null {
@@ -114,7 +116,15 @@ function readStat(pid: number | 'self'): ProcStat | null {
     // fields[0] is state (field 3); utime is field 14, stime field 15.
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return { pid: Number(text.slice(0, text.indexOf(' '))), comm, ppid: Number(fields[1]), cpuSeconds: (utime + stime) / ticksPerSecond() };
+    const cutime = Number(fields[13]);
+    const cstime = Number(fields[14]);
+    return {
+      pid: Number(text.slice(0, text.indexOf(' '))),
+      comm,
+      ppid: Number(fields[1]),
+      cpuSeconds: (utime + stime) / ticksPerSecond(),
+      childrenCpuSeconds: (cutime + cstime) / ticksPerSecond(),
+    };
   } catch {
     return null;
   }
@@ -151,23 +161,27 @@ export function treeCpuSeconds(rootPid: number): number {
   return total;
 }
 
-/** CPU seconds used so far by every process named `postgres` (the whole cluster, all databases). */
+/**
+ * CPU seconds used so far by the PostgreSQL cluster (all databases): every live `postgres`
+ * process, plus what the backends that already exited used (the postmaster's cutime/cstime), so
+ * the figure only grows while connections come and go.
+ */
 export function postgresCpuSeconds(): number {
   let total = 0;
   for (const pid of allPids()) {
     const s = readStat(pid);
-    if (s && s.comm.startsWith('postgres')) total += s.cpuSeconds;
+    if (s && s.comm.startsWith('postgres')) total += s.cpuSeconds + s.childrenCpuSeconds;
   }
   return total;
 }
 
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
-export function machineBusySeconds(): number {
+/** Busy and stolen CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineSeconds(): { busy: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
-  const busy = v[0]! + v[1]! + v[2]! + v[5]! + v[6]! + (v[7] ?? 0);
-  return busy / ticksPerSecond();
+  const busy = v[0]! + v[1]! + v[2]! + v[5]! + v[6]!;
+  return { busy: busy / ticksPerSecond(), steal: (v[7] ?? 0) / ticksPerSecond() };
 }
 
 /** Resident set size in MB from /proc/PID/status (VmRSS), null when the process is gone. */
@@ -207,6 +221,7 @@ export interface CpuSnapshot {
   bench: number;
   postgres: number;
   machine: number;
+  steal: number;
 }
 
 export function cpuSnapshot(p: CpuProcesses): CpuSnapshot {
@@ -217,7 +232,7 @@ export function cpuSnapshot(p: CpuProcesses): CpuSnapshot {
     sink: p.sink ? treeCpuSeconds(p.sink) : 0,
     bench: readStat('self')?.cpuSeconds ?? 0,
     postgres: postgresCpuSeconds(),
-    machine: machineBusySeconds(),
+    ...(({ busy, steal }) => ({ machine: busy, steal }))(machineSeconds()),
   };
 }
 
@@ -229,13 +244,18 @@ export interface CpuUse {
   sinkPct: number;
   benchPct: number;
   postgresPct: number;
+  /** Every process on the machine, ours or not (user + system + irq). */
   machinePct: number;
+  /** The machine minus the processes above: other people's work on a shared machine. */
+  otherPct: number;
+  /** Time the hypervisor gave to other guests while this one wanted to run. */
+  stealPct: number;
 }
 
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const seconds = (b.atMs - a.atMs) / 1000;
   const pct = (x: number, y: number): number => (seconds > 0 ? Math.round(((y - x) / seconds) * 1000) / 10 : 0);
-  return {
+  const use = {
     seconds: Math.round(seconds * 10) / 10,
     serverPct: pct(a.server, b.server),
     workerPct: pct(a.worker, b.worker),
@@ -243,7 +263,12 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
     benchPct: pct(a.bench, b.bench),
     postgresPct: pct(a.postgres, b.postgres),
     machinePct: pct(a.machine, b.machine),
+    otherPct: 0,
+    stealPct: pct(a.steal, b.steal),
   };
+  const ours = use.serverPct + use.workerPct + use.sinkPct + use.benchPct + use.postgresPct;
+  use.otherPct = Math.max(0, Math.round((use.machinePct - ours) * 10) / 10);
+  return use;
 }
 
 // ---------------------------------------------------------------- machine

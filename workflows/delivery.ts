@@ -96,7 +96,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
 
   // Upserts are history events: one only when the state the UI filters on changes between
   // waits (queued, retrying, final). The client sets the initial values with the start.
-  const fromStart = workflowInfo().typedSearchAttributes.get(DeliveryStateKey) !== undefined;
+  const fromStart = info.typedSearchAttributes.get(DeliveryStateKey) !== undefined;
   let published: string | null = fromStart ? 'queued:0:' : null;
   const publish = () => {
     const categories = [...bounceCategories].sort();
@@ -156,7 +156,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   /** Runs attempts until no recipient is open; returns the final state if already recorded. */
   const deliver = async (): Promise<MessageState | null> => {
     for (;;) {
-      const { softReplies, finalState } = await attempt();
+      // An attempt in flight always completes and is recorded: a cancellation ends the wait
+      // that follows, never an SMTP transaction halfway (its outcome would be lost).
+      const { softReplies, finalState } = await CancellationScope.nonCancellable(attempt);
       if (open().length === 0) return finalState;
       const plan = planNextAttempt({ schedule: input.schedule, attemptsMade: attempts, startMs, nowMs: Date.now(), random: Math.random, softReplies });
       if (plan.action === 'expire') {

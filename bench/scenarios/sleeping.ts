@@ -2,7 +2,7 @@
 // durable timer. Measures the submit rate, the worker's RSS before, after and while they
 // sleep, and what the server and the worker burn while nothing is due.
 import type { Pool } from 'pg';
-import { request, snapshot, submit, type ModeContext } from '../context';
+import { quiesce, request, snapshot, submit, type ModeContext } from '../context';
 import { cpuBetween, rssMb, round, sleep, waitFor, type CpuUse } from '../measure';
 
 export interface SleepingResult {
@@ -40,6 +40,20 @@ async function attempted(pool: Pool, ids: string[]): Promise<Map<string, number>
   return new Map(r.rows.map((row) => [row.message_id, Number(row.n)]));
 }
 
+/**
+ * A small batch of sleepers, to learn what one costs before sizing the real run (a sleeper's
+ * first attempt costs more than a delivery: its reputation workflow starts, a timer is set).
+ * Returns messages per second, submit to idle. They stay asleep with the others.
+ */
+export async function calibrateSleepers(ctx: ModeContext, n: number, concurrency: number): Promise<number> {
+  const reqs = Array.from({ length: n }, (_, i) => request(`${ctx.tag}-sc-${i}`, `greylist-7200+${ctx.tag}sc${i}@example.test`));
+  const start = Date.now();
+  await submit(ctx, reqs, { concurrency });
+  await waitFor(async () => (await attempted(ctx.pool, reqs.map((r) => r.id!))).size >= n, 60_000, 250);
+  const quietAt = (await quiesce(ctx, 60_000)) ?? Date.now();
+  return n / ((quietAt - start) / 1000);
+}
+
 export async function runSleeping(
   ctx: ModeContext,
   opts: { messages: number; concurrency: number; samples: number; sampleIntervalSeconds: number },
@@ -62,19 +76,8 @@ export async function runSleeping(
   await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, timeoutMs, 1000);
   const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
   // The workflows still report to reputation and start their timers: wait for the worker to go quiet.
-  let quiet = snapshot(ctx);
-  await waitFor(
-    async () => {
-      await sleep(1000);
-      const now = snapshot(ctx);
-      const use = cpuBetween(quiet, now);
-      quiet = now;
-      return use.workerPct < 5;
-    },
-    60_000,
-    0,
-  );
-  const settledSeconds = (Date.now() - firstSubmit) / 1000 - 1;
+  const quietAt = (await quiesce(ctx, 120_000)) ?? Date.now();
+  const settledSeconds = (quietAt - firstSubmit) / 1000;
   const submitCpu = cpuBetween(before, snapshot(ctx));
   let retryingInVisibility: number | null = null;
   try {

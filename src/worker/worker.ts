@@ -61,8 +61,9 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation }),
-    // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of them.
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
+    // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
+    // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.REBOUND_MAX_CACHED_WORKFLOWS ?? 300),
     maxConcurrentActivityTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 100,
   });

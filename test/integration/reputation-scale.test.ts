@@ -2,6 +2,7 @@
 // test server is not built for many concurrent signals to one workflow).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/policy/reputation';
 import { reputationWorkflowId, type ReputationEventType } from '../../src/types';
 import { reputationQuery, type ReputationView } from '../../workflows/definitions';
@@ -26,20 +27,41 @@ const signal = (address: string, event: ReputationEventType, messageId: string) 
 describe('reputation at scale (dev server)', () => {
   test('fifty messages to a fresh address started at once create exactly one reputation workflow', async () => {
     const tag = uid();
-    const to = `popular+${tag}@example.test`;
+    const to = `full+${tag}@example.test`;
     const receipts = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => stack.rebound.send({ id: `fifty-${tag}-${i}`, from: 'sender@rebound.test', to: [to], subject: 'Hi', text: 'Hi' })),
+      Array.from({ length: 50 }, (_, i) =>
+        stack.rebound.send({ id: `fifty-${tag}-${i}`, from: 'sender@rebound.test', to: [to], subject: 'Hi', text: 'Hi', delays: ['1s'], deadline: '5s' }),
+      ),
     );
-    await Promise.all(receipts.map((r) => stack.rebound.result(r.messageId)));
-    const view = await eventually('fifty deliveries', () => reputation(to), (v) => v.totals.delivered === 50);
-    assert.equal(view.consecutiveSoftBounces, 0);
+    const finals = await Promise.all(receipts.map((r) => stack.rebound.result(r.messageId)));
+    assert.ok(finals.every((f) => f.recipients[0].state === 'suppressed' || f.recipients[0].state === 'expired'));
+    // Every message that reached the server soft-bounced: concurrent signal-with-starts to one
+    // new workflow id. (Those whose first attempt came after the suppression made none.)
+    const bounced = finals.filter((f) => f.recipients[0].attempts > 0).length;
+    assert.ok(bounced >= 5, `${bounced} messages bounced`);
+    const view = await eventually(`${bounced} soft bounces`, () => reputation(to), (v) => v.totals.softBounced === bounced);
+    assert.equal(view.suppressed, true, 'the fifth of them suppressed the address');
     const handle = stack.client.workflow.getHandle(reputationWorkflowId(to));
     const events = (await handle.fetchHistory()).events ?? [];
     assert.equal(events.filter((e) => e.workflowExecutionStartedEventAttributes).length, 1);
     // Signals are delivered at least once (an activity retry may repeat one); each counts once.
-    assert.ok(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 50);
+    assert.ok(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= bounced);
     const description = await handle.describe();
     assert.equal(description.raw.workflowExecutionInfo?.firstRunId, description.runId, 'one run, never restarted');
+  });
+
+  test('a delivery to an address that never bounced creates no reputation workflow; one to a bouncing address resets its count', async () => {
+    const tag = uid();
+    const fresh = `fresh+${tag}@example.test`;
+    await stack.rebound.result((await stack.rebound.send({ from: 'sender@rebound.test', to: [fresh], subject: 'Hi', text: 'Hi' })).messageId);
+    await assert.rejects(stack.client.workflow.getHandle(reputationWorkflowId(fresh)).describe(), WorkflowNotFoundError);
+
+    const bouncing = `soft-1+${tag}@example.test`;
+    const first = await stack.rebound.send({ from: 'sender@rebound.test', to: [bouncing], subject: 'Hi', text: 'Hi', delays: ['1s'], deadline: '30s' });
+    await eventually('soft bounce counted', () => reputation(bouncing), (v) => v.consecutiveSoftBounces === 1);
+    await stack.rebound.result(first.messageId);
+    const view = await eventually('delivery counted', () => reputation(bouncing), (v) => v.totals.delivered === 1);
+    assert.equal(view.consecutiveSoftBounces, 0);
   });
 
   test('ten thousand events on one address: continue-as-new keeps the count and the expiry, history stays bounded', async () => {

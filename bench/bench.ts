@@ -1,0 +1,218 @@
+// `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
+// bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
+// scenarios of issue 5, stops everything, prints a table (or one JSON object with --json),
+// and writes bench/results/latest.json and bench/RESULTS.md. Exits non-zero when a message was
+// lost or delivered twice — never because of speed.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ReboundClient } from '../src/client/rebound-client';
+import { createPool } from '../src/db/pool';
+import { PROJECT_ROOT } from '../src/dev/tools';
+import { parseArgs, type BenchOptions } from './args';
+import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
+import { machine, rssMb } from './measure';
+import { planSizes, planSleeping } from './plan';
+import { buildResult, markdown, table, type ModeResult } from './report';
+import { runCost, type CostResult } from './scenarios/cost';
+import { runDelivered } from './scenarios/delivered';
+import { runMix } from './scenarios/mix';
+import { runRawSmtp } from './scenarios/raw-smtp';
+import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
+import {
+  benchDatabaseUrl,
+  Cleanup,
+  prepareBenchDatabase,
+  startServer,
+  startSinkChild,
+  startWorkerChild,
+  type PersistenceMode,
+  type RemoteSink,
+} from './stack';
+
+const BENCH_DIR = path.resolve(__dirname, '../../bench');
+const T0 = Date.now();
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
+};
+
+async function runMode(
+  mode: PersistenceMode,
+  opts: BenchOptions,
+  shared: {
+    sink: RemoteSink;
+    databaseUrl: string;
+    tmpDir: string;
+    runId: string;
+    cleanup: Cleanup;
+    withCost: boolean;
+    /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
+    budgetLeftSeconds: () => number;
+  },
+): Promise<{ result: ModeResult; cost: CostResult | null }> {
+  const { cleanup } = shared;
+  const tag = `b${shared.runId}${mode[0]}`;
+  const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
+  const server = await startServer(mode, shared.tmpDir, cleanup);
+  log(`[${mode}] Temporal dev server on ${server.address} (pid ${server.pid}, ${server.dbFile ? `SQLite file ${server.dbFile}` : 'in memory'})`);
+  const pool = createPool(shared.databaseUrl, { max: 4 });
+  const closePool = cleanup.add(`[${mode}] polling pool`, () => pool.end());
+  const sdkPool = createPool(shared.databaseUrl);
+  const closeSdkPool = cleanup.add(`[${mode}] client pool`, () => sdkPool.end());
+  const connection = await Connection.connect({ address: server.address });
+  const closeConnection = cleanup.add(`[${mode}] client connection`, () => connection.close());
+  const temporal = new Client({ connection, namespace: 'default' });
+  const taskQueue = `bench-${tag}`;
+  const worker = await startWorkerChild(
+    { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`) },
+    cleanup,
+  );
+  log(`[${mode}] worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)`);
+  const ctx: ModeContext = {
+    mode,
+    tag,
+    server,
+    worker,
+    sink: shared.sink,
+    temporal,
+    rebound: new ReboundClient({ client: temporal, pool: sdkPool, taskQueue }),
+    pool,
+    log,
+  };
+
+  // Warm-up (not measured): JIT, connection pools, the workflow bundle in the worker. Its rate
+  // sizes the scenarios so the run fits its budget.
+  const warmN = opts.quick ? 20 : 100;
+  const warm = Array.from({ length: warmN }, (_, i) => request(`${tag}-w-${i}`, `warm+${tag}${i}@example.test`));
+  const warmStart = Date.now();
+  await submit(ctx, warm, { concurrency: opts.concurrency });
+  if (!(await untilAccepted(ctx, warm.map((r) => r.id!), 120_000))) throw new Error(`[${mode}] warm-up messages were not delivered within 120 s; see ${worker.logFile}`);
+  // Until the worker is idle again: the rate includes each message's reputation work.
+  const warmQuiet = (await quiesce(ctx, 120_000)) ?? Date.now();
+  const warmupPerSecond = warmN / ((warmQuiet - warmStart) / 1000);
+  const workerRssMbWarm = rssMb(worker.pid);
+  let sizes = planSizes(opts, warmupPerSecond, (modeDeadline - Date.now()) / 1000);
+  log(
+    `[${mode}] warm-up: ${warmupPerSecond.toFixed(1)} messages/s; ${sizes.budgetSeconds.toFixed(0)} s left for this mode: ` +
+      `${sizes.messages} delivered, ${sizes.mix} mixed, about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
+  );
+
+  const delivered = await runDelivered(ctx, { messages: sizes.messages, concurrency: opts.concurrency, pacedSeconds: opts.pacedSeconds, sample: opts.breakdownSample });
+  const mix = await runMix(ctx, sizes.mix, opts.concurrency);
+  await quiesce(ctx);
+  const cost = shared.withCost ? await runCost(ctx) : null;
+  await quiesce(ctx);
+  const sleeperPerSecond = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
+  sizes = planSleeping(opts, sizes, sleeperPerSecond, (modeDeadline - Date.now()) / 1000);
+  log(`[${mode}] sleepers run at about ${sleeperPerSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
+  const sleeping = await runSleeping(ctx, { messages: sizes.sleeping, concurrency: opts.concurrency, samples: opts.sleepSamples, sampleIntervalSeconds: opts.sleepSampleIntervalSeconds });
+
+  // The sleeping workflows (and every reputation workflow) go with the server: stop the worker
+  // first, then the server; the SQLite file is removed with the temp dir.
+  await worker.stop();
+  await closeConnection();
+  await closeSdkPool();
+  await closePool();
+  await server.stop();
+  const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
+  const lost = delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + sleeping.lost + costLost;
+  return {
+    result: {
+      mode,
+      persistence: mode === 'file' ? 'SQLite file (WAL, synchronous=OFF)' : 'in memory',
+      workerRssMbWarm: workerRssMbWarm === null ? null : Math.round(workerRssMbWarm),
+      sizes,
+      delivered,
+      mix,
+      sleeping,
+      lost,
+    },
+    cost,
+  };
+}
+
+/** The commit the bench ran against, "+dirty" when the working tree had changes. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const cleanup = new Cleanup();
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-bench-'));
+  let keepTmp = false;
+  cleanup.add('temp dir', async () => {
+    if (keepTmp) log(`kept ${tmpDir} (worker logs) for inspection`);
+    else rmSync(tmpDir, { recursive: true, force: true });
+  });
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping what the bench started`);
+    cleanup.runAll(log).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const m = machine();
+    log(`machine: ${m.cores} cores, ${m.memoryGb} GB, ${m.cpuModel}; options: ${JSON.stringify({ ...opts, json: undefined })}`);
+    const databaseUrl = benchDatabaseUrl();
+    await prepareBenchDatabase(databaseUrl, cleanup);
+    const sink = await startSinkChild(cleanup);
+    log(`simulator on ${sink.url} (pid ${sink.pid})`);
+
+    log(`scenario 1: raw SMTP, ${opts.messages} messages`);
+    const raw = await runRawSmtp(sink, opts.messages, opts.concurrency, log);
+
+    const runId = randomBytes(3).toString('hex');
+    const modes: ModeResult[] = [];
+    let cost: CostResult | null = null;
+    for (const [i, mode] of opts.modes.entries()) {
+      // Keep a few seconds for the report and the last clean-up.
+      const budgetLeftSeconds = (): number => (opts.budgetSeconds - 5 - (Date.now() - started) / 1000) / (opts.modes.length - i);
+      const r = await runMode(mode, opts, { sink, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, budgetLeftSeconds });
+      modes.push(r.result);
+      cost ??= r.cost;
+    }
+    const duplicates = await sink.duplicates();
+    const result = buildResult({ opts, machine: m, raw, modes, cost: cost!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() });
+
+    if (opts.write) {
+      mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });
+      // A --quick smoke run never replaces the figures of a full run that the README quotes.
+      writeFileSync(path.join(BENCH_DIR, `results/${opts.quick ? 'quick' : 'latest'}.json`), JSON.stringify(result, null, 2) + '\n');
+      if (!opts.quick) writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), markdown(result));
+    }
+    process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : table(result) + '\n');
+    if (result.lost > 0 || result.duplicates > 0) {
+      log(`FAILED: ${result.lost} lost, ${result.duplicates} duplicated`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    keepTmp = true;
+    throw err;
+  } finally {
+    if (!interrupted) await cleanup.runAll(log);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

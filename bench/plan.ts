@@ -1,0 +1,57 @@
+// Sizes of one persistence mode's scenarios. The issue's sizes (2000 delivered, 20000 sleeping)
+// need a few hundred messages per second to fit in the 10-minute budget; on a slower machine
+// (or a slower pipeline) the default sizes shrink to what fits, and the report says so. Sizes
+// given on the command line are run as given.
+//
+// Two steps: the delivered and mixed runs are sized from the warm-up's rate (discounted: a
+// short warm-up overstates the sustained rate); the sleepers are sized last, from the rate of a
+// small calibration batch of sleepers and the time actually left.
+import type { BenchOptions } from './args';
+
+export interface ScenarioSizes {
+  messages: number;
+  sleeping: number;
+  mix: number;
+  /** Messages per second measured on the warm-up batch. */
+  warmupPerSecond: number;
+  /** Sleepers per second in the calibration batch (set when the sleepers are planned). */
+  sleeperCalibrationPerSecond?: number;
+  /** Seconds this mode had when its scenarios were planned. */
+  budgetSeconds: number;
+  reduced: boolean;
+}
+
+const MIN = { messages: 20, sleeping: 50, mix: 50 };
+/** A short warm-up (measured until the worker is idle again) runs a little faster than a long run. */
+const WARMUP_DISCOUNT = 0.8;
+
+const fit = (wanted: number, min: number, rate: number, seconds: number, explicit: boolean): number =>
+  explicit ? wanted : Math.max(min, Math.min(wanted, Math.floor(rate * Math.max(0, seconds))));
+
+/** Seconds the sleeping scenario needs besides submitting and first attempts. */
+export function sleepingOverheadSeconds(opts: BenchOptions): number {
+  // waiting for the worker to go quiet, the samples, stopping the worker and the server
+  return 3 + (opts.sleepSamples - 1) * opts.sleepSampleIntervalSeconds + 6;
+}
+
+export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSeconds: number): ScenarioSizes {
+  const rate = Math.max(1, warmupPerSecond * WARMUP_DISCOUNT);
+  // Time that does not depend on the sizes: the paced run and its drain, history reads, the
+  // cost scenario, and the sleeping scenario's own overhead.
+  // (+ 8 s: the sleepers' calibration batch)
+  const fixed = opts.pacedSeconds + 4 + 2 + 2 + 3 + 8 + sleepingOverheadSeconds(opts);
+  const mix = fit(opts.mix, MIN.mix, rate, 15, opts.explicit.mix);
+  // The mix ends about two retry delays (1 s + 2 s) and some slack after its last message.
+  const work = budgetSeconds - fixed - (mix / rate + 6);
+  // 35 % of what is left to the delivered run; the sleepers get the rest (sized later, at their
+  // own rate: here only a first guess for the log, at half the delivered rate).
+  const messages = fit(opts.messages, MIN.messages, rate, work * 0.35, opts.explicit.messages);
+  const sleeping = fit(opts.sleeping, MIN.sleeping, rate / 2, work * 0.65, opts.explicit.sleeping);
+  return { messages, sleeping, mix, warmupPerSecond, budgetSeconds, reduced: messages < opts.messages || sleeping < opts.sleeping || mix < opts.mix };
+}
+
+/** The sleepers, once a small batch of them has shown their rate: what fits in the time left. */
+export function planSleeping(opts: BenchOptions, sizes: ScenarioSizes, sleepersPerSecond: number, secondsLeft: number): ScenarioSizes {
+  const sleeping = fit(opts.sleeping, MIN.sleeping, Math.max(1, sleepersPerSecond * 0.9), secondsLeft - sleepingOverheadSeconds(opts), opts.explicit.sleeping);
+  return { ...sizes, sleeping, sleeperCalibrationPerSecond: sleepersPerSecond, reduced: sizes.messages < opts.messages || sleeping < opts.sleeping || sizes.mix < opts.mix };
+}

@@ -1,0 +1,275 @@
+// The bench's outputs: one JSON object (the issue's keys at the top level, taken from the
+// primary persistence mode, plus every figure per mode), a plain-text table for the terminal,
+// and a short markdown report.
+import type { BenchOptions } from './args';
+import type { Machine, CpuUse } from './measure';
+import { round } from './measure';
+import type { ScenarioSizes } from './plan';
+import type { CostResult } from './scenarios/cost';
+import type { Breakdown, DeliveredResult } from './scenarios/delivered';
+import type { MixResult } from './scenarios/mix';
+import type { RawResult } from './scenarios/raw-smtp';
+import type { SleepingResult } from './scenarios/sleeping';
+import type { PersistenceMode } from './stack';
+
+export interface ModeResult {
+  mode: PersistenceMode;
+  persistence: string;
+  workerRssMbWarm: number | null;
+  sizes: ScenarioSizes;
+  delivered: DeliveredResult;
+  mix: MixResult;
+  sleeping: SleepingResult;
+  lost: number;
+}
+
+/** The headline figures of one persistence mode. */
+function headline(m: ModeResult, rawPerSecond: number) {
+  const d = m.delivered.fullSpeed;
+  const h = m.delivered.halfRate;
+  return {
+    persistence: m.persistence,
+    messages: m.delivered.fullSpeed.n,
+    warmupPerSecond: round(m.sizes.warmupPerSecond),
+    sizesReducedToFitBudget: m.sizes.reduced,
+    submitPerSecond: round(d.submitPerSecond),
+    deliveredPerSecond: round(d.deliveredPerSecond),
+    ratio: round(d.deliveredPerSecond / rawPerSecond, 3),
+    sustainedPerSecond: round(d.sustainedPerSecond),
+    drainedSeconds: round(d.drainedSeconds),
+    acceptedP50Ms: round(d.acceptedMs.p50, 0),
+    acceptedP95Ms: round(d.acceptedMs.p95, 0),
+    acceptedP99Ms: round(d.acceptedMs.p99, 0),
+    clientCallP50Ms: round(d.clientCallMs.p50, 0),
+    clientCallP99Ms: round(d.clientCallMs.p99, 0),
+    halfRatePerSecond: round(h.targetRatePerSecond ?? null),
+    halfRateMessages: h.n,
+    halfRateAcceptedP50Ms: round(h.acceptedMs.p50, 0),
+    halfRateAcceptedP95Ms: round(h.acceptedMs.p95, 0),
+    halfRateAcceptedP99Ms: round(h.acceptedMs.p99, 0),
+    halfRateP99UnderOneSecond: h.acceptedMs.p99 !== null && h.acceptedMs.p99 < 1000,
+    deliveredCpu: d.cpu,
+    mixMessages: m.mix.n,
+    mixSeconds: round(m.mix.seconds),
+    mixAttempts: m.mix.attempts,
+    mixExpectedAttempts: m.mix.expectedAttempts,
+    mixAttemptMismatches: m.mix.attemptMismatches,
+    sleeping: m.sleeping.n,
+    sleepingSubmitPerSecond: round(m.sleeping.submitPerSecond),
+    sleepingFirstAttemptSeconds: round(m.sleeping.firstAttemptSeconds),
+    sleepingWorkerRssMbIdle: m.sleeping.workerRssMbIdle,
+    sleepingWorkerRssMb: m.sleeping.workerRssSamplesMb[0] ?? null,
+    sleepingWorkerRssSamplesMb: m.sleeping.workerRssSamplesMb,
+    sleepingWorkerRssGrowthMb: m.sleeping.workerRssGrowthMb,
+    sleepingServerRssMb: m.sleeping.serverRssSamplesMb[0] ?? null,
+    sleepingServerCpuPct: m.sleeping.sleepCpu.serverPct,
+    sleepingWorkerCpuPct: m.sleeping.sleepCpu.workerPct,
+    sleepingRetryingInVisibility: m.sleeping.retryingInVisibility,
+    sleepingSubmitCpu: m.sleeping.submitCpu,
+    lost: m.lost,
+  };
+}
+
+export function buildResult(input: {
+  opts: BenchOptions;
+  machine: Machine;
+  raw: RawResult;
+  modes: ModeResult[];
+  cost: CostResult;
+  duplicates: { messageId: string; recipient: string; count: number }[];
+  durationSeconds: number;
+  commit: string;
+}) {
+  const { opts, raw, modes, cost } = input;
+  const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
+  const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
+  const { persistence: _p, ...top } = headline(primary, raw.perSecond);
+  const lost = raw.failed + modes.reduce((a, m) => a + m.lost, 0);
+  return {
+    startedAt: new Date(Date.now() - input.durationSeconds * 1000).toISOString(),
+    commit: input.commit,
+    durationSeconds: round(input.durationSeconds),
+    quick: opts.quick,
+    machine: input.machine,
+    options: { messages: opts.messages, sleeping: opts.sleeping, mix: opts.mix, concurrency: opts.concurrency, modes: opts.modes, budgetSeconds: opts.budgetSeconds },
+    primaryMode: primary.mode,
+    rawPerSecond: round(raw.perSecond),
+    ...top,
+    sizesReducedToFitBudget: modes.some((m) => m.sizes.reduced),
+    lost,
+    duplicates: input.duplicates.length,
+    duplicateSamples: input.duplicates.slice(0, 10),
+    eventsPerDeliveredMessage: cost.delivered.total.events,
+    eventsPerSoftBouncedMessage: cost.softBouncedOnce.total.events,
+    workflowTasksPerDeliveredMessage: cost.delivered.total.workflowTasks,
+    workflowTasksPerSoftBouncedMessage: cost.softBouncedOnce.total.workflowTasks,
+    activitiesPerDeliveredMessage: cost.delivered.total.activities,
+    activitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.activities,
+    raw,
+    cost,
+    modes: perMode,
+  };
+}
+
+export type BenchResult = ReturnType<typeof buildResult>;
+
+// ---------------------------------------------------------------- formatting
+
+const fmt = (v: unknown, digits = 1): string => {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(digits);
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return String(v);
+};
+
+type Row = [string, string, ...string[]];
+
+function cpuText(c: CpuUse): string {
+  return `server ${c.serverPct}%, worker ${c.workerPct}%, postgres ${c.postgresPct}%, sink ${c.sinkPct}%, bench/client ${c.benchPct}%; other processes ${c.otherPct}%, steal ${c.stealPct}% (machine ${c.machinePct}% busy)`;
+}
+
+function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
+  const modes = Object.keys(r.modes) as PersistenceMode[];
+  const col = <K extends keyof BenchResult['modes'][string]>(key: K, digits = 1): string[] =>
+    modes.map((m) => fmt((r.modes[m] as BenchResult['modes'][string])[key], digits));
+  const header = ['figure', 'unit', ...modes.map((m) => (m === 'file' ? 'file (SQLite, WAL)' : 'in memory'))];
+  const one = (label: string, unit: string, v: unknown, digits = 1): Row => [label, unit, fmt(v, digits), ...modes.slice(1).map(() => '')];
+  const rows: Row[] = [
+    one(`1. raw SMTP ceiling (1 pooled transport, no Temporal, no DB; ${r.raw.n} messages)`, 'messages/s', r.rawPerSecond),
+    [
+      'sizes run: delivered / mixed / sleeping',
+      'messages',
+      ...modes.map((m) => {
+        const z = r.modes[m]!.details.sizes;
+        return `${z.messages} / ${z.mix} / ${z.sleeping}${z.reduced ? ' (cut to budget)' : ''}`;
+      }),
+    ],
+    ['warm-up rate (sizes the run)', 'messages/s', ...col('warmupPerSecond')],
+    ['2. submit rate (client SDK, ' + r.options.concurrency + ' in flight)', 'messages/s', ...col('submitPerSecond')],
+    ['2. delivered end to end (first submit -> last accepted)', 'messages/s', ...col('deliveredPerSecond')],
+    ['2. ratio delivered / raw SMTP', '-', ...col('ratio', 3)],
+    ['2. sustained: first submit -> server and worker idle again', 'messages/s', ...col('sustainedPerSecond')],
+    ['2. submit -> accepted p50 / p95 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.acceptedP50Ms)} / ${fmt(r.modes[m]!.acceptedP95Ms)} / ${fmt(r.modes[m]!.acceptedP99Ms)}`)],
+    ['2. send() call p50 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.clientCallP50Ms)} / ${fmt(r.modes[m]!.clientCallP99Ms)}`)],
+    ['2. paced at half the sustained rate', 'messages/s', ...col('halfRatePerSecond')],
+    ['2. submit -> accepted p50 / p95 / p99 (half rate)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.halfRateAcceptedP50Ms)} / ${fmt(r.modes[m]!.halfRateAcceptedP95Ms)} / ${fmt(r.modes[m]!.halfRateAcceptedP99Ms)}`)],
+    ['2. target p99 < 1 s at half rate met', '-', ...col('halfRateP99UnderOneSecond')],
+    ['3. mix: time until every message final', 's', ...col('mixSeconds')],
+    ['3. mix: SMTP attempts seen / expected by the model', 'attempts', ...modes.map((m) => `${r.modes[m]!.mixAttempts} / ${r.modes[m]!.mixExpectedAttempts} (${r.modes[m]!.mixMessages} messages)`)],
+    ['4. sleeping messages', 'messages', ...col('sleeping')],
+    ['4. sleeping: submit rate', 'messages/s', ...col('sleepingSubmitPerSecond')],
+    ['4. sleeping: first submit -> all first attempts made', 's', ...col('sleepingFirstAttemptSeconds')],
+    ['4. worker RSS idle -> while sleeping', 'MB', ...modes.map((m) => `${fmt(r.modes[m]!.sleepingWorkerRssMbIdle, 0)} -> ${fmt(r.modes[m]!.sleepingWorkerRssMb, 0)}`)],
+    ['4. worker RSS samples while sleeping (growth)', 'MB', ...modes.map((m) => `${r.modes[m]!.sleepingWorkerRssSamplesMb.map((x) => fmt(x, 0)).join(', ')} (${fmt(r.modes[m]!.sleepingWorkerRssGrowthMb)})`)],
+    ['4. server RSS while sleeping', 'MB', ...col('sleepingServerRssMb', 0)],
+    ['4. server / worker CPU while sleeping', '% of a core', ...modes.map((m) => `${fmt(r.modes[m]!.sleepingServerCpuPct)} / ${fmt(r.modes[m]!.sleepingWorkerCpuPct)}`)],
+    one('5. history events per message: delivered / soft bounce once', 'events', `${r.eventsPerDeliveredMessage} / ${r.eventsPerSoftBouncedMessage}`),
+    one('5. workflow tasks per message: delivered / soft bounce once', 'tasks', `${r.workflowTasksPerDeliveredMessage} / ${r.workflowTasksPerSoftBouncedMessage}`),
+    one('5. activities per message: delivered / soft bounce once', 'activities', `${r.activitiesPerDeliveredMessage} / ${r.activitiesPerSoftBouncedMessage}`),
+    ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
+    one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
+  ];
+  return { header, rows };
+}
+
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(header: string[], rows: string[][]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`| ${header.map(esc).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+function breakdownRows(b: Breakdown): string[][] {
+  const ms = (x: number | null): string => fmt(x === null ? null : Math.round(x * 10) / 10);
+  return [
+    ...b.path.map((p) => [p.phase, ms(p.p50Ms), ms(p.p95Ms)]),
+    ['— delivery workflow wall time by what it waited for —', '', ''],
+    ...b.phases.map((p) => [p.phase, ms(p.p50Ms), ms(p.p95Ms)]),
+    ['— reputation (off the acceptance path) —', '', ''],
+    ...(b.reputation.length > 0
+      ? b.reputation.map((p) => [p.phase, ms(p.p50Ms), ms(p.p95Ms)])
+      : [['no reputation workflow runs for these messages (a clean delivery starts none)', '', '']]),
+  ];
+}
+
+function cpuLines(r: BenchResult): string[] {
+  const out = [`raw SMTP: ${cpuText(r.raw.cpu)}`];
+  for (const [mode, m] of Object.entries(r.modes)) {
+    out.push(`${mode}, scenario 2 full speed: ${cpuText(m.deliveredCpu)}`);
+    out.push(`${mode}, scenario 4 submitting until all asleep: ${cpuText(m.sleepingSubmitCpu)}`);
+    out.push(`${mode}, scenario 4 while asleep: ${cpuText(m.details.sleeping.sleepCpu)}`);
+  }
+  return out;
+}
+
+function machineLine(r: BenchResult): string {
+  const m = r.machine;
+  return `${m.cores} cores, ${m.memoryGb} GB, ${m.cpuModel}, Node ${m.node}, ${m.platform}`;
+}
+
+export function table(r: BenchResult): string {
+  const { header, rows } = rowsOf(r);
+  const primary = r.modes[r.primaryMode]!.details.delivered;
+  return [
+    `Rebound bench — ${machineLine(r)} — ${r.durationSeconds} s${r.quick ? ' (quick)' : ''}`,
+    '',
+    textTable(header, rows),
+    '',
+    'CPU, % of one core (200 % = both cores of a 2-core machine):',
+    ...cpuLines(r).map((l) => `  ${l}`),
+    '',
+    `Where a message's time goes (${r.primaryMode}, half rate, sample of ${primary.breakdownHalfRate.sample}):`,
+    textTable(['phase', 'p50 ms', 'p95 ms'], breakdownRows(primary.breakdownHalfRate)),
+    '',
+    `Same at full speed (${r.primaryMode}, sample of ${primary.breakdownFullSpeed.sample}):`,
+    textTable(['phase', 'p50 ms', 'p95 ms'], breakdownRows(primary.breakdownFullSpeed)),
+  ].join('\n');
+}
+
+export function markdown(r: BenchResult): string {
+  const { header, rows } = rowsOf(r);
+  const primary = r.modes[r.primaryMode]!.details.delivered;
+  const c = r.cost;
+  const costRows = [c.delivered, c.softBouncedOnce].map((x) => [
+    x.outcome,
+    `${x.delivery.events} + ${x.reputation.events} = ${x.total.events}`,
+    `${x.delivery.workflowTasks} + ${x.reputation.workflowTasks} = ${x.total.workflowTasks}`,
+    `${x.delivery.activities} + ${x.reputation.activities} = ${x.total.activities}`,
+    `${x.delivery.timers} + ${x.reputation.timers}`,
+  ]);
+  return [
+    '# Rebound bench results',
+    '',
+    `Last run: ${r.startedAt}, ${r.durationSeconds} s${r.quick ? ' (`--quick`)' : ''}, code at ${r.commit}. Machine: ${machineLine(r)}.`,
+    `Produced by \`npm run bench\` (bench/bench.ts); the full figures are in \`bench/results/latest.json\`.`,
+    `Persistence: "file" is the dev server on a SQLite file (WAL, synchronous=OFF), "in memory" is \`--db-filename\` unset.`,
+    'The worker is a child process (`node bin/rebound.js worker`, default settings, info logs to a file); the',
+    'simulator is a child process; the client SDK runs in the bench process; all share the machine with PostgreSQL.',
+    '',
+    mdTable(header, rows),
+    '',
+    '## CPU (% of one core)',
+    '',
+    ...cpuLines(r).map((l) => `- ${l}`),
+    '',
+    '## Cost per message (delivery + reputation workflow)',
+    '',
+    mdTable(['message', 'history events', 'workflow tasks', 'activities', 'timers'], costRows),
+    '',
+    `## Where a message's time goes (${r.primaryMode}, paced at half rate, sample of ${primary.breakdownHalfRate.sample})`,
+    '',
+    'From the recorded histories (server timestamps) and the simulator\'s receive time; each gap between two',
+    'history events is attributed to what the later event ends.',
+    '',
+    mdTable(['phase', 'p50 ms', 'p95 ms'], breakdownRows(primary.breakdownHalfRate)),
+    '',
+    `At full speed (${r.options.concurrency} in flight, sample of ${primary.breakdownFullSpeed.sample}):`,
+    '',
+    mdTable(['phase', 'p50 ms', 'p95 ms'], breakdownRows(primary.breakdownFullSpeed)),
+    '',
+  ].join('\n');
+}
