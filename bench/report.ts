@@ -49,6 +49,7 @@ function headline(m: ModeResult, rawPerSecond: number) {
     halfRateAcceptedP99Ms: round(h.acceptedMs.p99, 0),
     halfRateP99UnderOneSecond: h.acceptedMs.p99 !== null && h.acceptedMs.p99 < 1000,
     deliveredCpu: d.cpu,
+    cpuMsPerMessage: d.cpuMsPerMessage,
     mixMessages: m.mix.n,
     mixSeconds: round(m.mix.seconds),
     mixAttempts: m.mix.attempts,
@@ -151,6 +152,14 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     ['2. sustained: first submit -> server and worker idle again', 'messages/s', ...col('sustainedPerSecond')],
     ['2. submit -> accepted p50 / p95 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.acceptedP50Ms)} / ${fmt(r.modes[m]!.acceptedP95Ms)} / ${fmt(r.modes[m]!.acceptedP99Ms)}`)],
     ['2. send() call p50 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.clientCallP50Ms)} / ${fmt(r.modes[m]!.clientCallP99Ms)}`)],
+    [
+      '2. CPU per delivered message: server / worker / postgres / client',
+      'ms',
+      ...modes.map((m) => {
+        const c = r.modes[m]!.cpuMsPerMessage;
+        return `${fmt(c.server)} / ${fmt(c.worker)} / ${fmt(c.postgres)} / ${fmt(c.client)}`;
+      }),
+    ],
     ['2. paced at half the sustained rate', 'messages/s', ...col('halfRatePerSecond')],
     ['2. submit -> accepted p50 / p95 / p99 (half rate)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.halfRateAcceptedP50Ms)} / ${fmt(r.modes[m]!.halfRateAcceptedP95Ms)} / ${fmt(r.modes[m]!.halfRateAcceptedP99Ms)}`)],
     ['2. target p99 < 1 s at half rate met', '-', ...col('halfRateP99UnderOneSecond')],

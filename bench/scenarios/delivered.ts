@@ -39,7 +39,10 @@ export interface BatchResult {
   /** Duration of the client's send() call (validate, compose, INSERT, start), ms. */
   clientCallMs: Summary;
   lost: number;
+  /** First submit until every message was accepted. */
   cpu: CpuUse;
+  /** CPU milliseconds per message, first submit until idle again (all the work a message causes). */
+  cpuMsPerMessage: { server: number; worker: number; postgres: number; client: number; sink: number };
   /** Only for paced runs. */
   targetRatePerSecond?: number;
 }
@@ -90,6 +93,8 @@ async function runBatch(
   if (!all) ctx.log(`not every message was accepted within ${timeoutMs / 1000} s`);
   await untilFinished(ctx, ids, 30_000);
   const drainedAt = await quiesce(ctx, 180_000);
+  const drained = cpuBetween(before, snapshot(ctx));
+  const perMessage = (pct: number): number => Math.round((pct * drained.seconds * 10) / reqs.length * 10) / 10;
   const states = await finalStates(ctx.pool, ids);
   const accepted = await acceptedTimes(ctx);
 
@@ -120,6 +125,13 @@ async function runBatch(
     clientCallMs: summarize(submitted.filter((s) => s.t1 !== null).map((s) => s.t1! - s.t0)),
     lost,
     cpu: cpuBetween(before, after),
+    cpuMsPerMessage: {
+      server: perMessage(drained.serverPct),
+      worker: perMessage(drained.workerPct),
+      postgres: perMessage(drained.postgresPct),
+      client: perMessage(drained.benchPct),
+      sink: perMessage(drained.sinkPct),
+    },
   };
   return { result, submitted, accepted, recipients: new Map(reqs.map((r) => [r.id!, (r.to as string[])[0]!])) };
 }
