@@ -27,6 +27,18 @@ export function uid(): string {
   return randomBytes(4).toString('hex');
 }
 
+/** A simulator address: the local part picks the scenario, the tag keeps its state fresh. */
+export const testAddress = (local: string, tag: string): string => `${local}+${tag}@example.test`;
+
+/** A valid send request to `to`, with overrides. */
+export const testMessage = (to: string[], extra: Record<string, unknown> = {}) => ({
+  from: 'sender@rebound.test',
+  to,
+  subject: 'Your receipt',
+  text: 'Thank you for your order.',
+  ...extra,
+});
+
 export interface TimeSkippingStack {
   env: TestWorkflowEnvironment;
   sink: BounceSink;

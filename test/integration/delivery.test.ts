@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { PROFILES } from '../../src/policy/schedule';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { attemptOffsets, recordHistory, runDurationMs } from '../helpers/history';
-import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
+import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -20,14 +20,8 @@ after(async () => {
   await stack?.teardown();
 });
 
-const addr = (local: string, tag: string) => `${local}+${tag}@example.test`;
-const message = (to: string[], extra: Record<string, unknown> = {}) => ({
-  from: 'sender@rebound.test',
-  to,
-  subject: 'Your receipt',
-  text: 'Thank you for your order.',
-  ...extra,
-});
+const addr = testAddress;
+const message = testMessage;
 
 async function dbState(id: string): Promise<string> {
   const res = await stack.pool.query('SELECT state FROM messages WHERE id = $1', [id]);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { reputationWorkflowId } from '../../src/types';
 import { reputationQuery, type ReputationView } from '../../workflows/definitions';
 import { recordHistory } from '../helpers/history';
-import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
+import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 import { eventually, reportOutcome } from '../helpers/wait';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -18,8 +18,8 @@ after(async () => {
   await stack?.teardown();
 });
 
-const addr = (local: string, tag: string) => `${local}+${tag}@example.test`;
-const message = (to: string[], extra: Record<string, unknown> = {}) => ({ from: 'sender@rebound.test', to, subject: 'Hello', text: 'Hi', ...extra });
+const addr = testAddress;
+const message = testMessage;
 
 function reputation(address: string): Promise<ReputationView> {
   return stack.env.client.workflow.getHandle(reputationWorkflowId(address)).query(reputationQuery);
