@@ -105,9 +105,9 @@ async function runMode(
   await quiesce(ctx);
   const cost = shared.withCost ? await runCost(ctx) : null;
   await quiesce(ctx);
-  const sleeperPerSecond = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
-  sizes = planSleeping(opts, sizes, sleeperPerSecond, (modeDeadline - Date.now()) / 1000);
-  log(`[${mode}] sleepers run at about ${sleeperPerSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
+  const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
+  sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
+  log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
   const sleeping = await runSleeping(ctx, { messages: sizes.sleeping, concurrency: opts.concurrency, samples: opts.sleepSamples, sampleIntervalSeconds: opts.sleepSampleIntervalSeconds });
 
   // The sleeping workflows (and every reputation workflow) go with the server: stop the worker
@@ -118,7 +118,7 @@ async function runMode(
   await closePool();
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
-  const lost = delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + sleeping.lost + costLost;
+  const lost = delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost;
   return {
     result: {
       mode,

@@ -45,13 +45,15 @@ async function attempted(pool: Pool, ids: string[]): Promise<Map<string, number>
  * first attempt costs more than a delivery: its reputation workflow starts, a timer is set).
  * Returns messages per second, submit to idle. They stay asleep with the others.
  */
-export async function calibrateSleepers(ctx: ModeContext, n: number, concurrency: number): Promise<number> {
+export async function calibrateSleepers(ctx: ModeContext, n: number, concurrency: number): Promise<{ perSecond: number; lost: number }> {
   const reqs = Array.from({ length: n }, (_, i) => request(`${ctx.tag}-sc-${i}`, `greylist-7200+${ctx.tag}sc${i}@example.test`));
+  const ids = reqs.map((r) => r.id!);
   const start = Date.now();
   await submit(ctx, reqs, { concurrency });
-  await waitFor(async () => (await attempted(ctx.pool, reqs.map((r) => r.id!))).size >= n, 60_000, 250);
+  await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, 60_000, 250);
   const quietAt = (await quiesce(ctx, 60_000)) ?? Date.now();
-  return n / ((quietAt - start) / 1000);
+  const lost = n - (await attempted(ctx.pool, ids)).size;
+  return { perSecond: n / ((quietAt - start) / 1000), lost };
 }
 
 export async function runSleeping(
