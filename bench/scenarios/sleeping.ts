@@ -13,6 +13,8 @@ export interface SleepingResult {
   firstAttemptSeconds: number;
   /** First submit until every message's first attempt, whole workflow included (checks, reputation signal, timer). */
   settledSeconds: number;
+  /** False when the server and the worker were still busy when the sampling began. */
+  settled: boolean;
   /** Delivery workflows the visibility store shows as retrying (null when the count API is unavailable). */
   retryingInVisibility: number | null;
   workerRssMbIdle: number | null;
@@ -77,8 +79,11 @@ export async function runSleeping(
   const timeoutMs = 120_000 + n * 30;
   await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, timeoutMs, 1000);
   const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
-  // The workflows still report to reputation and start their timers: wait for the worker to go quiet.
-  const quietAt = (await quiesce(ctx, 120_000)) ?? Date.now();
+  // The workflows still report to reputation (a new reputation workflow per address, whose tasks
+  // queue behind the first attempts) and start their timers: wait for the worker to go quiet.
+  const quiet = await quiesce(ctx, Math.max(120_000, n * 60));
+  const settled = quiet !== null;
+  const quietAt = quiet ?? Date.now();
   const settledSeconds = (quietAt - firstSubmit) / 1000;
   const submitCpu = cpuBetween(before, snapshot(ctx));
   let retryingInVisibility: number | null = null;
@@ -110,6 +115,7 @@ export async function runSleeping(
     submitPerSecond: n / submitSeconds,
     firstAttemptSeconds,
     settledSeconds,
+    settled,
     retryingInVisibility,
     workerRssMbIdle: round(workerRssMbIdle),
     workerRssMbAfterSubmit: round(workerRssMbAfterSubmit),
