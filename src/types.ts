@@ -65,7 +65,6 @@ export interface RetrySchedule {
 }
 
 export type RecipientState = 'pending' | 'retrying' | 'delivered' | 'bounced' | 'expired' | 'suppressed' | 'cancelled';
-export const FINAL_RECIPIENT_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired', 'suppressed', 'cancelled'];
 
 export type MessageState = 'queued' | 'sending' | 'retrying' | 'delivered' | 'partially_delivered' | 'failed' | 'cancelled';
 export const FINAL_MESSAGE_STATES: readonly MessageState[] = ['delivered', 'partially_delivered', 'failed', 'cancelled'];
@@ -131,6 +130,17 @@ export interface SendAttemptResult {
   unreported: ReputationNotice[];
   /** The final message state, when this attempt ended every recipient and it was recorded. */
   finalState: MessageState | null;
+}
+
+/** Whether an address is suppressed right now, as the table and the reputation workflow tell it. */
+export interface SuppressionStatus {
+  address: string;
+  suppressed: boolean;
+  reason: string | null;
+  category: string | null;
+  source: string | null;
+  since: string | null;
+  until: string | null;
 }
 
 /** A row of the suppression list as senders see it. */

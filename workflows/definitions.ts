@@ -1,6 +1,6 @@
 // Signals and queries of Rebound's workflows, shared by workflow code, activities and the client.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DeliveryStatus, ReputationSignal } from '../src/types';
+import type { DeliveryStatus, ReputationSignal, SuppressionStatus } from '../src/types';
 
 /** Current delivery status of a message (spec 4). */
 export const statusQuery = defineQuery<DeliveryStatus>('status');
@@ -26,16 +26,9 @@ export interface LiftRequest {
 }
 
 /** The answer to the `reputation` query. */
-export interface ReputationView {
-  address: string;
+export interface ReputationView extends SuppressionStatus {
   consecutiveSoftBounces: number;
   threshold: number;
-  suppressed: boolean;
-  reason: string | null;
-  category: string | null;
-  source: string | null;
-  since: string | null;
-  until: string | null;
   totals: Record<'delivered' | 'softBounced' | 'hardBounced', number>;
   recent: { type: string; at: string; messageId?: string; category?: string; reason?: string; actor?: string | null }[];
 }

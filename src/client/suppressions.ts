@@ -9,18 +9,11 @@ import { ValidationError } from '../errors';
 import { addressProblem } from '../message/validate';
 import { DEFAULT_SUPPRESSION_DAYS } from '../policy/reputation';
 import { parseSuppressionCsv, suppressionsToCsv } from '../suppressions/csv';
-import { normaliseAddress, reputationWorkflowId } from '../types';
+import { normaliseAddress, reputationWorkflowId, type SuppressionStatus } from '../types';
 import { liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../../workflows/definitions';
 
-export interface SuppressionCheckResult {
-  address: string;
-  suppressed: boolean;
-  reason: string | null;
-  category: string | null;
-  source: string | null;
-  since: string | null;
-  until: string | null;
-}
+/** What `check` answers: the table's view, which senders act on. */
+export type SuppressionCheckResult = SuppressionStatus;
 
 export interface AddOptions {
   reason?: string;

@@ -66,23 +66,3 @@ export async function recordAttempt(pool: Pool, messageId: string, attempt: numb
     client.release();
   }
 }
-
-export interface AttemptLogRow {
-  attempt: number;
-  recipient: string;
-  code: number | null;
-  enhanced: string | null;
-  text: string;
-  kind: string;
-  category: string;
-  at: Date;
-}
-
-export async function attemptLog(pool: Pool, messageId: string): Promise<AttemptLogRow[]> {
-  const res = await pool.query(
-    `SELECT attempt, recipient, code, enhanced, reply_text, kind, category, at FROM attempts
-      WHERE message_id = $1 ORDER BY attempt, recipient`,
-    [messageId],
-  );
-  return res.rows.map((r) => ({ attempt: r.attempt, recipient: r.recipient, code: r.code, enhanced: r.enhanced, text: r.reply_text, kind: r.kind, category: r.category, at: r.at }));
-}

@@ -37,24 +37,23 @@ export interface MessageRow {
  * request from a different message reusing an id.
  */
 export async function insertMessage(pool: Pool, m: StoredMessageInput): Promise<{ row: MessageRow; created: boolean }> {
+  // One round trip for a new message; the earlier row is read only when the id was taken.
   const inserted = await pool.query(
     `INSERT INTO messages (id, content_hash, mail_from, recipients, message_id_header, raw, size_bytes, profile, schedule)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (id) DO NOTHING`,
+     ON CONFLICT (id) DO NOTHING
+     RETURNING ${MESSAGE_COLUMNS}`,
     [m.id, m.contentHash, m.mailFrom, m.recipients, m.messageIdHeader, m.raw, m.raw.length, m.profile, JSON.stringify(m.schedule)],
   );
+  if (inserted.rows[0]) return { row: toMessageRow(inserted.rows[0]), created: true };
   const row = await getMessage(pool, m.id);
-  if (!row) throw new Error(`message ${m.id} vanished right after it was stored`);
-  return { row, created: inserted.rowCount === 1 };
+  if (!row) throw new Error(`message ${m.id} was neither stored nor found: was it deleted meanwhile? Send it again`);
+  return { row, created: false };
 }
 
-export async function getMessage(pool: Pool, id: string): Promise<MessageRow | null> {
-  const res = await pool.query(
-    `SELECT id, content_hash, recipients, message_id_header, profile, schedule, state, created_at FROM messages WHERE id = $1`,
-    [id],
-  );
-  const r = res.rows[0];
-  if (!r) return null;
+const MESSAGE_COLUMNS = 'id, content_hash, recipients, message_id_header, profile, schedule, state, created_at';
+
+function toMessageRow(r: Record<string, any>): MessageRow {
   return {
     id: r.id,
     contentHash: r.content_hash,
@@ -65,6 +64,11 @@ export async function getMessage(pool: Pool, id: string): Promise<MessageRow | n
     state: r.state,
     createdAt: r.created_at,
   };
+}
+
+export async function getMessage(pool: Pool, id: string): Promise<MessageRow | null> {
+  const res = await pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
+  return res.rows[0] ? toMessageRow(res.rows[0]) : null;
 }
 
 export async function loadMessageForSend(pool: Pool, id: string): Promise<MessageForSend | null> {

@@ -34,12 +34,6 @@ function toRow(r: Record<string, any>): SuppressionRow {
   };
 }
 
-/** The row for an address, active or not; null when it was never suppressed. */
-export async function getSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
-  const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1`, [address]);
-  return res.rows[0] ? toRow(res.rows[0]) : null;
-}
-
 export async function getActiveSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
   const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1 AND ${ACTIVE}`, [address]);
   return res.rows[0] ? toRow(res.rows[0]) : null;
