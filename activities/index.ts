@@ -18,7 +18,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createSendActivities({ ...deps, notifyReputation: reputationNotifier(deps) }),
+    ...createSendActivities({ ...deps, notifyReputation: reputationNotifier(deps, { fromAttempt: true }) }),
     ...createSuppressionActivities(deps),
     ...createReputationActivities(deps),
   };

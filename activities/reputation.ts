@@ -10,6 +10,16 @@ const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, ha
 
 export type ReputationNotifier = (notices: ReputationNotice[]) => Promise<void>;
 
+export interface NotifierOptions {
+  /**
+   * The notices come straight from an attempt, which found none of their addresses actively
+   * suppressed a moment ago: a reputation workflow started by them need not read the table
+   * (one activity and one workflow task less per first bounce of an address). Notices retried
+   * later by the delivery workflow leave this off, as a suppression may have been added since.
+   */
+  fromAttempt?: boolean;
+}
+
 export interface ReputationDeps {
   client: Client;
   taskQueue: string;
@@ -23,7 +33,7 @@ export interface ReputationDeps {
  * to a workflow that exists, and creates nothing — most addresses never bounce and so never
  * cost a workflow.
  */
-export function reputationNotifier({ client, taskQueue, reputation }: ReputationDeps): ReputationNotifier {
+export function reputationNotifier({ client, taskQueue, reputation }: ReputationDeps, { fromAttempt = false }: NotifierOptions = {}): ReputationNotifier {
   const notify = async ({ address, event, ...signal }: ReputationNotice): Promise<void> => {
     const workflowId = reputationWorkflowId(address);
     if (event === 'delivered') {
@@ -38,7 +48,7 @@ export function reputationNotifier({ client, taskQueue, reputation }: Reputation
     await client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,
-      args: [{ address, settings: reputation }],
+      args: [{ address, settings: reputation, ...(fromAttempt ? { noActiveSuppression: true } : {}) }],
       signal: SIGNALS[event],
       signalArgs: [signal],
     });

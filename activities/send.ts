@@ -1,12 +1,11 @@
 // The send activity: one attempt of a message, everything a worker must do between two timers
 // in one activity task so that an attempt costs one round trip through the server:
-//   suppression check -> SMTP transaction for the rest -> attempt log -> reputation notices
-//   -> final message state when nothing is left open.
+//   message, suppressions and earlier acceptances (one query) -> SMTP transaction for the rest
+//   -> attempt log and, when nothing is left open, the final state (one statement)
+//   -> reputation notices.
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { acceptedRecipients, recordAttempt } from '../src/db/attempts';
-import { loadMessageForSend, setMessageState } from '../src/db/messages';
-import { activeSuppressions } from '../src/db/suppressions';
+import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/db/attempts';
 import { classifyReply } from '../src/policy/classify';
 import { finalMessageState } from '../src/policy/states';
 import { sendRaw } from '../src/smtp/send-raw';
@@ -37,9 +36,8 @@ function noticesFor(messageId: string, replies: AttemptReply[], softBounceReport
 
 export function createSendActivities({ pool, transport, notifyReputation }: SendDeps) {
   /** SMTP for the recipients not already accepted by an earlier run of this activity. */
-  async function attempt(messageId: string, recipients: string[]): Promise<AttemptReply[]> {
+  async function attempt(messageId: string, recipients: string[], { message, accepted }: AttemptContext): Promise<AttemptReply[]> {
     if (recipients.length === 0) return [];
-    const message = await loadMessageForSend(pool, messageId);
     if (!message) {
       throw ApplicationFailure.nonRetryable(
         `message ${messageId} is not in the database: it was never stored or was deleted; start it again with the client`,
@@ -47,7 +45,7 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
       );
     }
     // A run of this activity after a crash must not resend what the server already took.
-    const acceptedBefore = new Map((await acceptedRecipients(pool, messageId, recipients)).map((a) => [a.recipient, a]));
+    const acceptedBefore = new Map(accepted.map((a) => [a.recipient, a]));
     const toSend = recipients.filter((r) => !acceptedBefore.has(r));
     const fresh = new Map((await sendRaw(transport, { from: message.mailFrom, recipients: toSend, raw: message.raw })).map((f) => [f.address, f.reply]));
     return recipients.map((address) => {
@@ -59,13 +57,20 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
 
   return {
     async sendAttempt(input: SendAttemptInput): Promise<SendAttemptResult> {
-      const suppressed = await activeSuppressions(pool, input.recipients);
+      const context = await loadAttemptContext(pool, input.messageId, input.recipients);
+      const { suppressed } = context;
       const skipped = new Set(suppressed.map((s) => s.address));
-      const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)));
-      await recordAttempt(pool, input.messageId, input.attempt, replies);
+      const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context);
 
-      // Reputation is told now, but a failure to tell it must not repeat the SMTP transaction:
-      // the workflow retries what could not be reported.
+      let finalState: SendAttemptResult['finalState'] = null;
+      if (replies.every((r) => r.kind !== 'soft')) {
+        const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
+        finalState = finalMessageState(delivered, input.progress.recipientsTotal);
+      }
+      await recordAttempt(pool, { messageId: input.messageId, attempt: input.attempt, replies, finalState });
+
+      // Reputation is told after the attempt is recorded, and a failure to tell it must not
+      // repeat the SMTP transaction: the workflow retries what could not be reported.
       let unreported: ReputationNotice[] = [];
       const notices = noticesFor(input.messageId, replies, input.softBounceReported);
       try {
@@ -75,12 +80,6 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
         unreported = notices;
       }
 
-      let finalState: SendAttemptResult['finalState'] = null;
-      if (replies.every((r) => r.kind !== 'soft')) {
-        const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
-        finalState = finalMessageState(delivered, input.progress.recipientsTotal);
-        await setMessageState(pool, input.messageId, finalState, true);
-      }
       log.info('attempt finished', {
         messageId: input.messageId,
         attempt: input.attempt,

@@ -17,6 +17,7 @@ import { quiesce, request, submit, untilAccepted, type ModeContext } from './con
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
 import { buildResult, markdown, table, type ModeResult } from './report';
+import { runCeiling } from './scenarios/ceiling';
 import { runCost, type CostResult } from './scenarios/cost';
 import { runDelivered } from './scenarios/delivered';
 import { runMix } from './scenarios/mix';
@@ -66,6 +67,11 @@ async function runMode(
   const closeConnection = cleanup.add(`[${mode}] client connection`, () => connection.close());
   const temporal = new Client({ connection, namespace: 'default' });
   const taskQueue = `bench-${tag}`;
+  // Scenario 0 first, on the fresh server and before the Rebound worker polls: the bound that
+  // Temporal itself sets on this machine.
+  const ceilingN = opts.quick ? 50 : Math.min(opts.messages, 1000);
+  log(`[${mode}] scenario 0: Temporal ceiling, ${ceilingN} workflows of each kind`);
+  const ceiling = await runCeiling(temporal, server, { n: ceilingN, concurrency: opts.concurrency, tag, cleanup, log });
   const worker = await startWorkerChild(
     { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`) },
     cleanup,
@@ -118,13 +124,14 @@ async function runMode(
   await closePool();
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
-  const lost = delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost;
+  const lost = ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost;
   return {
     result: {
       mode,
       persistence: mode === 'file' ? 'SQLite file (WAL, synchronous=OFF)' : 'in memory',
       workerRssMbWarm: workerRssMbWarm === null ? null : Math.round(workerRssMbWarm),
       sizes,
+      ceiling,
       delivered,
       mix,
       sleeping,

@@ -5,6 +5,7 @@ import type { BenchOptions } from './args';
 import type { Machine, CpuUse } from './measure';
 import { round } from './measure';
 import type { ScenarioSizes } from './plan';
+import type { CeilingResult } from './scenarios/ceiling';
 import type { CostResult } from './scenarios/cost';
 import type { Breakdown, DeliveredResult } from './scenarios/delivered';
 import type { MixResult } from './scenarios/mix';
@@ -17,6 +18,7 @@ export interface ModeResult {
   persistence: string;
   workerRssMbWarm: number | null;
   sizes: ScenarioSizes;
+  ceiling: CeilingResult;
   delivered: DeliveredResult;
   mix: MixResult;
   sleeping: SleepingResult;
@@ -27,8 +29,15 @@ export interface ModeResult {
 function headline(m: ModeResult, rawPerSecond: number) {
   const d = m.delivered.fullSpeed;
   const h = m.delivered.halfRate;
+  const [empty, oneActivity] = m.ceiling.runs;
   return {
     persistence: m.persistence,
+    ceilingEmptyPerSecond: empty?.completedPerSecond ?? null,
+    ceilingOneActivityPerSecond: oneActivity?.completedPerSecond ?? null,
+    ceilingEmptyCpuMs: empty?.cpuMsPerWorkflow ?? null,
+    ceilingOneActivityCpuMs: oneActivity?.cpuMsPerWorkflow ?? null,
+    /** Scenario 2 against the same server's one-activity workflow: what Rebound adds. */
+    deliveredOfCeiling: oneActivity ? round(d.deliveredPerSecond / oneActivity.completedPerSecond, 2) : null,
     messages: m.delivered.fullSpeed.n,
     warmupPerSecond: round(m.sizes.warmupPerSecond),
     sizesReducedToFitBudget: m.sizes.reduced,
@@ -145,10 +154,22 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
         return `${z.messages} / ${z.mix} / ${z.sleeping}${z.reduced ? ' (cut to budget)' : ''}`;
       }),
     ],
+    ['0. Temporal ceiling: empty workflows completed (1 workflow task each)', 'workflows/s', ...col('ceilingEmptyPerSecond')],
+    ['0. Temporal ceiling: one-activity workflows completed (no-op activity)', 'workflows/s', ...col('ceilingOneActivityPerSecond')],
+    [
+      '0. CPU per workflow, empty / one activity: server (worker)',
+      'ms',
+      ...modes.map((m) => {
+        const e = r.modes[m]!.ceilingEmptyCpuMs;
+        const a = r.modes[m]!.ceilingOneActivityCpuMs;
+        return e && a ? `${fmt(e.server)} (${fmt(e.worker)}) / ${fmt(a.server)} (${fmt(a.worker)})` : '-';
+      }),
+    ],
     ['warm-up rate (sizes the run)', 'messages/s', ...col('warmupPerSecond')],
     ['2. submit rate (client SDK, ' + r.options.concurrency + ' in flight)', 'messages/s', ...col('submitPerSecond')],
     ['2. delivered end to end (first submit -> last accepted)', 'messages/s', ...col('deliveredPerSecond')],
     ['2. ratio delivered / raw SMTP', '-', ...col('ratio', 3)],
+    ['2. ratio delivered / Temporal one-activity ceiling (0)', '-', ...col('deliveredOfCeiling', 2)],
     ['2. sustained: first submit -> server and worker idle again', 'messages/s', ...col('sustainedPerSecond')],
     ['2. submit -> accepted p50 / p95 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.acceptedP50Ms)} / ${fmt(r.modes[m]!.acceptedP95Ms)} / ${fmt(r.modes[m]!.acceptedP99Ms)}`)],
     ['2. send() call p50 / p99 (full speed)', 'ms', ...modes.map((m) => `${fmt(r.modes[m]!.clientCallP50Ms)} / ${fmt(r.modes[m]!.clientCallP99Ms)}`)],
@@ -213,6 +234,7 @@ function breakdownRows(b: Breakdown): string[][] {
 function cpuLines(r: BenchResult): string[] {
   const out = [`raw SMTP: ${cpuText(r.raw.cpu)}`];
   for (const [mode, m] of Object.entries(r.modes)) {
+    for (const c of m.details.ceiling.runs) out.push(`${mode}, scenario 0 ${c.kind} (worker = ceiling worker): ${cpuText(c.cpu)}`);
     out.push(`${mode}, scenario 2 full speed: ${cpuText(m.deliveredCpu)}`);
     out.push(`${mode}, scenario 4 submitting until all asleep: ${cpuText(m.sleepingSubmitCpu)}`);
     out.push(`${mode}, scenario 4 while asleep: ${cpuText(m.details.sleeping.sleepCpu)}`);

@@ -206,6 +206,23 @@ export async function startWorkerChild(
   return { pid: child.pid!, logFile: opts.logFile, stop };
 }
 
+/** The worker for the ceiling workflows (bench/ceiling-child.ts), in a process of its own. */
+export async function startCeilingChild(address: string, taskQueue: string, cleanup: Cleanup): Promise<{ pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'ceiling-child.js'), address, taskQueue], { stdio: ['pipe', 'pipe', 'pipe'] });
+  cleanup.trackPid(child.pid!);
+  const stop = cleanup.add(`ceiling worker ${child.pid}`, async () => {
+    await stopChild(child, 10_000);
+    cleanup.untrackPid(child.pid!);
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the ceiling worker exited with code ${code}: ${stderr}`)));
+  });
+  return { pid: child.pid!, stop };
+}
+
 // ---------------------------------------------------------------- database
 
 /** The bench's own database: REBOUND_BENCH_DATABASE_URL, else DATABASE_URL's server with /rebound_bench. */

@@ -55,6 +55,11 @@ export interface ReputationInput {
   settings: ReputationWorkflowSettings;
   /** State carried across continue-as-new; absent on the first run. */
   carried?: { state: ReputationState; queue: Operation[] };
+  /**
+   * The starter read the suppression table for this address just before starting (the send
+   * activity does before every attempt) and found no active row: nothing to load.
+   */
+  noActiveSuppression?: boolean;
 }
 
 export async function reputationWorkflow(input: ReputationInput): Promise<ReputationView> {
@@ -139,7 +144,7 @@ export async function reputationWorkflow(input: ReputationInput): Promise<Reputa
     }
   };
 
-  if (!input.carried) {
+  if (!input.carried && !input.noActiveSuppression) {
     // A suppression added while no workflow ran for this address (operator, import) is known here.
     const existing = await loadSuppression(address);
     if (existing && isActive(existing, Date.now())) state.suppression = existing;

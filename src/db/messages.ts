@@ -14,12 +14,6 @@ export interface StoredMessageInput {
   schedule: RetrySchedule;
 }
 
-export interface MessageForSend {
-  id: string;
-  mailFrom: string;
-  raw: Buffer;
-}
-
 export interface MessageRow {
   id: string;
   contentHash: string;
@@ -69,12 +63,6 @@ function toMessageRow(r: Record<string, any>): MessageRow {
 export async function getMessage(pool: Pool, id: string): Promise<MessageRow | null> {
   const res = await pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
   return res.rows[0] ? toMessageRow(res.rows[0]) : null;
-}
-
-export async function loadMessageForSend(pool: Pool, id: string): Promise<MessageForSend | null> {
-  const res = await pool.query(`SELECT id, mail_from, raw FROM messages WHERE id = $1`, [id]);
-  const r = res.rows[0];
-  return r ? { id: r.id, mailFrom: r.mail_from, raw: r.raw } : null;
 }
 
 export async function setMessageState(pool: Pool, id: string, state: MessageState, final: boolean): Promise<void> {

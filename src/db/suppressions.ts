@@ -2,15 +2,10 @@
 // workflows, operators and imports write them. Lifted rows stay for the record.
 import type { Pool } from 'pg';
 import type { Suppression, SuppressionSource } from '../policy/reputation';
-import type { SuppressionCheck } from '../types';
 
-const ACTIVE = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
+/** The condition for a row that stops sends: neither lifted nor expired. */
+export const ACTIVE_SUPPRESSION = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
 
-export async function activeSuppressions(pool: Pool, addresses: string[]): Promise<SuppressionCheck[]> {
-  if (addresses.length === 0) return [];
-  const res = await pool.query(`SELECT address, reason FROM suppressions WHERE address = ANY($1) AND ${ACTIVE}`, [addresses]);
-  return res.rows.map((r) => ({ address: r.address, reason: r.reason }));
-}
 
 export interface SuppressionRow extends Suppression {
   address: string;
@@ -35,7 +30,7 @@ function toRow(r: Record<string, any>): SuppressionRow {
 }
 
 export async function getActiveSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
-  const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1 AND ${ACTIVE}`, [address]);
+  const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1 AND ${ACTIVE_SUPPRESSION}`, [address]);
   return res.rows[0] ? toRow(res.rows[0]) : null;
 }
 
@@ -70,7 +65,7 @@ export interface ListFilter {
 }
 
 export async function listSuppressions(pool: Pool, f: ListFilter = {}): Promise<SuppressionRow[]> {
-  const where = [f.all ? 'true' : ACTIVE];
+  const where = [f.all ? 'true' : ACTIVE_SUPPRESSION];
   const params: unknown[] = [];
   if (f.domain) {
     params.push(f.domain.toLowerCase());

@@ -1,7 +1,7 @@
 // Builds a Rebound worker: the workflow bundle plus the activities around one pg pool, one
 // pooled SMTP transport and one Temporal client per process.
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { redactUrl, type ReboundConfig } from '../config';
@@ -28,6 +28,20 @@ export interface ReboundWorker {
   /** Runs until shutdown, then releases the pool, the transport and the connections it opened. */
   run(): Promise<void>;
 }
+
+/**
+ * Concurrency settings measured with `npm run bench` (the bench's Temporal-ceiling worker uses
+ * them too, so the two are compared like for like).
+ */
+export const WORKER_TUNING = {
+  maxConcurrentActivityTaskExecutions: 100,
+  maxConcurrentLocalActivityExecutions: 100,
+  // A fixed number of pollers left workflow tasks queued on the server for seconds under a burst
+  // of starts while the worker had CPU to spare; autoscaling pollers follow the backlog the
+  // server reports (scenario 2 went from about 50 to about 60 messages/s).
+  workflowTaskPollerBehavior: { type: 'autoscaling' },
+  activityTaskPollerBehavior: { type: 'autoscaling' },
+} as const satisfies Partial<WorkerOptions>;
 
 let runtimeInstalled = false;
 
@@ -64,8 +78,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.REBOUND_MAX_CACHED_WORKFLOWS ?? 300),
-    maxConcurrentActivityTaskExecutions: 100,
-    maxConcurrentLocalActivityExecutions: 100,
+    ...WORKER_TUNING,
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl) }, 'worker ready');
   return {

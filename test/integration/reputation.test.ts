@@ -40,6 +40,10 @@ describe('reputation and suppression (time-skipping server)', () => {
         ids.push(messageId);
         await eventually(`send ${i} counted`, () => reputation(to), (v) => v.consecutiveSoftBounces === i);
       }
+      // Started by an attempt that had just read the suppression table, the workflow reads nothing.
+      const history = await stack.env.client.workflow.getHandle(reputationWorkflowId(to)).fetchHistory();
+      const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+      assert.ok(!scheduled.includes('loadSuppression'), `no loadSuppression activity, got ${scheduled.join(', ')}`);
       // More attempts of a send already counted change nothing: the count is per send.
       await rebound.retryNow(ids[0]);
       await eventually('second attempt of message 1', () => rebound.status(ids[0]), (s) => s.attempts === 2 && s.state === 'retrying');
@@ -50,6 +54,7 @@ describe('reputation and suppression (time-skipping server)', () => {
       ids.push(fifth);
       const view = await eventually('suppressed', () => reputation(to), (v) => v.suppressed);
       assert.equal(view.reason, 'soft_bounce_threshold');
+      await recordHistory(stack.env.client.workflow.getHandle(reputationWorkflowId(to)), 'reputation-soft-bounce-threshold');
       const check = await rebound.suppressions.check(to);
       assert.deepEqual([check.suppressed, check.reason, check.source, check.category], [true, 'soft_bounce_threshold', 'auto', 'mailbox_full']);
       assert.ok(Math.abs(Date.parse(check.until!) - Date.parse(check.since!) - 180 * DAY_MS) < 1000, 'expires after 180 days');
