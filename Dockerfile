@@ -44,4 +44,4 @@ COPY migrations ./migrations
 # Files stay owned by root (read-only to the process); nothing is written under /app at runtime.
 USER node
 
-CMD ["node", "bin/rebound.js", "worker"]
+CMD ["node", "--max-old-space-size=256", "bin/rebound.js", "worker"]

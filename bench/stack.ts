@@ -12,6 +12,7 @@ import { prepareDatabase } from '../src/db/setup';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import type { ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
+import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 import { findPid, sleep } from './measure';
 
 // ---------------------------------------------------------------- cleanup
@@ -175,7 +176,7 @@ export async function startWorkerChild(
   cleanup: Cleanup,
 ): Promise<WorkerChild> {
   const fd = openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', fd, fd],
     env: {
