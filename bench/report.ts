@@ -12,6 +12,7 @@ import type { MixResult } from './scenarios/mix';
 import type { RawResult } from './scenarios/raw-smtp';
 import type { SleepingResult } from './scenarios/sleeping';
 import type { PersistenceMode } from './stack';
+import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 
 export interface ModeResult {
   mode: PersistenceMode;
@@ -283,8 +284,10 @@ export function markdown(r: BenchResult): string {
     `Last run: ${r.startedAt}, ${r.durationSeconds} s${r.quick ? ' (`--quick`)' : ''}, code at ${r.commit}. Machine: ${machineLine(r)}.`,
     `Produced by \`npm run bench\` (bench/bench.ts); the full figures are in \`bench/results/latest.json\`.`,
     `Persistence: "file" is the dev server on a SQLite file (WAL, synchronous=OFF), "in memory" is \`--db-filename\` unset.`,
-    'The worker is a child process (`node bin/rebound.js worker`, default settings, info logs to a file); the',
+    `The worker is a child process (\`node ${WORKER_NODE_FLAGS.join(' ')} bin/rebound.js worker\`, default settings, info logs to a file); the`,
     'simulator is a child process; the client SDK runs in the bench process; all share the machine with PostgreSQL.',
+    'Scenario 0 runs first on each fresh server: the same client, workflows that do nothing or run one no-op activity,',
+    'on a worker process with Rebound\'s worker settings: the ceiling of the Temporal server itself on this machine.',
     '',
     mdTable(header, rows),
     '',
