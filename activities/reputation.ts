@@ -2,11 +2,9 @@
 // signal-with-start, so activities do it with a client: the reputation workflow is created by
 // the first signal and exists exactly once per address.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { deliveredSignal, hardBouncedSignal, softBouncedSignal } from '../workflows/definitions';
+import { outcomeSignals } from '../workflows/definitions';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationNotice } from '../src/types';
-
-const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
 
 export type ReputationNotifier = (notices: ReputationNotice[]) => Promise<void>;
 
@@ -39,7 +37,7 @@ export function reputationNotifier({ client, taskQueue, reputation }: Reputation
     if (event === 'delivered') {
       await client.workflow
         .getHandle(workflowId)
-        .signal(SIGNALS.delivered, signal)
+        .signal(outcomeSignals.delivered, signal)
         .catch((err: unknown) => {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         });
@@ -49,7 +47,7 @@ export function reputationNotifier({ client, taskQueue, reputation }: Reputation
       workflowId,
       taskQueue,
       args: [{ address, settings: reputation, ...(fromAttempt ? { noActiveSuppression: true } : {}) }],
-      signal: SIGNALS[event],
+      signal: outcomeSignals[event],
       signalArgs: [signal],
     });
   };

@@ -22,8 +22,9 @@ export interface SendDeps {
 /** The outcomes of this attempt that reputation workflows must hear (spec 5). */
 function noticesFor(messageId: string, replies: AttemptReply[], softBounceReported: string[]): ReputationNotice[] {
   const at = new Date().toISOString();
+  const reported = new Set(softBounceReported);
   return replies
-    .filter((r) => r.kind !== 'soft' || !softBounceReported.includes(r.address))
+    .filter((r) => r.kind !== 'soft' || !reported.has(r.address))
     .map((r) => ({
       address: r.address,
       event: r.kind === 'delivered' ? 'delivered' : r.kind === 'hard' ? 'hardBounced' : 'softBounced',

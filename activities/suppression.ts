@@ -1,5 +1,5 @@
-// Suppression reads and writes of reputation workflows, and a delivery's final state when it
-// ends without an attempt (expired, cancelled, all recipients suppressed).
+// Suppression reads and writes of reputation workflows, and a delivery's final state when its
+// last attempt did not record it (expired, cancelled).
 import type { Pool } from 'pg';
 import { setMessageState } from '../src/db/messages';
 import { getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';

@@ -20,7 +20,7 @@ export interface BenchOptions {
   write: boolean;
 }
 
-export const USAGE = `usage: node dist/bench/bench.js [options]
+const USAGE = `usage: node dist/bench/bench.js [options]
   --quick             small run (up to 100 messages, 200 sleeping, 50 mixed; in-memory server only), < 1 min
   --json              print one JSON object instead of the table
   --messages N        scenario 1 and 2 messages (default 2000, shrunk to fit the budget)
@@ -67,17 +67,13 @@ export function parseArgs(argv: string[]): BenchOptions {
         o.json = true;
         break;
       case '--messages':
-        o.messages = positive(flag, value());
-        o.explicit.messages = true;
-        break;
       case '--sleeping':
-        o.sleeping = positive(flag, value());
-        o.explicit.sleeping = true;
+      case '--mix': {
+        const size = flag.slice(2) as keyof BenchOptions['explicit'];
+        o[size] = positive(flag, value());
+        o.explicit[size] = true;
         break;
-      case '--mix':
-        o.mix = positive(flag, value());
-        o.explicit.mix = true;
-        break;
+      }
       case '--budget':
         o.budgetSeconds = positive(flag, value());
         break;

@@ -34,7 +34,7 @@ import {
   type RemoteSink,
 } from './stack';
 
-const BENCH_DIR = path.resolve(__dirname, '../../bench');
+const BENCH_DIR = path.join(PROJECT_ROOT, 'bench');
 const T0 = Date.now();
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${((Date.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
@@ -176,7 +176,7 @@ async function main(): Promise<number> {
     const m = machine();
     log(`machine: ${m.cores} cores, ${m.memoryGb} GB, ${m.cpuModel}; options: ${JSON.stringify({ ...opts, json: undefined })}`);
     const databaseUrl = benchDatabaseUrl();
-    await prepareBenchDatabase(databaseUrl, cleanup);
+    await prepareBenchDatabase(databaseUrl);
     const sink = await startSinkChild(cleanup);
     log(`simulator on ${sink.url} (pid ${sink.pid})`);
 

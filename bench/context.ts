@@ -21,7 +21,7 @@ export interface ModeContext {
   log: (msg: string) => void;
 }
 
-export const SENDER = 'Rebound Bench <bench@rebound.test>';
+const SENDER = 'Rebound Bench <bench@rebound.test>';
 /** A typical transactional body, ~1.5 kB. */
 const BODY = `Hello,\n\nThank you for your order. ${'This line stands for the receipt, the links and the footer. '.repeat(24)}\n\n-- \nRebound bench\n`;
 
@@ -29,10 +29,7 @@ export function request(id: string, to: string, extra: Partial<SendRequest> = {}
   return { id, from: SENDER, to: [to], subject: `Bench message ${id}`, text: BODY, ...extra };
 }
 
-/** The Message-ID header the client composes for a message id (dot-atom ids, sender @rebound.test). */
-export const messageIdHeader = (id: string): string => `<${id}@rebound.test>`;
-
-export function procs(ctx: ModeContext): CpuProcesses {
+function procs(ctx: ModeContext): CpuProcesses {
   return { server: ctx.server.pid, worker: ctx.worker.pid, sink: ctx.sink.pid };
 }
 
@@ -69,7 +66,7 @@ export async function submit(ctx: ModeContext, requests: SendRequest[], how: { c
 }
 
 /** How many of `ids` have their recipient accepted (the send activity records it right after the 250). */
-export async function countAccepted(pool: Pool, ids: string[]): Promise<number> {
+async function countAccepted(pool: Pool, ids: string[]): Promise<number> {
   const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM accepted_recipients WHERE message_id = ANY($1)', [ids]);
   return Number(r.rows[0]!.n);
 }

@@ -14,7 +14,7 @@ export function eventMs(e: HistoryEvent | undefined): number {
 }
 
 /** EVENT_TYPE_WORKFLOW_TASK_COMPLETED -> WorkflowTaskCompleted */
-export function eventName(e: HistoryEvent): string {
+function eventName(e: HistoryEvent): string {
   const raw = ET[e.eventType ?? 0] ?? String(e.eventType);
   return raw
     .replace(/^EVENT_TYPE_/, '')
@@ -77,19 +77,6 @@ export function countEvents(events: HistoryEvent[]): EventCounts {
   };
 }
 
-export function addCounts(a: EventCounts, b: EventCounts): EventCounts {
-  const byType: Record<string, number> = { ...a.byType };
-  for (const [k, v] of Object.entries(b.byType)) byType[k] = (byType[k] ?? 0) + v;
-  return {
-    events: a.events + b.events,
-    workflowTasks: a.workflowTasks + b.workflowTasks,
-    activities: a.activities + b.activities,
-    timers: a.timers + b.timers,
-    signals: a.signals + b.signals,
-    byType,
-  };
-}
-
 /**
  * Splits a workflow's wall time (first to last event) into labelled gaps: each gap between two
  * consecutive events is attributed to what the later event ends (a wait for a worker, an
@@ -142,17 +129,15 @@ export function timeByPhase(events: HistoryEvent[]): Map<string, number> {
   return out;
 }
 
-/** Start time of the first run of an activity type (ActivityTaskStarted), or null. */
-export function activityStartMs(events: HistoryEvent[], activity: string): number | null {
+/**
+ * When the first run of an activity type started (ActivityTaskStarted) and completed
+ * (ActivityTaskCompleted); null for what is not in the history.
+ */
+export function activitySpanMs(events: HistoryEvent[], activity: string): { start: number | null; end: number | null } {
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
-  if (!scheduled) return null;
-  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-  return started ? eventMs(started) : null;
-}
-
-export function activityEndMs(events: HistoryEvent[], activity: string): number | null {
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
-  if (!scheduled) return null;
-  const done = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-  return done ? eventMs(done) : null;
+  if (!scheduled) return { start: null, end: null };
+  const id = String(scheduled.eventId);
+  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === id);
+  const done = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === id);
+  return { start: started ? eventMs(started) : null, end: done ? eventMs(done) : null };
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 // ---------------------------------------------------------------- statistics
 
 /** Nearest-rank percentile of unsorted numbers; null for an empty list. */
-export function percentile(values: number[], p: number): number | null {
+function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
@@ -130,19 +130,20 @@ function readStat(pid: number | 'self'): ProcStat | null {
   }
 }
 
-function allPids(): number[] {
+/** One reading of every process in /proc (those that vanish while it is read are skipped). */
+function allStats(): ProcStat[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .map(Number);
+    .map((d) => readStat(Number(d)))
+    .filter((s): s is ProcStat => s !== null);
 }
 
 /** CPU seconds (user + system) used so far by a process and all its descendants. */
-export function treeCpuSeconds(rootPid: number): number {
-  const stats = allPids()
-    .map((p) => readStat(p))
-    .filter((s): s is ProcStat => s !== null);
+function treeCpuSeconds(stats: ProcStat[], rootPid: number): number {
+  const byPid = new Map<number, ProcStat>();
   const children = new Map<number, ProcStat[]>();
   for (const s of stats) {
+    byPid.set(s.pid, s);
     const list = children.get(s.ppid) ?? [];
     list.push(s);
     children.set(s.ppid, list);
@@ -154,7 +155,7 @@ export function treeCpuSeconds(rootPid: number): number {
     const pid = stack.pop()!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    const s = stats.find((x) => x.pid === pid);
+    const s = byPid.get(pid);
     if (s) total += s.cpuSeconds;
     for (const c of children.get(pid) ?? []) stack.push(c.pid);
   }
@@ -166,17 +167,14 @@ export function treeCpuSeconds(rootPid: number): number {
  * process, plus what the backends that already exited used (the postmaster's cutime/cstime), so
  * the figure only grows while connections come and go.
  */
-export function postgresCpuSeconds(): number {
+function postgresCpuSeconds(stats: ProcStat[]): number {
   let total = 0;
-  for (const pid of allPids()) {
-    const s = readStat(pid);
-    if (s && s.comm.startsWith('postgres')) total += s.cpuSeconds + s.childrenCpuSeconds;
-  }
+  for (const s of stats) if (s.comm.startsWith('postgres')) total += s.cpuSeconds + s.childrenCpuSeconds;
   return total;
 }
 
 /** Busy and stolen CPU seconds of the whole machine (all cores), from /proc/stat. */
-export function machineSeconds(): { busy: number; steal: number } {
+function machineSeconds(): { busy: number; steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
@@ -192,19 +190,6 @@ export function rssMb(pid: number | 'self'): number | null {
   } catch {
     return null;
   }
-}
-
-/** Finds the pid of a process whose command line contains every one of `parts`. */
-export function findPid(parts: string[]): number | null {
-  for (const pid of allPids()) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (parts.every((p) => argv.includes(p))) return pid;
-    } catch {
-      // gone
-    }
-  }
-  return null;
 }
 
 export interface CpuProcesses {
@@ -225,13 +210,15 @@ export interface CpuSnapshot {
 }
 
 export function cpuSnapshot(p: CpuProcesses): CpuSnapshot {
+  const atMs = performance.now();
+  const stats = allStats();
   return {
-    atMs: performance.now(),
-    server: p.server ? treeCpuSeconds(p.server) : 0,
-    worker: p.worker ? treeCpuSeconds(p.worker) : 0,
-    sink: p.sink ? treeCpuSeconds(p.sink) : 0,
+    atMs,
+    server: p.server ? treeCpuSeconds(stats, p.server) : 0,
+    worker: p.worker ? treeCpuSeconds(stats, p.worker) : 0,
+    sink: p.sink ? treeCpuSeconds(stats, p.sink) : 0,
     bench: readStat('self')?.cpuSeconds ?? 0,
-    postgres: postgresCpuSeconds(),
+    postgres: postgresCpuSeconds(stats),
     ...(({ busy, steal }) => ({ machine: busy, steal }))(machineSeconds()),
   };
 }

@@ -28,8 +28,12 @@ const WARMUP_DISCOUNT = 0.8;
 const fit = (wanted: number, min: number, rate: number, seconds: number, explicit: boolean): number =>
   explicit ? wanted : Math.max(min, Math.min(wanted, Math.floor(rate * Math.max(0, seconds))));
 
+/** Whether any default size was cut below what was asked. */
+const isReduced = (opts: BenchOptions, s: { messages: number; sleeping: number; mix: number }): boolean =>
+  s.messages < opts.messages || s.sleeping < opts.sleeping || s.mix < opts.mix;
+
 /** Seconds the sleeping scenario needs besides submitting and first attempts. */
-export function sleepingOverheadSeconds(opts: BenchOptions): number {
+function sleepingOverheadSeconds(opts: BenchOptions): number {
   // waiting for the worker to go quiet, the samples, stopping the worker and the server
   return 3 + (opts.sleepSamples - 1) * opts.sleepSampleIntervalSeconds + 6;
 }
@@ -47,11 +51,11 @@ export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSec
   // own rate: here only a first guess for the log, at half the delivered rate).
   const messages = fit(opts.messages, MIN.messages, rate, work * 0.35, opts.explicit.messages);
   const sleeping = fit(opts.sleeping, MIN.sleeping, rate / 2, work * 0.65, opts.explicit.sleeping);
-  return { messages, sleeping, mix, warmupPerSecond, budgetSeconds, reduced: messages < opts.messages || sleeping < opts.sleeping || mix < opts.mix };
+  return { messages, sleeping, mix, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
 }
 
 /** The sleepers, once a small batch of them has shown their rate: what fits in the time left. */
 export function planSleeping(opts: BenchOptions, sizes: ScenarioSizes, sleepersPerSecond: number, secondsLeft: number): ScenarioSizes {
   const sleeping = fit(opts.sleeping, MIN.sleeping, Math.max(1, sleepersPerSecond * 0.9), secondsLeft - sleepingOverheadSeconds(opts), opts.explicit.sleeping);
-  return { ...sizes, sleeping, sleeperCalibrationPerSecond: sleepersPerSecond, reduced: sizes.messages < opts.messages || sleeping < opts.sleeping || sizes.mix < opts.mix };
+  return { ...sizes, sleeping, sleeperCalibrationPerSecond: sleepersPerSecond, reduced: isReduced(opts, { ...sizes, sleeping }) };
 }

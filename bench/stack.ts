@@ -1,24 +1,24 @@
 // What the bench starts and stops: the bounce simulator (child process), a Temporal dev server
 // per persistence mode, a worker child process per mode, and its own PostgreSQL database.
 // Everything started is registered with `Cleanup`, which stops it on success, on error and on
-// SIGINT/SIGTERM; a last synchronous SIGKILL on process exit catches anything left.
+// SIGINT/SIGTERM; a last synchronous SIGKILL on process exit catches any child left (the dev
+// server's own exit hook in startDevServer does the same for the server).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { Pool } from 'pg';
 import { createPool } from '../src/db/pool';
 import { prepareDatabase } from '../src/db/setup';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import type { ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
-import { findPid, sleep } from './measure';
+import { sleep } from './measure';
 
 // ---------------------------------------------------------------- cleanup
 
 export class Cleanup {
   private readonly steps: { name: string; fn: () => Promise<void> }[] = [];
+  /** Child pids SIGKILLed on exit if still registered then. */
   private readonly pids = new Set<number>();
 
   constructor() {
@@ -45,13 +45,17 @@ export class Cleanup {
     };
   }
 
-  /** A pid SIGKILLed on exit if it is still registered then. */
-  trackPid(pid: number): void {
+  /**
+   * A child process of the bench: SIGKILLed on exit if still running then, and stopped (SIGTERM,
+   * then SIGKILL after `graceMs`) by a step registered under `name`. Returns that step.
+   */
+  child(name: string, child: ChildProcess, graceMs: number): () => Promise<void> {
+    const pid = child.pid!;
     this.pids.add(pid);
-  }
-
-  untrackPid(pid: number): void {
-    this.pids.delete(pid);
+    return this.add(name, async () => {
+      await stopChild(child, graceMs);
+      this.pids.delete(pid);
+    });
   }
 
   async runAll(log: (msg: string) => void): Promise<void> {
@@ -88,31 +92,15 @@ export interface RemoteSink {
   duplicates(): Promise<{ messageId: string; recipient: string; count: number }[]>;
 }
 
-function getJson<T>(port: number, route: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: route, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-        } catch (err) {
-          reject(err);
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
+async function getJson<T>(port: number, route: string): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${port}${route}`);
+  if (!res.ok) throw new Error(`the sink answered ${res.status} to GET ${route}`);
+  return (await res.json()) as T;
 }
 
 export async function startSinkChild(cleanup: Cleanup): Promise<RemoteSink> {
   const child = spawn(process.execPath, [path.join(__dirname, 'sink-child.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanup.trackPid(child.pid!);
-  cleanup.add('sink', async () => {
-    await stopChild(child, 5_000);
-    cleanup.untrackPid(child.pid!);
-  });
+  cleanup.child('sink', child, 5_000);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const ready = await new Promise<{ smtp: string; controlPort: number }>((resolve, reject) => {
@@ -149,18 +137,13 @@ export async function startServer(mode: PersistenceMode, tmpDir: string, cleanup
   const port = await freePort();
   const dbFile = mode === 'file' ? path.join(tmpDir, `temporal-${port}.db`) : null;
   const server: DevServer = await startDevServer({ port, uiPort: null, dbFile });
-  if (!server.started) throw new Error(`something was already listening on ${server.address}`);
-  const pid = findPid(['start-dev', '--port', String(port)]);
-  if (pid === null) {
+  if (!server.started || server.pid === null) {
     await server.stop();
-    throw new Error('the Temporal dev server started but its process was not found in /proc');
+    throw new Error(`something was already listening on ${server.address}`);
   }
-  cleanup.trackPid(pid);
-  const stop = cleanup.add(`temporal dev server (${mode})`, async () => {
-    await server.stop();
-    cleanup.untrackPid(pid);
-  });
-  return { mode, address: server.address, pid, dbFile, stop };
+  // startDevServer SIGKILLs the server it started when this process exits.
+  const stop = cleanup.add(`temporal dev server (${mode})`, () => server.stop());
+  return { mode, address: server.address, pid: server.pid, dbFile, stop };
 }
 
 // ---------------------------------------------------------------- worker (child process)
@@ -188,11 +171,7 @@ export async function startWorkerChild(
     },
   });
   closeSync(fd);
-  cleanup.trackPid(child.pid!);
-  const stop = cleanup.add(`worker ${child.pid}`, async () => {
-    await stopChild(child, 15_000);
-    cleanup.untrackPid(child.pid!);
-  });
+  const stop = cleanup.child(`worker ${child.pid}`, child, 15_000);
   const until = Date.now() + 90_000;
   for (;;) {
     const log = readFileSync(opts.logFile, 'utf8');
@@ -210,11 +189,7 @@ export async function startWorkerChild(
 /** The worker for the ceiling workflows (bench/ceiling-child.ts), in a process of its own. */
 export async function startCeilingChild(address: string, taskQueue: string, cleanup: Cleanup): Promise<{ pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [path.join(__dirname, 'ceiling-child.js'), address, taskQueue], { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanup.trackPid(child.pid!);
-  const stop = cleanup.add(`ceiling worker ${child.pid}`, async () => {
-    await stopChild(child, 10_000);
-    cleanup.untrackPid(child.pid!);
-  });
+  const stop = cleanup.child(`ceiling worker ${child.pid}`, child, 10_000);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   await new Promise<void>((resolve, reject) => {
@@ -235,10 +210,12 @@ export function benchDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Creates and migrates the bench database and empties it, so every run starts from the same state. */
-export async function prepareBenchDatabase(url: string, cleanup: Cleanup): Promise<Pool> {
+export async function prepareBenchDatabase(url: string): Promise<void> {
   await prepareDatabase(url);
-  const pool = createPool(url, { max: 16 });
-  cleanup.add('database pool', () => pool.end());
-  await pool.query('TRUNCATE accepted_recipients, attempts, suppressions, messages');
-  return pool;
+  const pool = createPool(url, { max: 1 });
+  try {
+    await pool.query('TRUNCATE accepted_recipients, attempts, suppressions, messages');
+  } finally {
+    await pool.end();
+  }
 }

@@ -11,6 +11,8 @@ export const retryNowSignal = defineSignal('retryNow');
 export const deliveredSignal = defineSignal<[ReputationSignal]>('delivered');
 export const softBouncedSignal = defineSignal<[ReputationSignal]>('softBounced');
 export const hardBouncedSignal = defineSignal<[ReputationSignal]>('hardBounced');
+/** The signal for each send outcome, by event name. */
+export const outcomeSignals = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
 
 /** An operator's suppression: `days` null means no expiry; absent means the default. */
 export interface SuppressRequest {

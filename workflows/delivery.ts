@@ -35,8 +35,8 @@ const { sendAttempt } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
 });
 
-// Outcomes the send activity could not report, and the final state of a delivery that ends
-// without an attempt (expired, cancelled, every recipient suppressed): short steps, and regular
+// Outcomes the send activity could not report, and the final state of a delivery whose last
+// attempt did not record it (expired, cancelled): short steps, and regular
 // rather than local activities, since a local activity runs inside a workflow task and a task
 // held across a long timer skip (the time-skipping test server, a paused worker) expires.
 const { notifyReputation, recordDeliveryState } = proxyActivities<Activities>({
@@ -46,16 +46,11 @@ const { notifyReputation, recordDeliveryState } = proxyActivities<Activities>({
 
 const OPEN_STATES: readonly RecipientState[] = ['pending', 'retrying'];
 
-interface RecipientRecord extends RecipientStatus {
-  /** A send counts once for reputation, however many attempts it takes (spec 1). */
-  softBounceReported: boolean;
-}
-
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryStatus> {
   const info = workflowInfo();
   const startMs = info.startTime.getTime();
   const deadlineMs = startMs + input.schedule.deadlineMs;
-  const recipients: RecipientRecord[] = input.recipients.map((address) => ({
+  const recipients: RecipientStatus[] = input.recipients.map((address) => ({
     address,
     state: 'pending',
     attempts: 0,
@@ -63,7 +58,6 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     firstAttemptAt: null,
     lastAttemptAt: null,
     finishedAt: null,
-    softBounceReported: false,
   }));
   let state: MessageState = 'queued';
   let attempts = 0;
@@ -80,7 +74,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     deadline: new Date(deadlineMs).toISOString(),
     attempts,
     nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
-    recipients: recipients.map(({ softBounceReported: _, ...r }) => ({ ...r })),
+    recipients: recipients.map((r) => ({ ...r })),
   });
   setHandler(statusQuery, snapshot);
   setHandler(retryNowSignal, () => {
@@ -89,29 +83,25 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
 
   const open = () => recipients.filter((r) => OPEN_STATES.includes(r.state));
   const now = () => new Date().toISOString();
-  const finish = (r: RecipientRecord, to: RecipientState) => {
+  const finish = (r: RecipientStatus, to: RecipientState) => {
     r.state = to;
     r.finishedAt = now();
   };
 
-  // Upserts are history events: one only when the state the UI filters on changes between
-  // waits (queued, retrying, final). The client sets the initial values with the start.
-  const fromStart = info.typedSearchAttributes.get(DeliveryStateKey) !== undefined;
-  let published: string | null = fromStart ? 'queued:0:' : null;
+  // Upserts are history events: one per wait (retrying) and one at the end, never per attempt.
+  // The client sets the initial values, the recipient domains among them, with the start.
+  let domainsPublished = info.typedSearchAttributes.get(DeliveryStateKey) !== undefined;
   const publish = () => {
-    const categories = [...bounceCategories].sort();
-    const next = `${state}:${attempts}:${categories.join(',')}`;
-    if (published === next) return;
     upsertSearchAttributes([
       { key: DeliveryStateKey, value: state },
       { key: DeliveryAttemptsKey, value: attempts },
-      { key: BounceCategoriesKey, value: categories },
-      ...(published ? [] : [{ key: RecipientDomainsKey, value: [...new Set(input.recipients.map(domainOf))].sort() }]),
+      { key: BounceCategoriesKey, value: [...bounceCategories].sort() },
+      ...(domainsPublished ? [] : [{ key: RecipientDomainsKey, value: [...new Set(input.recipients.map(domainOf))].sort() }]),
     ]);
-    published = next;
+    domainsPublished = true;
   };
 
-  const applyReply = (r: RecipientRecord, reply: AttemptReply) => {
+  const applyReply = (r: RecipientStatus, reply: AttemptReply) => {
     const { address: _, alreadyAccepted: __, ...lastReply } = reply;
     r.attempts += 1;
     r.lastReply = lastReply;
@@ -120,10 +110,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     if (reply.kind !== 'delivered') bounceCategories.add(reply.category);
     if (reply.kind === 'delivered') finish(r, 'delivered');
     else if (reply.kind === 'hard') finish(r, 'bounced');
-    else {
-      r.state = 'retrying';
-      r.softBounceReported = true;
-    }
+    else r.state = 'retrying';
   };
 
   /** One attempt: the activity skips suppressed recipients and sends to the rest (spec 5, 6). */
@@ -136,7 +123,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       messageId: input.messageId,
       attempt: attempts,
       recipients: pending.map((r) => r.address),
-      softBounceReported: pending.filter((r) => r.softBounceReported).map((r) => r.address),
+      // A send counts once for reputation however many attempts it takes (spec 1): a retrying
+      // recipient's soft bounce was reported at its first one.
+      softBounceReported: pending.filter((r) => r.state === 'retrying').map((r) => r.address),
       progress: { recipientsTotal: recipients.length, deliveredBefore: recipients.filter((r) => r.state === 'delivered').length },
     });
     for (const s of result.suppressed) {

@@ -17,7 +17,10 @@ import {
   initialReputationState,
   isActive,
   lift,
+  manualSuppression,
   suppress,
+  suppressionStatus,
+  validSuppressionDays,
   type ReputationEffect,
   type ReputationWorkflowSettings,
   type ReputationState,
@@ -72,15 +75,9 @@ export async function reputationWorkflow(input: ReputationInput): Promise<Reputa
   const view = (): ReputationView => {
     const active = isActive(state.suppression, Date.now()) ? state.suppression : null;
     return {
-      address,
+      ...suppressionStatus(address, active),
       consecutiveSoftBounces: state.consecutiveSoftBounces,
       threshold: settings.softBounceThreshold,
-      suppressed: active !== null,
-      reason: active?.reason ?? null,
-      category: active?.category ?? null,
-      source: active?.source ?? null,
-      since: active?.since ?? null,
-      until: active?.until ?? null,
       totals: { ...state.totals },
       recent: [...state.recent],
     };
@@ -104,7 +101,7 @@ export async function reputationWorkflow(input: ReputationInput): Promise<Reputa
   };
   setHandler(suppressUpdate, (request) => enqueueAndWait({ kind: 'suppress', request }), {
     validator: (request) => {
-      if (request.days !== undefined && request.days !== null && !(request.days > 0 && request.days <= 3650)) {
+      if (request.days !== undefined && request.days !== null && !validSuppressionDays(request.days)) {
         throw new RangeError(`days must be from 1 to 3650, or null for no expiry; got ${request.days}`);
       }
     },
@@ -122,19 +119,7 @@ export async function reputationWorkflow(input: ReputationInput): Promise<Reputa
       await persist(applyOutcome(state, op.event, op.signal, settings, nowMs));
     } else if (op.kind === 'suppress') {
       const days = op.request.days === undefined ? settings.suppressionDays : op.request.days;
-      await persist(
-        suppress(state, {
-          reason: op.request.reason ?? 'manual',
-          category: null,
-          source: 'manual',
-          messageId: null,
-          reply: null,
-          since: new Date(nowMs).toISOString(),
-          until: days === null ? null : new Date(nowMs + days * DAY_MS).toISOString(),
-          actor: op.request.actor ?? null,
-          note: op.request.note ?? null,
-        }),
-      );
+      await persist(suppress(state, manualSuppression(op.request, days, nowMs)));
       finished.add(op.id);
     } else {
       const reason = op.request.reason ?? 'manual';

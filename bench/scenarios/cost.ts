@@ -4,7 +4,7 @@
 // reputation workflow holds only that message's events.
 import { deliveryWorkflowId, reputationWorkflowId } from '../../src/types';
 import { request, type ModeContext } from '../context';
-import { addCounts, countEvents, fetchEvents, settledEvents, type EventCounts } from '../history';
+import { countEvents, fetchEvents, settledEvents, type EventCounts } from '../history';
 
 export interface MessageCost {
   outcome: string;
@@ -22,10 +22,10 @@ export interface CostResult {
 async function costOf(ctx: ModeContext, id: string, address: string, outcome: string, extra: object): Promise<MessageCost> {
   await ctx.rebound.send(request(id, address, extra));
   const final = await ctx.rebound.result(id);
-  const delivery = countEvents(await fetchEvents(ctx.temporal, deliveryWorkflowId(id)));
-  const reputation = countEvents(await settledEvents(ctx.temporal, reputationWorkflowId(address.toLowerCase())));
-  const { byType: _, ...total } = addCounts(delivery, reputation);
-  return { outcome, state: final.state, delivery, reputation, total };
+  const deliveryEvents = await fetchEvents(ctx.temporal, deliveryWorkflowId(id));
+  const reputationEvents = await settledEvents(ctx.temporal, reputationWorkflowId(address.toLowerCase()));
+  const { byType: _, ...total } = countEvents([...deliveryEvents, ...reputationEvents]);
+  return { outcome, state: final.state, delivery: countEvents(deliveryEvents), reputation: countEvents(reputationEvents), total };
 }
 
 export async function runCost(ctx: ModeContext): Promise<CostResult> {

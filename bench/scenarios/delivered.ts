@@ -3,7 +3,7 @@
 // rate for latency with headroom, and a breakdown of where a message's time goes, read from the
 // recorded histories of a sample.
 import type { SendRequest } from '../../src/message/validate';
-import { deliveryWorkflowId, reputationWorkflowId } from '../../src/types';
+import { deliveryWorkflowId } from '../../src/types';
 import {
   acceptedKey,
   acceptedTimes,
@@ -17,7 +17,7 @@ import {
   type ModeContext,
   type Submitted,
 } from '../context';
-import { activityEndMs, activityStartMs, eventMs, eventName, fetchEvents, timeByPhase } from '../history';
+import { activitySpanMs, eventMs, fetchEvents, timeByPhase } from '../history';
 import { cpuBetween, runBounded, summarize, type CpuUse, type Summary } from '../measure';
 
 export interface BatchResult {
@@ -60,7 +60,10 @@ export interface Breakdown {
   path: PhaseRow[];
   /** The delivery workflow's wall time split by what each gap between events waited for. */
   phases: PhaseRow[];
-  /** Off the acceptance path: the reputation signal and its workflow. */
+  /**
+   * Off the acceptance path: the reputation signal and its workflow. Always empty: a clean
+   * delivery starts no reputation workflow (the report says so).
+   */
   reputation: PhaseRow[];
 }
 
@@ -68,7 +71,6 @@ interface Internal {
   result: BatchResult;
   submitted: Submitted[];
   accepted: Map<string, number>;
-  recipients: Map<string, string>;
 }
 
 function requests(ctx: ModeContext, kind: string, n: number): SendRequest[] {
@@ -133,7 +135,7 @@ async function runBatch(
       sink: perMessage(drained.sinkPct),
     },
   };
-  return { result, submitted, accepted, recipients: new Map(reqs.map((r) => [r.id!, (r.to as string[])[0]!])) };
+  return { result, submitted, accepted };
 }
 
 function rows(values: Map<string, number[]>, order?: string[]): PhaseRow[] {
@@ -152,7 +154,6 @@ async function breakdown(ctx: ModeContext, run: Internal, sampleSize: number): P
   const sample = candidates.filter((_, i) => i % step === 0).slice(0, sampleSize);
   const path = new Map<string, number[]>();
   const phases = new Map<string, number[]>();
-  const reputation = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, k: string, v: number | null): void => {
     if (v === null || !Number.isFinite(v)) return;
     const list = m.get(k) ?? [];
@@ -169,14 +170,13 @@ async function breakdown(ctx: ModeContext, run: Internal, sampleSize: number): P
     'send() called -> accepted (total)',
     'send() called -> workflow completed (total)',
   ];
-  // Histories are fetched a few at a time; a reputation workflow's history is read once (by
-  // now it has handled its one signal, or nearly: the row then shows what it had done).
+  // Histories are fetched a few at a time. A clean delivery starts no reputation workflow, so
+  // there is none to read: the reputation rows stay empty (the report says so).
   await runBounded(sample, 8, async (s) => {
     const events = await fetchEvents(ctx.temporal, deliveryWorkflowId(s.id));
     const accepted = run.accepted.get(acceptedKey(s.id))!;
     const started = eventMs(events[0]);
-    const sendStart = activityStartMs(events, 'sendAttempt');
-    const sendEnd = activityEndMs(events, 'sendAttempt');
+    const { start: sendStart, end: sendEnd } = activitySpanMs(events, 'sendAttempt');
     const closed = eventMs(events[events.length - 1]);
     push(path, PATH[0]!, s.t1! - s.t0);
     push(path, PATH[1]!, started - s.t0);
@@ -187,15 +187,9 @@ async function breakdown(ctx: ModeContext, run: Internal, sampleSize: number): P
     push(path, PATH[6]!, accepted - s.t0);
     push(path, PATH[7]!, closed - s.t0);
     for (const [label, ms] of timeByPhase(events)) push(phases, label, ms);
-
-    const repEvents = await fetchEvents(ctx.temporal, reputationWorkflowId(run.recipients.get(s.id)!.toLowerCase()));
-    const signaled = repEvents.find((e) => eventName(e) === 'WorkflowExecutionSignaled');
-    const lastTask = [...repEvents].reverse().find((e) => eventName(e) === 'WorkflowTaskCompleted');
-    if (signaled) push(reputation, 'accepted -> reputation workflow signalled (signal-with-start)', eventMs(signaled) - accepted);
-    if (signaled && lastTask) push(reputation, 'signalled -> reputation workflow done with it', eventMs(lastTask) - eventMs(signaled));
   });
   const phaseOrder = [...phases.entries()].sort((a, b) => summarize(b[1]).mean! - summarize(a[1]).mean!).map(([k]) => k);
-  return { sample: sample.length, path: rows(path, PATH), phases: rows(phases, phaseOrder), reputation: rows(reputation) };
+  return { sample: sample.length, path: rows(path, PATH), phases: rows(phases, phaseOrder), reputation: [] };
 }
 
 export interface DeliveredResult {

@@ -14,7 +14,7 @@ interface MixClass {
   expectedState: string;
 }
 
-export const MIX: MixClass[] = [
+const MIX: MixClass[] = [
   { name: 'accepted', share: 0.9, local: 'mix', expectedAttempts: 1, expectedState: 'delivered' },
   { name: 'greylisted once', share: 0.05, local: 'greylist-1', expectedAttempts: 2, expectedState: 'delivered' },
   { name: 'soft twice', share: 0.03, local: 'soft-2', expectedAttempts: 3, expectedState: 'delivered' },

@@ -42,6 +42,12 @@ async function attempted(pool: Pool, ids: string[]): Promise<Map<string, number>
   return new Map(r.rows.map((row) => [row.message_id, Number(row.n)]));
 }
 
+/** How many of `ids` have had at least one attempt: one row, for the polling loops. */
+async function countAttempted(pool: Pool, ids: string[]): Promise<number> {
+  const r = await pool.query<{ n: string }>('SELECT count(DISTINCT message_id) AS n FROM attempts WHERE message_id = ANY($1)', [ids]);
+  return Number(r.rows[0]!.n);
+}
+
 /**
  * A small batch of sleepers, to learn what one costs before sizing the real run (a sleeper's
  * first attempt costs more than a delivery: its reputation workflow starts, a timer is set).
@@ -52,9 +58,9 @@ export async function calibrateSleepers(ctx: ModeContext, n: number, concurrency
   const ids = reqs.map((r) => r.id!);
   const start = Date.now();
   await submit(ctx, reqs, { concurrency });
-  await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, 60_000, 250);
+  await waitFor(async () => (await countAttempted(ctx.pool, ids)) >= n, 60_000, 250);
   const quietAt = (await quiesce(ctx, 60_000)) ?? Date.now();
-  const lost = n - (await attempted(ctx.pool, ids)).size;
+  const lost = n - (await countAttempted(ctx.pool, ids));
   return { perSecond: n / ((quietAt - start) / 1000), lost };
 }
 
@@ -77,7 +83,7 @@ export async function runSleeping(
   const workerRssMbAfterSubmit = rssMb(ctx.worker.pid);
 
   const timeoutMs = 120_000 + n * 30;
-  await waitFor(async () => (await attempted(ctx.pool, ids)).size >= n, timeoutMs, 1000);
+  await waitFor(async () => (await countAttempted(ctx.pool, ids)) >= n, timeoutMs, 1000);
   const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
   // The workflows still report to reputation (a new reputation workflow per address, whose tasks
   // queue behind the first attempts) and start their timers: wait for the worker to go quiet.

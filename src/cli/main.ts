@@ -3,11 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
-import type { SuppressionCheckResult } from '../client/suppressions';
 import { configHelp, loadConfig } from '../config';
 import { classifyLine } from '../policy/classify';
 import { parseDuration } from '../policy/duration';
-import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName } from '../types';
+import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName, type SuppressionStatus } from '../types';
 import { fail, formatStatus, printJson, table } from './output';
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -145,7 +144,7 @@ function addClassifyCommand(program: Command): void {
     });
 }
 
-function printCheck(c: SuppressionCheckResult, json: boolean): void {
+function printCheck(c: SuppressionStatus, json: boolean): void {
   if (json) printJson(c);
   else process.stdout.write(c.suppressed ? `${c.address} is suppressed: ${c.reason} (${c.source}) since ${c.since}, until ${c.until ?? 'lifted by an operator'}\n` : `${c.address} is not suppressed\n`);
 }
@@ -227,8 +226,7 @@ function addSuppressionCommands(program: Command): void {
     .option('--json', 'print a JSON summary instead of the CSV on stdout')
     .action(async (file: string | undefined, o) => {
       await withClient(!!o.json, async (client) => {
-        const csv = await client.suppressions.exportCsv({ all: !!o.all });
-        const rows = Math.max(0, csv.split('\n').filter(Boolean).length - 1);
+        const { csv, rows } = await client.suppressions.export({ all: !!o.all });
         if (file) await writeFile(file, csv);
         if (o.json) printJson({ file: file ?? null, rows });
         else if (file) process.stdout.write(`exported ${rows} rows to ${file}\n`);
@@ -243,9 +241,12 @@ function addSuppressionCommands(program: Command): void {
     .action(async (address: string, o) => {
       await withClient(!!o.json, async (client) => {
         const view = await client.suppressions.reputation(address);
-        const check = await client.suppressions.check(address);
-        if (o.json) return printJson(view ?? { running: false, ...check });
-        if (!view) return printCheck(check, false);
+        if (!view) {
+          // No workflow runs for it: the table is all there is to tell.
+          const check = await client.suppressions.check(address);
+          return o.json ? printJson({ running: false, ...check }) : printCheck(check, false);
+        }
+        if (o.json) return printJson(view);
         process.stdout.write(
           `${view.address}: ${view.consecutiveSoftBounces}/${view.threshold} consecutive soft bounces; ${view.suppressed ? `suppressed (${view.reason}) until ${view.until ?? 'lifted'}` : 'not suppressed'}\n` +
             `totals: ${Object.entries(view.totals).map(([k, v]) => `${k} ${v}`).join(', ')}\n` +

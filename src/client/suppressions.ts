@@ -2,18 +2,15 @@
 // lifts go through the address's reputation workflow when one runs, so the workflow and the
 // table never disagree; otherwise they write the table, and a reputation workflow started
 // later loads the row.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { getActiveSuppression, importSuppressions, listSuppressions, markLifted, upsertSuppression, type ListFilter, type SuppressionRow } from '../db/suppressions';
 import { ValidationError } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DEFAULT_SUPPRESSION_DAYS } from '../policy/reputation';
+import { DEFAULT_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../policy/reputation';
 import { parseSuppressionCsv, suppressionsToCsv } from '../suppressions/csv';
 import { normaliseAddress, reputationWorkflowId, type SuppressionStatus } from '../types';
 import { liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../../workflows/definitions';
-
-/** What `check` answers: the table's view, which senders act on. */
-export type SuppressionCheckResult = SuppressionStatus;
 
 export interface AddOptions {
   reason?: string;
@@ -32,8 +29,6 @@ export interface ImportResult {
   elapsedMs: number;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 function checkedAddress(address: string): string {
   const normalised = normaliseAddress(address);
   const problem = addressProblem(normalised);
@@ -44,19 +39,10 @@ function checkedAddress(address: string): string {
 export class Suppressions {
   constructor(private readonly client: Client, private readonly pool: Pool) {}
 
-  /** What a sender would see for this address right now. */
-  async check(address: string): Promise<SuppressionCheckResult> {
+  /** What a sender would see for this address right now: the table's view. */
+  async check(address: string): Promise<SuppressionStatus> {
     const normalised = checkedAddress(address);
-    const row = await getActiveSuppression(this.pool, normalised);
-    return {
-      address: normalised,
-      suppressed: row !== null,
-      reason: row?.reason ?? null,
-      category: row?.category ?? null,
-      source: row?.source ?? null,
-      since: row?.since ?? null,
-      until: row?.until ?? null,
-    };
+    return suppressionStatus(normalised, await getActiveSuppression(this.pool, normalised));
   }
 
   async list(filter: ListFilter = {}): Promise<SuppressionRow[]> {
@@ -66,34 +52,21 @@ export class Suppressions {
     return listSuppressions(this.pool, filter);
   }
 
-  async add(address: string, opts: AddOptions = {}): Promise<SuppressionCheckResult> {
+  async add(address: string, opts: AddOptions = {}): Promise<SuppressionStatus> {
     const normalised = checkedAddress(address);
     if (opts.days !== undefined && opts.forever) throw new ValidationError('days', 'give either days or forever, not both');
-    if (opts.days !== undefined && !(opts.days > 0 && opts.days <= 3650)) throw new ValidationError('days', `must be from 1 to 3650, got ${opts.days}`);
+    if (opts.days !== undefined && !validSuppressionDays(opts.days)) throw new ValidationError('days', `must be from 1 to 3650, got ${opts.days}`);
     const days = opts.forever ? null : (opts.days ?? DEFAULT_SUPPRESSION_DAYS);
     const request = { reason: opts.reason ?? 'manual', days, actor: opts.actor, note: opts.note };
-    const viaWorkflow = await this.update(normalised, () => this.client.workflow.getHandle(reputationWorkflowId(normalised)).executeUpdate(suppressUpdate, { args: [request] }));
-    if (!viaWorkflow) {
-      const now = Date.now();
-      await upsertSuppression(this.pool, normalised, {
-        reason: request.reason,
-        category: null,
-        source: 'manual',
-        messageId: null,
-        reply: null,
-        since: new Date(now).toISOString(),
-        until: days === null ? null : new Date(now + days * DAY_MS).toISOString(),
-        actor: opts.actor ?? null,
-        note: opts.note ?? null,
-      });
-    }
+    const viaWorkflow = await this.update(normalised, (handle) => handle.executeUpdate(suppressUpdate, { args: [request] }));
+    if (!viaWorkflow) await upsertSuppression(this.pool, normalised, manualSuppression(request, days, Date.now()));
     return this.check(normalised);
   }
 
-  async lift(address: string, opts: { reason?: string; actor?: string } = {}): Promise<SuppressionCheckResult> {
+  async lift(address: string, opts: { reason?: string; actor?: string } = {}): Promise<SuppressionStatus> {
     const normalised = checkedAddress(address);
     const request = { reason: opts.reason ?? 'manual', actor: opts.actor };
-    const viaWorkflow = await this.update(normalised, () => this.client.workflow.getHandle(reputationWorkflowId(normalised)).executeUpdate(liftUpdate, { args: [request] }));
+    const viaWorkflow = await this.update(normalised, (handle) => handle.executeUpdate(liftUpdate, { args: [request] }));
     if (!viaWorkflow) await markLifted(this.pool, normalised, new Date().toISOString(), opts.actor ?? null, request.reason);
     return this.check(normalised);
   }
@@ -106,13 +79,19 @@ export class Suppressions {
    */
   async importCsv(text: string, opts: { actor?: string; defaultDays?: number | null } = {}): Promise<ImportResult> {
     const started = Date.now();
-    const parsed = parseSuppressionCsv(text, { nowMs: started, defaultDays: opts.defaultDays === undefined ? DEFAULT_SUPPRESSION_DAYS : opts.defaultDays });
+    const parsed = parseSuppressionCsv(text, { nowMs: started, defaultDays: opts.defaultDays });
     const imported = await importSuppressions(this.pool, parsed.rows, opts.actor ?? null);
     return { imported, skipped: parsed.skipped, errors: parsed.errors, elapsedMs: Date.now() - started };
   }
 
+  /** The suppressions as CSV, and how many rows it holds. */
+  async export(filter: ListFilter = {}): Promise<{ csv: string; rows: number }> {
+    const rows = await listSuppressions(this.pool, { limit: 10_000_000, ...filter });
+    return { csv: suppressionsToCsv(rows), rows: rows.length };
+  }
+
   async exportCsv(filter: ListFilter = {}): Promise<string> {
-    return suppressionsToCsv(await listSuppressions(this.pool, { limit: 10_000_000, ...filter }));
+    return (await this.export(filter)).csv;
   }
 
   /** The reputation workflow's view of an address, or null when none runs for it. */
@@ -127,7 +106,7 @@ export class Suppressions {
   }
 
   /** Runs an update on the address's running reputation workflow; false when none runs. */
-  private async update(address: string, run: () => Promise<unknown>): Promise<boolean> {
+  private async update(address: string, run: (handle: WorkflowHandle) => Promise<unknown>): Promise<boolean> {
     const handle = this.client.workflow.getHandle(reputationWorkflowId(address));
     try {
       const { status } = await handle.describe();
@@ -139,7 +118,7 @@ export class Suppressions {
           'start Temporal (rebound dev) or check TEMPORAL_ADDRESS, then try again. Nothing was changed.',
       );
     }
-    await run();
+    await run(handle);
     return true;
   }
 }

@@ -6,7 +6,6 @@ import type { Suppression, SuppressionSource } from '../policy/reputation';
 /** The condition for a row that stops sends: neither lifted nor expired. */
 export const ACTIVE_SUPPRESSION = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
 
-
 export interface SuppressionRow extends Suppression {
   address: string;
   liftedAt: string | null;

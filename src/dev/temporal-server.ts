@@ -24,6 +24,8 @@ export interface DevServer {
   uiUrl: string | null;
   /** False when a server was already listening and was reused. */
   started: boolean;
+  /** The server process this call started; null when an already-running server was reused. */
+  pid: number | null;
   stop(): Promise<void>;
 }
 
@@ -114,7 +116,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   if (await isListening(host, port)) {
     log('reusing the Temporal server already listening', { address });
     await registerAt(address, namespace);
-    return { address, uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`, started: false, stop: async () => undefined };
+    return { address, uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`, started: false, pid: null, stop: async () => undefined };
   }
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
   if (opts.uiPort === null) args.push('--headless');
@@ -147,6 +149,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     address,
     uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`,
     started: true,
+    pid: child.pid ?? null,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

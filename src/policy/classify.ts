@@ -15,11 +15,11 @@
 import {
   BounceCategory,
   ClassifiedReply,
-  NON_SUPPRESSING_CATEGORIES,
   RawReply,
   ReplyKind,
   SOFT_CATEGORIES,
 } from '../types';
+import { hardBounceSuppresses } from './reputation';
 
 // ---------------------------------------------------------------------------------------------
 // Parsing a reply line
@@ -219,7 +219,7 @@ export function classifyLine(line: string): ClassifiedReply {
 
 /** Whether this reply puts the address on the suppression list at once (spec 2 and 5). */
 export function suppressesAddress(c: ClassifiedReply): boolean {
-  return c.kind === 'hard' && !NON_SUPPRESSING_CATEGORIES.includes(c.category);
+  return c.kind === 'hard' && hardBounceSuppresses(c.category);
 }
 
 function categorise(reply: RawReply): BounceCategory {

@@ -1,12 +1,14 @@
 // Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
-import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal } from '../types';
+import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
 
 export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
 export const MIN_SOFT_BOUNCE_THRESHOLD = 1;
 export const MAX_SOFT_BOUNCE_THRESHOLD = 20;
 export const DEFAULT_SUPPRESSION_DAYS = 180;
+/** Longest suppression with an expiry, in days (manual, import and REBOUND_SUPPRESSION_DAYS). */
+export const MAX_SUPPRESSION_DAYS = 3650;
 export const RECENT_EVENTS = 20;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** How long a message id is remembered for deduplication: longer than any deadline (30 days). */
@@ -75,10 +77,43 @@ export function validateSettings<T extends ReputationSettings>(s: T): T {
   if (!Number.isInteger(t) || t < MIN_SOFT_BOUNCE_THRESHOLD || t > MAX_SOFT_BOUNCE_THRESHOLD) {
     throw new RangeError(`REBOUND_SOFT_BOUNCE_THRESHOLD must be an integer from ${MIN_SOFT_BOUNCE_THRESHOLD} to ${MAX_SOFT_BOUNCE_THRESHOLD}, got ${t}`);
   }
-  if (!(s.suppressionDays > 0) || s.suppressionDays > 3650) {
-    throw new RangeError(`REBOUND_SUPPRESSION_DAYS must be a positive number of days, at most 3650, got ${s.suppressionDays}`);
+  if (!validSuppressionDays(s.suppressionDays)) {
+    throw new RangeError(`REBOUND_SUPPRESSION_DAYS must be a positive number of days, at most ${MAX_SUPPRESSION_DAYS}, got ${s.suppressionDays}`);
   }
   return s;
+}
+
+/** A number of days a suppression may last: positive, at most MAX_SUPPRESSION_DAYS. */
+export function validSuppressionDays(days: number): boolean {
+  return Number.isFinite(days) && days > 0 && days <= MAX_SUPPRESSION_DAYS;
+}
+
+/** A suppression an operator adds; `days` null = until an operator lifts it. */
+export function manualSuppression(request: { reason?: string; actor?: string; note?: string }, days: number | null, nowMs: number): Suppression {
+  return {
+    reason: request.reason ?? 'manual',
+    category: null,
+    source: 'manual',
+    messageId: null,
+    reply: null,
+    since: new Date(nowMs).toISOString(),
+    until: days === null ? null : new Date(nowMs + days * DAY_MS).toISOString(),
+    actor: request.actor ?? null,
+    note: request.note ?? null,
+  };
+}
+
+/** What senders and operators are told about an address, from its active suppression if any. */
+export function suppressionStatus(address: string, active: Suppression | null): SuppressionStatus {
+  return {
+    address,
+    suppressed: active !== null,
+    reason: active?.reason ?? null,
+    category: active?.category ?? null,
+    source: active?.source ?? null,
+    since: active?.since ?? null,
+    until: active?.until ?? null,
+  };
 }
 
 /** A hard bounce suppresses unless it is the sender's problem (spec 2 table). */

@@ -10,17 +10,15 @@ import { stringify } from 'csv-stringify/sync';
 import type { ImportRow, SuppressionRow } from '../db/suppressions';
 import { ValidationError, quoteValue } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DEFAULT_SUPPRESSION_DAYS } from '../policy/reputation';
+import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, validSuppressionDays } from '../policy/reputation';
 import { normaliseAddress } from '../types';
 
 /** The export format, in column order. The import reads the same columns (plus `days`). */
 export const SUPPRESSION_CSV_COLUMNS = ['address', 'reason', 'category', 'source', 'created_at', 'expires_at', 'lifted_at', 'message_id', 'note'] as const;
 
-export const MAX_IMPORT_NOTE_CHARS = 500;
-/** Upper bound of `days` (column and default), as for a manual suppression. */
-export const MAX_IMPORT_DAYS = 3650;
-export const DEFAULT_IMPORT_REASON = 'import';
-export const IMPORT_REASON_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const MAX_IMPORT_NOTE_CHARS = 500;
+const DEFAULT_IMPORT_REASON = 'import';
+const IMPORT_REASON_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
 export interface SuppressionCsvError {
   /** 1-based physical line of the file (the header is line 1). */
@@ -55,7 +53,7 @@ export function parseSuppressionCsv(text: string, opts: ParseSuppressionCsvOptio
   if (!Number.isFinite(opts.nowMs)) throw new TypeError('parseSuppressionCsv: nowMs must be a finite number');
   const defaultDays = opts.defaultDays === undefined ? DEFAULT_SUPPRESSION_DAYS : opts.defaultDays;
   if (defaultDays !== null && !validDays(defaultDays)) {
-    throw new ValidationError('days', `must be a positive number of days, at most ${MAX_IMPORT_DAYS}, got ${quoteValue(defaultDays)}`);
+    throw new ValidationError('days', `must be a positive number of days, at most ${MAX_SUPPRESSION_DAYS}, got ${quoteValue(defaultDays)}`);
   }
   const expiries = new Expiries(opts.nowMs, { iso: defaultDays === null ? null : new Date(opts.nowMs + defaultDays * DAY_MS).toISOString() });
 
@@ -105,10 +103,10 @@ export function parseSuppressionCsv(text: string, opts: ParseSuppressionCsvOptio
   return { rows: [...byAddress.values()], errors, total, skipped };
 }
 
-/** CSV of suppression rows: a header, then one line per row in SUPPRESSION_CSV_COLUMNS order. */
 /** `expires_at` of a suppression that only an operator lifts. */
-export const NEVER = 'never';
+const NEVER = 'never';
 
+/** CSV of suppression rows: a header, then one line per row in SUPPRESSION_CSV_COLUMNS order. */
 export function suppressionsToCsv(rows: SuppressionRow[]): string {
   const records: string[][] = [[...SUPPRESSION_CSV_COLUMNS]];
   for (const r of rows) {
@@ -203,7 +201,7 @@ class Expiries {
       const n = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
       result = validDays(n)
         ? { iso: new Date(this.nowMs + n * DAY_MS).toISOString() }
-        : { error: `invalid days ${quoteValue(value)}: expected a positive number of days, at most ${MAX_IMPORT_DAYS}` };
+        : { error: `invalid days ${quoteValue(value)}: expected a positive number of days, at most ${MAX_SUPPRESSION_DAYS}` };
       remember(this.fromDays, value, result);
     }
     return result;
@@ -250,7 +248,7 @@ function readRow(h: Header, fields: string[], expiries: Expiries): ImportRow | s
 }
 
 function validDays(n: number): boolean {
-  return typeof n === 'number' && Number.isFinite(n) && n > 0 && n <= MAX_IMPORT_DAYS;
+  return typeof n === 'number' && validSuppressionDays(n);
 }
 
 function isBlank(fields: string[]): boolean {
@@ -260,7 +258,7 @@ function isBlank(fields: string[]): boolean {
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 
 /** Milliseconds of an ISO 8601 date-time with a zone (Z or ±hh:mm); null when invalid. */
-export function parseIsoDateTime(value: string): number | null {
+function parseIsoDateTime(value: string): number | null {
   const m = ISO_DATE_TIME.exec(value);
   if (!m) return null;
   const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number);

@@ -37,7 +37,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}): Pro
   };
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporalNamespace });
-  const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle() });
+  const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client });
   const running = worker.run();
   const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue });
   return {

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { ReputationWorkflowSettings } from '../../src/policy/reputation';
 import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType } from '../../src/types';
-import { deliveredSignal, hardBouncedSignal, softBouncedSignal } from '../../workflows/definitions';
+import { outcomeSignals } from '../../workflows/definitions';
 
 /** Polls `get` until `ok` holds; fails naming `what` and the last value seen. */
 export async function eventually<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
@@ -16,10 +16,9 @@ export async function eventually<T>(what: string, get: () => Promise<T>, ok: (v:
   throw new Error(`${what}: not reached, last seen ${JSON.stringify(last)}`);
 }
 
-const SIGNALS = { delivered: deliveredSignal, softBounced: softBouncedSignal, hardBounced: hardBouncedSignal } as const;
 const CATEGORY = { delivered: 'delivered', softBounced: 'mailbox_full', hardBounced: 'unknown_user' } as const;
 
-/** Reports a send outcome to an address's reputation workflow, as the delivery workflow's activity does. */
+/** Reports a send outcome to an address's reputation workflow with signal-with-start, deliveries too (unlike the send activity, which starts none for a delivery). */
 export async function reportOutcome(
   client: Client,
   target: { taskQueue: string; settings: ReputationWorkflowSettings },
@@ -31,7 +30,7 @@ export async function reportOutcome(
     workflowId: reputationWorkflowId(address),
     taskQueue: target.taskQueue,
     args: [{ address, settings: target.settings }],
-    signal: SIGNALS[event],
+    signal: outcomeSignals[event],
     signalArgs: [{ messageId, category: CATEGORY[event], reply: { code: null, enhanced: null, text: '' }, at: new Date().toISOString() }],
   });
 }

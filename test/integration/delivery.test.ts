@@ -6,6 +6,7 @@ import { PROFILES } from '../../src/policy/schedule';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { attemptOffsets, recordHistory, runDurationMs } from '../helpers/history';
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -26,15 +27,6 @@ const message = testMessage;
 async function dbState(id: string): Promise<string> {
   const res = await stack.pool.query('SELECT state FROM messages WHERE id = $1', [id]);
   return res.rows[0]?.state;
-}
-
-async function waitForState(get: () => Promise<{ state: string }>, state: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const s = await get().catch(() => null);
-    if (s?.state === state) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`state ${state} never reached`);
 }
 
 /** Expected bounds of each attempt's offset, given the schedule's delays with +-10% jitter. */
@@ -149,7 +141,7 @@ describe('delivery workflow (time-skipping server)', () => {
     const tag = uid();
     await stack.withWorker(async (rebound) => {
       const { messageId } = await rebound.send(message([addr('soft-1', tag)]));
-      await waitForState(() => rebound.status(messageId), 'retrying');
+      await eventually('retrying', () => rebound.status(messageId), (s) => s.state === 'retrying', 10_000);
       const waiting = await rebound.status(messageId);
       assert.ok(waiting.nextAttemptAt, 'a next attempt is scheduled');
       await rebound.retryNow(messageId);
@@ -165,7 +157,7 @@ describe('delivery workflow (time-skipping server)', () => {
     const tag = uid();
     await stack.withWorker(async (rebound) => {
       const { messageId } = await rebound.send(message([addr('full', tag)]));
-      await waitForState(() => rebound.status(messageId), 'retrying');
+      await eventually('retrying', () => rebound.status(messageId), (s) => s.state === 'retrying', 10_000);
       await rebound.cancel(messageId);
       const final = await rebound.result(messageId);
       assert.equal(final.state, 'cancelled');

@@ -19,7 +19,7 @@ after(async () => {
 const addr = (local: string) => `${local}+${tag}@example.test`;
 
 /**
- * Starts the address's reputation workflow with one delivery, the way a delivery workflow does.
+ * Starts the address's reputation workflow with one delivery, with signal-with-start (a real delivery starts none; a bounce does).
  * (Not through a real delivery: waiting for its result lets the test server skip time, and
  * 30 idle days later the reputation workflow closes itself.)
  */
