@@ -183,6 +183,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     throw err;
   }
   const final = finalMessageState(recipients.filter((r) => r.state === 'delivered').length, recipients.length);
-  await conclude(final, recorded === final);
+  // A cancel that arrived during the last attempt must not stop its outcome being recorded.
+  await CancellationScope.nonCancellable(() => conclude(final, recorded === final));
   return snapshot();
 }
