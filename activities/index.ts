@@ -17,9 +17,10 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const notifyAfterAttempt = reputationNotifier(deps, { fromAttempt: true });
   return {
-    ...createSendActivities({ ...deps, notifyReputation: reputationNotifier(deps, { fromAttempt: true }) }),
-    ...createSuppressionActivities(deps),
+    ...createSendActivities({ ...deps, notifyReputation: notifyAfterAttempt }),
+    ...createSuppressionActivities({ ...deps, notifyAfterAttempt, notifyReputation: reputationNotifier(deps) }),
     ...createReputationActivities(deps),
   };
 }

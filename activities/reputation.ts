@@ -1,10 +1,11 @@
 // Delivers send outcomes to the per-address reputation workflows. Workflow code cannot
 // signal-with-start, so activities do it with a client: the reputation workflow is created by
-// the first signal and exists exactly once per address.
+// the first outcome that blames its address and exists exactly once per address.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { outcomeSignals } from '../workflows/definitions';
+import { outcomeBlame } from '../src/policy/blame';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationNotice } from '../src/types';
+import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ClassifiedReply, type ReputationEventType, type ReputationNotice } from '../src/types';
 
 export type ReputationNotifier = (notices: ReputationNotice[]) => Promise<void>;
 
@@ -24,20 +25,33 @@ export interface ReputationDeps {
   reputation: ReputationWorkflowSettings;
 }
 
+const EVENT_KIND = { delivered: 'delivered', softBounced: 'soft', hardBounced: 'hard' } as const;
+
+/** The notice of one send's outcome, decided by `reply` (the attempt's, or the one an expiry is judged by). */
+export function noticeOf(messageId: string, address: string, event: ReputationEventType, reply: ClassifiedReply, at: string): ReputationNotice {
+  return { address, event, messageId, category: reply.category, scope: reply.scope, reply: { code: reply.code, enhanced: reply.enhanced, text: reply.text }, at };
+}
+
+/** Whether an outcome may create its address's reputation workflow: only one that counts against the address. */
+function blamesAddress(n: ReputationNotice): boolean {
+  return n.event !== 'delivered' && n.scope !== undefined && outcomeBlame({ kind: EVENT_KIND[n.event], category: n.category, scope: n.scope }).counts;
+}
+
 /**
- * Tells each address's reputation workflow (which counts each message once). Bounces use
- * signal-with-start, so the first one creates the workflow. A delivery only resets a count, and
- * an address without a running reputation workflow has none: its delivery is signalled only
- * to a workflow that exists, and creates nothing — most addresses never bounce and so never
- * cost a workflow.
+ * Tells each address's reputation workflow (which counts each message once). An outcome that
+ * blames the address uses signal-with-start, so the first one creates the workflow. Every
+ * other outcome — a delivery, which only resets a count, and whatever is not the address's
+ * fault — is signalled only to a workflow that exists, so it shows in `rebound address`, and
+ * creates nothing: most addresses are never blamed and so never cost a workflow.
  */
 export function reputationNotifier({ client, taskQueue, reputation }: ReputationDeps, { fromAttempt = false }: NotifierOptions = {}): ReputationNotifier {
-  const notify = async ({ address, event, ...signal }: ReputationNotice): Promise<void> => {
+  const notify = async (notice: ReputationNotice): Promise<void> => {
+    const { address, event, ...signal } = notice;
     const workflowId = reputationWorkflowId(address);
-    if (event === 'delivered') {
+    if (!blamesAddress(notice)) {
       await client.workflow
         .getHandle(workflowId)
-        .signal(outcomeSignals.delivered, signal)
+        .signal(outcomeSignals[event], signal)
         .catch((err: unknown) => {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         });

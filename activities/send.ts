@@ -11,7 +11,7 @@ import { finalMessageState } from '../src/policy/states';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
 import type { AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
-import type { ReputationNotifier } from './reputation';
+import { noticeOf, type ReputationNotifier } from './reputation';
 
 export interface SendDeps {
   pool: Pool;
@@ -19,20 +19,16 @@ export interface SendDeps {
   notifyReputation: ReputationNotifier;
 }
 
-/** The outcomes of this attempt that reputation workflows must hear (spec 5). */
-function noticesFor(messageId: string, replies: AttemptReply[], softBounceReported: string[]): ReputationNotice[] {
+/**
+ * The outcomes of this attempt that reputation workflows must hear (spec 5): deliveries and
+ * hard bounces end their sends. A soft bounce ends nothing (the send is still retrying and
+ * counts nothing yet); an expiry is reported when the workflow records it.
+ */
+function noticesFor(messageId: string, replies: AttemptReply[]): ReputationNotice[] {
   const at = new Date().toISOString();
-  const reported = new Set(softBounceReported);
   return replies
-    .filter((r) => r.kind !== 'soft' || !reported.has(r.address))
-    .map((r) => ({
-      address: r.address,
-      event: r.kind === 'delivered' ? 'delivered' : r.kind === 'hard' ? 'hardBounced' : 'softBounced',
-      messageId,
-      category: r.category,
-      reply: { code: r.code, enhanced: r.enhanced, text: r.text },
-      at,
-    }));
+    .filter((r) => r.kind !== 'soft')
+    .map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
 export function createSendActivities({ pool, transport, notifyReputation }: SendDeps) {
@@ -64,7 +60,7 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
       const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context);
 
       let finalState: SendAttemptResult['finalState'] = null;
-      if (replies.every((r) => r.kind !== 'soft')) {
+      if (!input.progress.openElsewhere && replies.every((r) => r.kind !== 'soft')) {
         const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
         finalState = finalMessageState(delivered, input.progress.recipientsTotal);
       }
@@ -73,7 +69,7 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
       // Reputation is told after the attempt is recorded, and a failure to tell it must not
       // repeat the SMTP transaction: the workflow retries what could not be reported.
       let unreported: ReputationNotice[] = [];
-      const notices = noticesFor(input.messageId, replies, input.softBounceReported);
+      const notices = noticesFor(input.messageId, replies);
       try {
         await notifyReputation(notices);
       } catch (err) {

@@ -1,15 +1,34 @@
-// Suppression reads and writes of reputation workflows, and a delivery's final state when its
-// last attempt did not record it (expired, cancelled).
+// Suppression reads and writes of reputation workflows, and what a delivery decides without an
+// attempt: recipients that expired (their addresses are told) and the final state when its last
+// attempt did not record it (expired, cancelled).
+import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { setMessageState } from '../src/db/messages';
+import { recordDeliveryState as storeDeliveryState } from '../src/db/messages';
 import { getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';
 import type { Suppression } from '../src/policy/reputation';
-import { FINAL_MESSAGE_STATES, type MessageState } from '../src/types';
+import type { DeliveryStateRecord } from '../src/types';
+import { noticeOf, type ReputationNotifier } from './reputation';
 
-export function createSuppressionActivities({ pool }: { pool: Pool }) {
+export interface SuppressionActivityDeps {
+  pool: Pool;
+  /** For the first run of an expiry, which follows the last attempt's suppression check at once. */
+  notifyAfterAttempt: ReputationNotifier;
+  /** For a retried run, when a suppression may have been added since. */
+  notifyReputation: ReputationNotifier;
+}
+
+export function createSuppressionActivities({ pool, notifyAfterAttempt, notifyReputation }: SuppressionActivityDeps) {
   return {
-    async recordDeliveryState({ messageId, state }: { messageId: string; state: MessageState }): Promise<void> {
-      await setMessageState(pool, messageId, state, FINAL_MESSAGE_STATES.includes(state));
+    /**
+     * Idempotent, so a retry after a crash changes nothing twice: the expiries and the final
+     * state are written first, then each expired send is told to its address's reputation
+     * workflow, which counts a message once.
+     */
+    async recordDeliveryState(record: DeliveryStateRecord): Promise<void> {
+      await storeDeliveryState(pool, record);
+      const at = new Date().toISOString();
+      const notices = (record.expired ?? []).map((e) => noticeOf(record.messageId, e.address, 'softBounced', e.reply, at));
+      await (Context.current().info.attempt === 1 ? notifyAfterAttempt : notifyReputation)(notices);
     },
 
     /** The active suppression of an address, for a reputation workflow that starts fresh. */

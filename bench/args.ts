@@ -13,6 +13,10 @@ export interface BenchOptions {
   breakdownSample: number;
   sleepSamples: number;
   sleepSampleIntervalSeconds: number;
+  /** Scenario 6: attempts and domains the generated rollups stand for, recordAttempt calls per variant. */
+  domainAttempts: number;
+  domainCount: number;
+  domainWrites: number;
   /** Wall-clock budget; default sizes shrink to fit it, sizes given on the command line do not. */
   budgetSeconds: number;
   /** Sizes given on the command line: run exactly as asked. */
@@ -30,6 +34,8 @@ const USAGE = `usage: node dist/bench/bench.js [options]
                       cut to what fits at the rate measured during the warm-up; sizes given with
                       the flags above are run as given
   --concurrency C     send() calls in flight (default 64)
+  --domain-attempts N scenario 6: attempts over 7 days the domain rollups stand for (default 1000000; --quick: 50000)
+  --domain-count D    scenario 6: recipient domains they go to (default 5000; --quick: 500)
   --modes LIST        file,memory (default both; --quick: memory)
   --no-write          do not write bench/results/latest.json and bench/RESULTS.md`;
 
@@ -53,6 +59,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     breakdownSample: quick ? 20 : 100,
     sleepSamples: quick ? 3 : 5,
     sleepSampleIntervalSeconds: quick ? 1 : 5,
+    domainAttempts: quick ? 50_000 : 1_000_000,
+    domainCount: quick ? 500 : 5000,
+    domainWrites: quick ? 300 : 2000,
     budgetSeconds: quick ? 50 : 510,
     explicit: { messages: false, sleeping: false, mix: false },
     write: true,
@@ -79,6 +88,12 @@ export function parseArgs(argv: string[]): BenchOptions {
         break;
       case '--concurrency':
         o.concurrency = positive(flag, value());
+        break;
+      case '--domain-attempts':
+        o.domainAttempts = positive(flag, value());
+        break;
+      case '--domain-count':
+        o.domainCount = positive(flag, value());
         break;
       case '--modes': {
         const modes = (value() ?? '').split(',').map((m) => m.trim()).filter(Boolean);

@@ -1,8 +1,8 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
-// scenarios of issue 5, stops everything, prints a table (or one JSON object with --json),
-// and writes bench/results/latest.json and bench/RESULTS.md. Exits non-zero when a message was
-// lost or delivered twice — never because of speed.
+// scenarios of issue 5 and scenario 6 (domain health), stops everything, prints a table (or one
+// JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
+// non-zero when a message was lost or delivered twice — never because of speed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { buildResult, markdown, table, type ModeResult } from './report';
 import { runCeiling } from './scenarios/ceiling';
 import { runCost, type CostResult } from './scenarios/cost';
 import { runDelivered } from './scenarios/delivered';
+import { runDomains, type DomainsResult } from './scenarios/domains';
 import { runMix } from './scenarios/mix';
 import { runRawSmtp } from './scenarios/raw-smtp';
 import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
@@ -53,7 +54,7 @@ async function runMode(
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -111,6 +112,8 @@ async function runMode(
   await quiesce(ctx);
   const cost = shared.withCost ? await runCost(ctx) : null;
   await quiesce(ctx);
+  // Like the cost, once (in the first mode): it measures PostgreSQL, and Temporal only for visibility.
+  const domains = shared.withCost ? await runDomains(ctx, { attempts: opts.domainAttempts, domains: opts.domainCount, writes: opts.domainWrites }) : null;
   const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
   sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
   log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
@@ -138,6 +141,7 @@ async function runMode(
       lost,
     },
     cost,
+    domains,
   };
 }
 
@@ -186,15 +190,17 @@ async function main(): Promise<number> {
     const runId = randomBytes(3).toString('hex');
     const modes: ModeResult[] = [];
     let cost: CostResult | null = null;
+    let domains: DomainsResult | null = null;
     for (const [i, mode] of opts.modes.entries()) {
       // Keep a few seconds for the report and the last clean-up.
       const budgetLeftSeconds = (): number => (opts.budgetSeconds - 5 - (Date.now() - started) / 1000) / (opts.modes.length - i);
       const r = await runMode(mode, opts, { sink, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, budgetLeftSeconds });
       modes.push(r.result);
       cost ??= r.cost;
+      domains ??= r.domains;
     }
     const duplicates = await sink.duplicates();
-    const result = buildResult({ opts, machine: m, raw, modes, cost: cost!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() });
+    const result = buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() });
 
     if (opts.write) {
       mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });

@@ -8,6 +8,7 @@ import type { ScenarioSizes } from './plan';
 import type { CeilingResult } from './scenarios/ceiling';
 import type { CostResult } from './scenarios/cost';
 import type { Breakdown, DeliveredResult } from './scenarios/delivered';
+import type { DomainsResult } from './scenarios/domains';
 import type { MixResult } from './scenarios/mix';
 import type { RawResult } from './scenarios/raw-smtp';
 import type { SleepingResult } from './scenarios/sleeping';
@@ -87,11 +88,12 @@ export function buildResult(input: {
   raw: RawResult;
   modes: ModeResult[];
   cost: CostResult;
+  domains: DomainsResult;
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost } = input;
+  const { opts, raw, modes, cost, domains } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -116,6 +118,7 @@ export function buildResult(input: {
     workflowTasksPerSoftBouncedMessage: cost.softBouncedOnce.total.workflowTasks,
     activitiesPerDeliveredMessage: cost.delivered.total.activities,
     activitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.activities,
+    domains,
     raw,
     cost,
     modes: perMode,
@@ -137,6 +140,18 @@ type Row = [string, string, ...string[]];
 
 function cpuText(c: CpuUse): string {
   return `server ${c.serverPct}%, worker ${c.workerPct}%, postgres ${c.postgresPct}%, sink ${c.sinkPct}%, bench/client ${c.benchPct}%; other processes ${c.otherPct}%, steal ${c.stealPct}% (machine ${c.machinePct}% busy)`;
+}
+
+/** Scenario 6 in the main table: the list over the generated rollups, one domain, the write path. */
+function domainRows(d: DomainsResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const size = `${d.attempts} attempts / ${d.domains} domains over 7 d`;
+  return [
+    one(`6. domain list (${size}), 24h / 7d (goal < 200 ms)`, 'ms', `${fmt(d.listMs24h)} / ${fmt(d.listMs7d)}`),
+    one('6. domain list sorted by rate, 24h / 7d', 'ms', `${fmt(d.listMs24hRate)} / ${fmt(d.listMs7dRate)}`),
+    one(`6. one domain, 7d (the biggest: ${d.getDomainAttempts7d} attempts), with Temporal visibility`, 'ms', d.getMs),
+    one('6. recordAttempt per attempt, with rollups / before them', 'ms', `${fmt(d.recordAttemptMsPerAttempt, 3)} / ${fmt(d.recordAttemptMsPerAttemptBefore, 3)}`),
+    one('6. recordAttempt, 16 in flight on one domain, with rollups / before them', 'attempts/s', `${fmt(d.recordAttemptsPerSecondHot16)} / ${fmt(d.recordAttemptsPerSecondHot16Before)}`),
+  ];
 }
 
 function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
@@ -202,6 +217,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     one('5. history events per message: delivered / soft bounce once', 'events', `${r.eventsPerDeliveredMessage} / ${r.eventsPerSoftBouncedMessage}`),
     one('5. workflow tasks per message: delivered / soft bounce once', 'tasks', `${r.workflowTasksPerDeliveredMessage} / ${r.workflowTasksPerSoftBouncedMessage}`),
     one('5. activities per message: delivered / soft bounce once', 'activities', `${r.activitiesPerDeliveredMessage} / ${r.activitiesPerSoftBouncedMessage}`),
+    ...domainRows(r.domains, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];
@@ -267,6 +283,32 @@ export function table(r: BenchResult): string {
   ].join('\n');
 }
 
+function domainSection(d: DomainsResult): string[] {
+  return [
+    '## Domain health (scenario 6)',
+    '',
+    `Rollup rows standing for ${d.attempts} attempts over the last 7 days across ${d.domains} recipient domains (${d.domainsWithAttempts} got`,
+    `attempts; rank k gets about 1/k of them, so a few big domains and a long tail), generated with set-based SQL in ${d.generateSeconds} s:`,
+    `${d.hourlyRows} hourly, ${d.dailyRows} daily and ${d.replyRows} reply rows. \`Domains.list\` (the whole ranking, 100 returned) and`,
+    `\`Domains.get\` of the biggest domain (${d.getDomain}, ${d.getDomainAttempts7d} attempts in 7 d; its Temporal visibility lookup included),`,
+    'median of 5 runs after a warm-up. The write path: `recordAttempt` (one recipient per attempt, a soft first attempt',
+    `followed by a second) against a copy of its statement from before the rollups, ${d.recordAttempts} attempts each, one at a time`,
+    'and interleaved; then 16 in flight, all to the biggest domain, whose rollup rows every writer updates.',
+    '',
+    mdTable(
+      ['figure', 'unit', 'value'],
+      [
+        ['list, 24h, by volume / by rate', 'ms', `${fmt(d.listMs24h)} / ${fmt(d.listMs24hRate)}`],
+        ['list, 7d, by volume / by rate', 'ms', `${fmt(d.listMs7d)} / ${fmt(d.listMs7dRate)}`],
+        ['get, the biggest domain, 7d', 'ms', fmt(d.getMs)],
+        ['recordAttempt per attempt, with rollups / before them', 'ms', `${fmt(d.recordAttemptMsPerAttempt, 3)} / ${fmt(d.recordAttemptMsPerAttemptBefore, 3)}`],
+        ['recordAttempt, 16 in flight on one domain, with rollups / before them', 'attempts/s', `${fmt(d.recordAttemptsPerSecondHot16)} / ${fmt(d.recordAttemptsPerSecondHot16Before)}`],
+      ],
+    ),
+    '',
+  ];
+}
+
 export function markdown(r: BenchResult): string {
   const { header, rows } = rowsOf(r);
   const primary = r.modes[r.primaryMode]!.details.delivered;
@@ -295,6 +337,7 @@ export function markdown(r: BenchResult): string {
     '',
     ...cpuLines(r).map((l) => `- ${l}`),
     '',
+    ...domainSection(r.domains),
     '## Cost per message (delivery + reputation workflow)',
     '',
     mdTable(['message', 'history events', 'workflow tasks', 'activities', 'timers'], costRows),

@@ -214,7 +214,7 @@ export async function prepareBenchDatabase(url: string): Promise<void> {
   await prepareDatabase(url);
   const pool = createPool(url, { max: 1 });
   try {
-    await pool.query('TRUNCATE accepted_recipients, attempts, suppressions, messages');
+    await pool.query('TRUNCATE accepted_recipients, attempts, expirations, suppressions, messages, domain_hourly, domain_daily, domain_reply_hourly');
   } finally {
     await pool.end();
   }

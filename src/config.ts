@@ -6,6 +6,7 @@ import {
   validateSettings,
   type ReputationWorkflowSettings,
 } from './policy/reputation';
+import { loadConfigFile, type DomainRule } from './domains/config-file';
 
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and
 // `npm test` work on a fresh machine. Flags on the CLI override these.
@@ -18,6 +19,10 @@ export interface ReboundConfig {
   smtpUrl: string;
   maxMessageBytes: number;
   reputation: ReputationWorkflowSettings;
+  /** The configuration file read at start (README "Retry policy per domain"), or null. */
+  configFile: string | null;
+  /** Retry policies per recipient domain, from that file. */
+  domains: DomainRule[];
 }
 
 export interface ConfigVariable {
@@ -35,6 +40,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes' },
   { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
+  { name: 'REBOUND_CONFIG', default: 'rebound.config.json', description: 'configuration file with retry policies per recipient domain (JSON or YAML; the default, or .yaml/.yml, is read from the working directory when it exists)' },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI used by `rebound dev` (PATH is searched first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server used by the tests' },
 ];
@@ -45,7 +51,12 @@ function envOr(env: NodeJS.ProcessEnv, name: string): string {
   return CONFIG_VARIABLES.find((v) => v.name === name)!.default;
 }
 
+/**
+ * The whole configuration, parsed once at process start: the environment and the configuration
+ * file. A bad value or a bad file throws here, naming what is wrong, and nothing starts.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig {
+  const file = loadConfigFile(env);
   const maxBytes = Number(envOr(env, 'REBOUND_MAX_MESSAGE_BYTES'));
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
     throw new Error(`REBOUND_MAX_MESSAGE_BYTES must be a positive integer, got "${env.REBOUND_MAX_MESSAGE_BYTES}"`);
@@ -63,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
       idleCloseDays: DEFAULT_IDLE_CLOSE_DAYS,
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
     }),
+    configFile: file.path,
+    domains: file.domains,
   };
 }
 

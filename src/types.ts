@@ -27,6 +27,14 @@ export type SoftCategory = (typeof SOFT_CATEGORIES)[number];
 export type HardCategory = (typeof HARD_CATEGORIES)[number];
 export type BounceCategory = 'delivered' | SoftCategory | HardCategory;
 
+/**
+ * Whom a reply is about (spec 1-2): the mailbox or address, the receiving server or domain, the
+ * sending IP, domain or authentication, or the message's content or size. Only `recipient`
+ * replies can count against an address (README "Reputation and suppression").
+ */
+export const REPLY_SCOPES = ['recipient', 'destination', 'sender', 'message'] as const;
+export type ReplyScope = (typeof REPLY_SCOPES)[number];
+
 /** Hard-bounce categories that are the sender's problem, not the address's. */
 export const NON_SUPPRESSING_CATEGORIES: readonly BounceCategory[] = ['policy_block', 'message_too_large'];
 
@@ -49,6 +57,11 @@ export interface ClassifiedReply {
   text: string;
   kind: ReplyKind;
   category: BounceCategory;
+  /**
+   * Whom the reply is about. Activity results recorded before scopes existed lack it; workflow
+   * code reads it through `replyScope()` (src/policy/classify.ts), which derives it then.
+   */
+  scope: ReplyScope;
   /** Wait hint parsed from the text ("try again in 300 seconds"), in milliseconds. */
   retryAfterMs: number | null;
 }
@@ -69,10 +82,36 @@ export type RecipientState = 'pending' | 'retrying' | 'delivered' | 'bounced' | 
 export type MessageState = 'queued' | 'sending' | 'retrying' | 'delivered' | 'partially_delivered' | 'failed' | 'cancelled';
 export const FINAL_MESSAGE_STATES: readonly MessageState[] = ['delivered', 'partially_delivered', 'failed', 'cancelled'];
 
+/** Where a recipient's retry schedule came from (README "Retry policy per domain"). */
+export type ScheduleSource = 'message' | 'domain' | 'default';
+
+/** The retry schedule some recipients of a message follow, and why. */
+export interface SchedulePlan {
+  recipients: string[];
+  schedule: RetrySchedule;
+  profile: ProfileName | 'custom';
+  source: ScheduleSource;
+  /** The configuration file's domain rule that chose it (`example.org`, `*.example.com`), for source `domain`. */
+  rule: string | null;
+}
+
+/** A recipient's effective schedule, as the status query shows it. */
+export interface RecipientSchedule {
+  profile: ProfileName | 'custom';
+  source: ScheduleSource;
+  rule: string | null;
+  delaysMs: number[];
+  /** ISO time of this recipient's deadline. */
+  deadline: string;
+}
+
 export interface RecipientStatus {
   address: string;
   state: RecipientState;
   attempts: number;
+  schedule: RecipientSchedule;
+  /** When this recipient is attempted next, while it is retrying. */
+  nextAttemptAt: string | null;
   lastReply: ClassifiedReply | null;
   /** Set when the recipient ended `suppressed`: why the address is on the list. */
   suppressionReason?: string | null;
@@ -101,6 +140,11 @@ export interface DeliveryInput {
   recipients: string[];
   schedule: RetrySchedule;
   profile: ProfileName | 'custom';
+  /**
+   * Each recipient's schedule (a message's own schedule, its domain's rule, or the default).
+   * Absent from inputs written before per-domain policies: every recipient follows `schedule`.
+   */
+  plans?: SchedulePlan[];
 }
 
 /** One recipient's outcome of one attempt, as the send activity reports it. */
@@ -113,12 +157,27 @@ export interface AttemptReply extends ClassifiedReply {
 export interface SendAttemptInput {
   messageId: string;
   attempt: number;
-  /** The message's open recipients: each is checked against the suppression list first. */
+  /** The recipients due now: each is checked against the suppression list first. */
   recipients: string[];
-  /** Of those, the ones whose soft bounce this message already reported (a send counts once). */
-  softBounceReported: string[];
-  /** To record the message's final state when this attempt ends every recipient. */
-  progress: { recipientsTotal: number; deliveredBefore: number };
+  /**
+   * To record the message's final state when this attempt ends it: only when no recipient
+   * outside this attempt is still open (`openElsewhere` 0) and none of these soft-bounces.
+   */
+  progress: { recipientsTotal: number; deliveredBefore: number; openElsewhere?: number };
+}
+
+/** A recipient whose send ended `expired`, with the reply that decides how its address is blamed. */
+export interface ExpiredRecipient {
+  address: string;
+  reply: ClassifiedReply;
+}
+
+/** What the delivery workflow records without an SMTP attempt: expiries and the final state. */
+export interface DeliveryStateRecord {
+  messageId: string;
+  /** The message's final state, or null while other recipients are still open. */
+  state: MessageState | null;
+  expired?: ExpiredRecipient[];
 }
 
 export interface SendAttemptResult {
@@ -154,6 +213,11 @@ export type ReputationEventType = 'delivered' | 'softBounced' | 'hardBounced';
 export interface ReputationSignal {
   messageId: string;
   category: BounceCategory;
+  /**
+   * Whom the deciding reply was about. Absent from signals of older workers, which reported a
+   * soft bounce while the send was still retrying (it counts nothing now).
+   */
+  scope?: ReplyScope;
   reply: Pick<ClassifiedReply, 'code' | 'enhanced' | 'text'>;
   at: string;
 }

@@ -1,5 +1,6 @@
 // Signals and queries of Rebound's workflows, shared by workflow code, activities and the client.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ReputationEntry } from '../src/policy/reputation';
 import type { DeliveryStatus, ReputationSignal, SuppressionStatus } from '../src/types';
 
 /** Current delivery status of a message (spec 4). */
@@ -7,7 +8,11 @@ export const statusQuery = defineQuery<DeliveryStatus>('status');
 /** Operator: end the current wait and attempt the pending recipients at once. */
 export const retryNowSignal = defineSignal('retryNow');
 
-/** Outcomes of a send, from delivery workflows to an address's reputation workflow (spec 5). */
+/**
+ * Outcomes of a send, from delivery workflows to an address's reputation workflow (spec 5):
+ * `delivered` (on any attempt), `hardBounced`, and `softBounced` when the send ended `expired`
+ * (older workers sent it at a send's first soft reply; it carries no scope then).
+ */
 export const deliveredSignal = defineSignal<[ReputationSignal]>('delivered');
 export const softBouncedSignal = defineSignal<[ReputationSignal]>('softBounced');
 export const hardBouncedSignal = defineSignal<[ReputationSignal]>('hardBounced');
@@ -29,10 +34,11 @@ export interface LiftRequest {
 
 /** The answer to the `reputation` query. */
 export interface ReputationView extends SuppressionStatus {
+  /** Failed sends in a row: sends that ended expired on replies that blame the address. */
   consecutiveSoftBounces: number;
   threshold: number;
   totals: Record<'delivered' | 'softBounced' | 'hardBounced', number>;
-  recent: { type: string; at: string; messageId?: string; category?: string; reason?: string; actor?: string | null }[];
+  recent: ReputationEntry[];
 }
 
 export const reputationQuery = defineQuery<ReputationView>('reputation');

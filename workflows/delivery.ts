@@ -1,6 +1,12 @@
 // One message = one run of this workflow (spec 3-4). Deterministic: time and randomness come
 // from the workflow sandbox, all I/O happens in activities, and the message body never enters
 // the history (the workflow carries the message id only).
+//
+// Recipients follow their own schedules (README "Retry policy per domain"): the recipients
+// that share a schedule form a group with its own attempt count, next attempt and deadline.
+// The workflow sleeps until the earliest group is due, and an attempt carries the due groups.
+// A message with one schedule (every message before per-domain policies) is one group, and
+// runs exactly as it always did: histories recorded then replay unchanged.
 import {
   CancellationScope,
   condition,
@@ -11,16 +17,21 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import { decidingReply } from '../src/policy/blame';
+import { replyScope } from '../src/policy/classify';
 import { planNextAttempt } from '../src/policy/schedule';
 import { finalMessageState } from '../src/policy/states';
 import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../src/search-attributes';
 import type {
   AttemptReply,
+  ClassifiedReply,
   DeliveryInput,
   DeliveryStatus,
+  ExpiredRecipient,
   MessageState,
   RecipientState,
   RecipientStatus,
+  SchedulePlan,
 } from '../src/types';
 import { domainOf } from '../src/types';
 import { retryNowSignal, statusQuery } from './definitions';
@@ -35,53 +46,94 @@ const { sendAttempt } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
 });
 
-// Outcomes the send activity could not report, and the final state of a delivery whose last
-// attempt did not record it (expired, cancelled): short steps, and regular
-// rather than local activities, since a local activity runs inside a workflow task and a task
-// held across a long timer skip (the time-skipping test server, a paused worker) expires.
+// Outcomes the send activity could not report, and what ends without an attempt (expiries,
+// the final state after them, a cancellation): short steps, and regular rather than local
+// activities, since a local activity runs inside a workflow task and a task held across a long
+// timer skip (the time-skipping test server, a paused worker) expires.
 const { notifyReputation, recordDeliveryState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 const OPEN_STATES: readonly RecipientState[] = ['pending', 'retrying'];
+const isOpen = (r: RecipientStatus): boolean => OPEN_STATES.includes(r.state);
+
+/** Recipients that share a schedule. */
+interface Group {
+  plan: SchedulePlan;
+  members: RecipientStatus[];
+  deadlineMs: number;
+  attemptsMade: number;
+  /** When the group is due; the workflow start for the first attempt. */
+  dueAtMs: number;
+  /** The planned next attempt while the group waits, for the status query. */
+  nextAtMs: number | null;
+}
+
+/** The plans of an input; inputs written before per-domain policies carry one schedule. */
+function plansOf(input: DeliveryInput): SchedulePlan[] {
+  if (input.plans && input.plans.length > 0) return input.plans;
+  return [{ recipients: input.recipients, schedule: input.schedule, profile: input.profile, source: input.profile === 'custom' ? 'message' : 'default', rule: null }];
+}
 
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryStatus> {
   const info = workflowInfo();
   const startMs = info.startTime.getTime();
-  const deadlineMs = startMs + input.schedule.deadlineMs;
-  const recipients: RecipientStatus[] = input.recipients.map((address) => ({
-    address,
-    state: 'pending',
-    attempts: 0,
-    lastReply: null,
-    firstAttemptAt: null,
-    lastAttemptAt: null,
-    finishedAt: null,
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const plans = plansOf(input);
+  const recipients: RecipientStatus[] = input.recipients.map((address) => {
+    const plan = plans.find((p) => p.recipients.includes(address)) ?? plans[0];
+    return {
+      address,
+      state: 'pending',
+      attempts: 0,
+      schedule: { profile: plan.profile, source: plan.source, rule: plan.rule, delaysMs: [...plan.schedule.delaysMs], deadline: iso(startMs + plan.schedule.deadlineMs) },
+      nextAttemptAt: null,
+      lastReply: null,
+      firstAttemptAt: null,
+      lastAttemptAt: null,
+      finishedAt: null,
+    };
+  });
+  const groups: Group[] = plans.map((plan) => ({
+    plan,
+    members: recipients.filter((r) => (plans.find((p) => p.recipients.includes(r.address)) ?? plans[0]) === plan),
+    deadlineMs: startMs + plan.schedule.deadlineMs,
+    attemptsMade: 0,
+    dueAtMs: startMs,
+    nextAtMs: null,
   }));
+  const deadlineMs = Math.max(...groups.map((g) => g.deadlineMs));
   let state: MessageState = 'queued';
   let attempts = 0;
   let nextAttemptAt: number | null = null;
   let retryNowRequested = false;
   const bounceCategories = new Set<string>();
+  /** Per open recipient, the soft reply its expiry would be judged by (src/policy/blame.ts). */
+  const deciding = new Map<string, ClassifiedReply>();
 
+  const groupOf = (r: RecipientStatus): Group => groups.find((g) => g.members.includes(r))!;
   const snapshot = (): DeliveryStatus => ({
     messageId: input.messageId,
     workflowId: info.workflowId,
     state,
     profile: input.profile,
-    createdAt: new Date(startMs).toISOString(),
-    deadline: new Date(deadlineMs).toISOString(),
+    createdAt: iso(startMs),
+    deadline: iso(deadlineMs),
     attempts,
-    nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
-    recipients: recipients.map((r) => ({ ...r })),
+    nextAttemptAt: nextAttemptAt === null ? null : iso(nextAttemptAt),
+    recipients: recipients.map((r) => {
+      const next = isOpen(r) ? groupOf(r).nextAtMs : null;
+      return { ...r, nextAttemptAt: next === null ? null : iso(next) };
+    }),
   });
   setHandler(statusQuery, snapshot);
   setHandler(retryNowSignal, () => {
     retryNowRequested = true;
   });
 
-  const open = () => recipients.filter((r) => OPEN_STATES.includes(r.state));
+  const open = () => recipients.filter(isOpen);
+  const openOf = (g: Group) => g.members.filter(isOpen);
   const now = () => new Date().toISOString();
   const finish = (r: RecipientStatus, to: RecipientState) => {
     r.state = to;
@@ -102,7 +154,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   };
 
   const applyReply = (r: RecipientStatus, reply: AttemptReply) => {
-    const { address: _, alreadyAccepted: __, ...lastReply } = reply;
+    const { address: _, alreadyAccepted: __, ...rest } = reply;
+    // Results recorded before scopes existed carry none: derive it (pure, deterministic).
+    const lastReply: ClassifiedReply = { ...rest, scope: replyScope(rest) };
     r.attempts += 1;
     r.lastReply = lastReply;
     r.lastAttemptAt = now();
@@ -110,23 +164,31 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     if (reply.kind !== 'delivered') bounceCategories.add(reply.category);
     if (reply.kind === 'delivered') finish(r, 'delivered');
     else if (reply.kind === 'hard') finish(r, 'bounced');
-    else r.state = 'retrying';
+    else {
+      r.state = 'retrying';
+      deciding.set(r.address, decidingReply(deciding.get(r.address) ?? null, lastReply));
+    }
   };
 
-  /** One attempt: the activity skips suppressed recipients and sends to the rest (spec 5, 6). */
-  const attempt = async (): Promise<{ softReplies: AttemptReply[]; finalState: MessageState | null }> => {
+  /** One attempt of the due groups: the activity skips suppressed recipients and sends to the rest (spec 5, 6). */
+  const attempt = async (due: Group[]): Promise<{ softReplies: AttemptReply[]; finalState: MessageState | null }> => {
     attempts += 1;
     state = 'sending';
     nextAttemptAt = null;
-    const pending = open();
+    const pending = due.flatMap(openOf);
+    for (const g of due) {
+      g.attemptsMade += 1;
+      g.nextAtMs = null;
+    }
     const result = await sendAttempt({
       messageId: input.messageId,
       attempt: attempts,
       recipients: pending.map((r) => r.address),
-      // A send counts once for reputation however many attempts it takes (spec 1): a retrying
-      // recipient's soft bounce was reported at its first one.
-      softBounceReported: pending.filter((r) => r.state === 'retrying').map((r) => r.address),
-      progress: { recipientsTotal: recipients.length, deliveredBefore: recipients.filter((r) => r.state === 'delivered').length },
+      progress: {
+        recipientsTotal: recipients.length,
+        deliveredBefore: recipients.filter((r) => r.state === 'delivered').length,
+        openElsewhere: open().length - pending.length,
+      },
     });
     for (const s of result.suppressed) {
       const r = pending.find((p) => p.address === s.address);
@@ -136,54 +198,79 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
     for (const reply of result.replies) {
       const r = pending.find((x) => x.address === reply.address);
-      if (r && OPEN_STATES.includes(r.state)) applyReply(r, reply);
+      if (r && isOpen(r)) applyReply(r, reply);
     }
     if (result.unreported.length > 0) await notifyReputation(result.unreported);
     return { softReplies: result.replies.filter((r) => r.kind === 'soft'), finalState: result.finalState };
   };
 
-  /** Runs attempts until no recipient is open; returns the final state if already recorded. */
-  const deliver = async (): Promise<MessageState | null> => {
-    for (;;) {
-      // An attempt in flight always completes and is recorded: a cancellation ends the wait
-      // that follows, never an SMTP transaction halfway (its outcome would be lost).
-      const { softReplies, finalState } = await CancellationScope.nonCancellable(attempt);
-      if (open().length === 0) return finalState;
-      const plan = planNextAttempt({ schedule: input.schedule, attemptsMade: attempts, startMs, nowMs: Date.now(), random: Math.random, softReplies });
+  /** Plans each due group's next attempt; returns the recipients whose deadline has passed. */
+  const planGroups = (due: Group[], softReplies: AttemptReply[]): ExpiredRecipient[] => {
+    const expired: ExpiredRecipient[] = [];
+    for (const g of due) {
+      const members = openOf(g);
+      if (members.length === 0) continue;
+      const mine = softReplies.filter((s) => members.some((m) => m.address === s.address));
+      const plan = planNextAttempt({ schedule: g.plan.schedule, attemptsMade: g.attemptsMade, startMs, nowMs: Date.now(), random: Math.random, softReplies: mine });
       if (plan.action === 'expire') {
-        for (const r of open()) finish(r, 'expired');
-        return null;
+        for (const r of members) {
+          finish(r, 'expired');
+          expired.push({ address: r.address, reply: deciding.get(r.address) ?? r.lastReply! });
+        }
+      } else {
+        g.dueAtMs = plan.atMs;
+        g.nextAtMs = plan.atMs;
       }
-      state = 'retrying';
-      nextAttemptAt = plan.atMs;
-      publish();
+    }
+    return expired;
+  };
+
+  /** Runs attempts until no recipient is open; returns the final state if already recorded. */
+  const deliver = async (): Promise<{ recorded: MessageState | null; expired: ExpiredRecipient[] }> => {
+    for (;;) {
+      const due = groups.filter((g) => openOf(g).length > 0 && g.dueAtMs <= Date.now());
+      if (due.length > 0) {
+        // An attempt in flight always completes and is recorded: a cancellation ends the wait
+        // that follows, never an SMTP transaction halfway (its outcome would be lost).
+        const { softReplies, finalState } = await CancellationScope.nonCancellable(() => attempt(due));
+        if (open().length === 0) return { recorded: finalState, expired: [] };
+        const expired = planGroups(due, softReplies);
+        if (open().length === 0) return { recorded: null, expired };
+        // Other groups go on: these expiries are recorded, and their addresses told, now.
+        if (expired.length > 0) await CancellationScope.nonCancellable(() => recordDeliveryState({ messageId: input.messageId, state: null, expired }));
+        state = 'retrying';
+        publish();
+      }
+      const waiting = groups.filter((g) => openOf(g).length > 0);
+      nextAttemptAt = Math.min(...waiting.map((g) => g.dueAtMs));
       retryNowRequested = false;
-      await condition(() => retryNowRequested, plan.delayMs);
+      if (nextAttemptAt > Date.now()) await condition(() => retryNowRequested, nextAttemptAt - Date.now());
+      if (retryNowRequested) for (const g of waiting) g.dueAtMs = Date.now();
     }
   };
 
-  const conclude = async (final: MessageState, alreadyRecorded: boolean) => {
+  const conclude = async (final: MessageState, alreadyRecorded: boolean, expired: ExpiredRecipient[]) => {
     state = final;
     nextAttemptAt = null;
     publish();
-    if (!alreadyRecorded) await recordDeliveryState({ messageId: input.messageId, state });
+    if (!alreadyRecorded) await recordDeliveryState({ messageId: input.messageId, state, ...(expired.length > 0 ? { expired } : {}) });
   };
 
-  let recorded: MessageState | null;
+  let outcome: { recorded: MessageState | null; expired: ExpiredRecipient[] };
   try {
-    recorded = await deliver();
+    outcome = await deliver();
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Record the cancellation even though this scope is cancelled, then end as Cancelled so the
     // Temporal UI shows what the operator did.
     await CancellationScope.nonCancellable(async () => {
       for (const r of open()) finish(r, 'cancelled');
-      await conclude('cancelled', false);
+      await conclude('cancelled', false, []);
     });
     throw err;
   }
   const final = finalMessageState(recipients.filter((r) => r.state === 'delivered').length, recipients.length);
   // A cancel that arrived during the last attempt must not stop its outcome being recorded.
-  await CancellationScope.nonCancellable(() => conclude(final, recorded === final));
+  await CancellationScope.nonCancellable(() => conclude(final, outcome.recorded === final, outcome.expired));
   return snapshot();
 }

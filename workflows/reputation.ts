@@ -7,12 +7,14 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
+  applyLegacyOutcome,
   applyOutcome,
   initialReputationState,
   isActive,
@@ -47,6 +49,13 @@ const { loadSuppression, writeSuppression, liftSuppression } = proxyActivities<A
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Outcomes are judged by the blame rules (README "Reputation and suppression"). Histories made
+ * before them replay with the rules they were recorded with; a running workflow switches at
+ * its first outcome after the upgrade.
+ */
+export const SCOPED_BLAME_PATCH = 'scoped-blame';
 
 type Operation =
   | { kind: 'outcome'; event: ReputationEventType; signal: ReputationSignal }
@@ -116,7 +125,8 @@ export async function reputationWorkflow(input: ReputationInput): Promise<Reputa
   const apply = async (op: Operation) => {
     const nowMs = Date.now();
     if (op.kind === 'outcome') {
-      await persist(applyOutcome(state, op.event, op.signal, settings, nowMs));
+      const rules = patched(SCOPED_BLAME_PATCH) ? applyOutcome : applyLegacyOutcome;
+      await persist(rules(state, op.event, op.signal, settings, nowMs));
     } else if (op.kind === 'suppress') {
       const days = op.request.days === undefined ? settings.suppressionDays : op.request.days;
       await persist(suppress(state, manualSuppression(op.request, days, nowMs)));

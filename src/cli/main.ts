@@ -5,7 +5,9 @@ import { Command, Option } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp, loadConfig } from '../config';
 import { classifyLine } from '../policy/classify';
-import { parseDuration } from '../policy/duration';
+import { formatDuration, parseDuration } from '../policy/duration';
+import type { ReputationEntry } from '../policy/reputation';
+import { addDomainCommands } from './domains';
 import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName, type SuppressionStatus } from '../types';
 import { fail, formatStatus, printJson, table } from './output';
 
@@ -131,8 +133,8 @@ function addClassifyCommand(program: Command): void {
     .option('--json', 'print JSON (always one object per line)')
     .action(async (replies: string[]) => {
       const print = (line: string) => {
-        const { kind, category, code, enhanced, retryAfterMs } = classifyLine(line);
-        printJson({ kind, category, code, enhanced, retryAfterMs });
+        const { kind, category, scope, code, enhanced, retryAfterMs } = classifyLine(line);
+        printJson({ kind, category, scope, code, enhanced, retryAfterMs });
       };
       if (replies.length > 0) {
         replies.forEach(print);
@@ -248,11 +250,36 @@ function addSuppressionCommands(program: Command): void {
         }
         if (o.json) return printJson(view);
         process.stdout.write(
-          `${view.address}: ${view.consecutiveSoftBounces}/${view.threshold} consecutive soft bounces; ${view.suppressed ? `suppressed (${view.reason}) until ${view.until ?? 'lifted'}` : 'not suppressed'}\n` +
+          `${view.address}: ${view.consecutiveSoftBounces}/${view.threshold} failed sends in a row; ${view.suppressed ? `suppressed (${view.reason}) until ${view.until ?? 'lifted'}` : 'not suppressed'}\n` +
             `totals: ${Object.entries(view.totals).map(([k, v]) => `${k} ${v}`).join(', ')}\n` +
-            `${table([['AT', 'EVENT', 'DETAIL'], ...view.recent.map((e) => [e.at, e.type, [e.category, e.reason, e.messageId, e.actor].filter(Boolean).join(' ')])])}\n`,
+            `${table([['AT', 'EVENT', 'DETAIL', 'COUNTED'], ...view.recent.map((e) => [e.at, e.type, [e.category, e.scope, e.reason, e.messageId, e.actor].filter(Boolean).join(' '), countedCell(e)])])}\n`,
         );
       });
+    });
+}
+
+/** Whether a reputation event counted against the address, and why not. */
+function countedCell(e: ReputationEntry): string {
+  if (e.counted === undefined) return '';
+  return e.counted ? 'yes' : `no: ${e.why ?? ''}`;
+}
+
+function addConfigCommand(program: Command): void {
+  const config = program.command('config').description('the configuration: environment and configuration file');
+  config
+    .command('check')
+    .description('validate the environment and the configuration file (REBOUND_CONFIG) and show the domain rules')
+    .option('--json', 'print JSON')
+    .action((o) => {
+      try {
+        const c = loadConfig();
+        const rules = c.domains.map((d) => ({ domain: d.pattern, profile: d.profile, delays: d.schedule.delaysMs.map(formatDuration), deadline: formatDuration(d.schedule.deadlineMs) }));
+        if (o.json) return printJson({ ok: true, file: c.configFile, domains: rules });
+        process.stdout.write(`configuration ok${c.configFile ? `: ${c.configFile}` : ' (no configuration file: every recipient follows the default profile)'}\n`);
+        if (rules.length > 0) process.stdout.write(`${table([['DOMAIN', 'PROFILE', 'DELAYS', 'DEADLINE'], ...rules.map((r) => [r.domain, r.profile, r.delays.join(','), r.deadline])])}\n`);
+      } catch (err) {
+        fail(err, !!o.json);
+      }
     });
 }
 
@@ -304,6 +331,8 @@ export function buildProgram(): Command {
   addStatusCommands(program);
   addClassifyCommand(program);
   addSuppressionCommands(program);
+  addDomainCommands(program, withClient);
+  addConfigCommand(program);
   addStackCommands(program);
   return program;
 }

@@ -12,6 +12,8 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadConfig, type ReboundConfig } from '../config';
 import { insertMessage } from '../db/messages';
+import type { DomainRule } from '../domains/config-file';
+import { planSchedules } from '../domains/policy';
 import { createPool } from '../db/pool';
 import { ValidationError } from '../errors';
 import { composeMessage } from '../message/compose';
@@ -23,8 +25,10 @@ import {
   domainOf,
   type DeliveryInput,
   type DeliveryStatus,
+  type SchedulePlan,
 } from '../types';
 import { retryNowSignal, statusQuery } from '../../workflows/definitions';
+import { Domains } from './domains';
 import { Suppressions } from './suppressions';
 
 export interface ReboundClientOptions {
@@ -34,6 +38,8 @@ export interface ReboundClientOptions {
   maxMessageBytes?: number;
   /** Domain of generated Message-IDs; defaults to the sender's domain. */
   messageIdDomain?: string;
+  /** Retry policies per recipient domain, from the configuration file (README "Retry policy per domain"). */
+  domains?: DomainRule[];
 }
 
 export interface SendReceipt {
@@ -43,14 +49,30 @@ export interface SendReceipt {
   created: boolean;
 }
 
+/** The workflow's input: references and schedules, never content or credentials. */
+function deliveryInput(messageId: string, recipients: string[], plans: SchedulePlan[]): DeliveryInput {
+  const profiles = new Set(plans.map((p) => p.profile));
+  return {
+    messageId,
+    recipients,
+    // Kept for readers of the input that predate plans: the first plan's schedule.
+    schedule: plans[0].schedule,
+    profile: profiles.size === 1 ? plans[0].profile : 'custom',
+    plans,
+  };
+}
+
 export class ReboundClient {
   private readonly owned: { connection?: Connection; pool?: Pool } = {};
 
   /** The suppression list and address reputation (spec 5). */
   readonly suppressions: Suppressions;
+  /** Health of each recipient domain (README "Domain health"). */
+  readonly domains: Domains;
 
   constructor(private readonly opts: ReboundClientOptions) {
     this.suppressions = new Suppressions(opts.client, opts.pool);
+    this.domains = new Domains(opts.client, opts.pool);
   }
 
   /** Connects with the configuration from the environment (see `rebound --help`). */
@@ -61,7 +83,7 @@ export class ReboundClient {
     const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;
     return rebound;
@@ -79,6 +101,8 @@ export class ReboundClient {
   async send(request: SendRequest): Promise<SendReceipt> {
     const valid = validateSendRequest(request, { maxBytes: this.opts.maxMessageBytes });
     const messageId = valid.id ?? randomUUID();
+    // Each recipient's schedule: the message's own fields, then its domain's rule, then the default.
+    const plans = planSchedules({ profile: request.profile, delays: request.delays, deadline: request.deadline }, valid.envelopeRecipients, this.opts.domains ?? []);
     const composed = await composeMessage(valid, messageId, { messageIdDomain: this.opts.messageIdDomain });
     const { row, created } = await insertMessage(this.opts.pool, {
       id: messageId,
@@ -89,12 +113,13 @@ export class ReboundClient {
       raw: composed.raw,
       profile: valid.profile,
       schedule: valid.schedule,
+      plans,
     });
     if (row.contentHash !== composed.contentHash) {
       throw new ValidationError('id', `message id "${messageId}" was already used for a different message; use a new id`);
     }
     // Start from what is stored: on a repeated id that is the first request's message.
-    const input: DeliveryInput = { messageId, recipients: row.recipients, schedule: row.schedule, profile: row.profile };
+    const input = deliveryInput(messageId, row.recipients, row.plans ?? plans);
     const workflowId = deliveryWorkflowId(messageId);
     try {
       await this.opts.client.workflow.start(DELIVERY_WORKFLOW_TYPE, {

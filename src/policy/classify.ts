@@ -1,4 +1,5 @@
-// Reply classification (spec section 2): raw SMTP answer or connection failure -> kind + category.
+// Reply classification (spec section 2): raw SMTP answer or connection failure -> kind + category
+// + scope (whom the reply is about, spec 1).
 //
 // Pure: imported by workflow code, so no I/O, no Node built-ins, nothing but ../types.
 //
@@ -10,16 +11,20 @@
 // an address for months while a wrong soft bounce only costs a retry:
 //   - text about the *sender* (our domain, our IP, our quota) never lands in a category that
 //     suppresses the recipient;
-//   - a reply without any status code (local or connection error) is never hard.
+//   - a reply without any status code (local or connection error) is never hard;
+//   - a scope is `recipient` only when the reply is about the mailbox or address: a wrong
+//     `recipient` scope blames a valid address, a wrong other scope only delays a suppression.
 
 import {
   BounceCategory,
   ClassifiedReply,
   RawReply,
   ReplyKind,
+  ReplyScope,
+  REPLY_SCOPES,
   SOFT_CATEGORIES,
 } from '../types';
-import { hardBounceSuppresses } from './reputation';
+import { hardBounceBlame } from './blame';
 
 // ---------------------------------------------------------------------------------------------
 // Parsing a reply line
@@ -165,7 +170,7 @@ const TOO_MANY_RECIPIENTS = /too many recipients/i;
 const TOO_LARGE = /(?:message|mail|email) (?:size|length) exceed|exceeds? (?:the )?(?:maximum |fixed )?(?:allowed |permitted )?(?:message )?size|(?:message|mail|email) (?:is |was )?too (?:large|big)|size limit|databytes|maximum (?:message )?size/i;
 
 /** Spam, blocklists, SPF/DKIM/DMARC, relaying and access policy: the sender's problem. */
-const POLICY = /spam|block ?list|black ?list|blocked|listed (?:on|in|at|by)|\brbl\b|dnsbl|spamhaus|reputation|\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated|authentication (?:required|failed|checks)|not authori[sz]ed|relay|rcpthosts|policy|access denied|administrative prohibition|prohibited|complaints?|not accepted from|content rejected|virus|malware|phish/i;
+const POLICY = /\b(?:SC|OU|DY)-00\d\b|messages from \S+ weren'?t sent|spam|block ?list|black ?list|blocked|listed (?:on|in|at|by)|\brbl\b|dnsbl|spamhaus|reputation|\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated|authentication (?:required|failed|checks)|not authori[sz]ed|relay|rcpthosts|policy|access denied|administrative prohibition|prohibited|complaints?|not accepted from|content rejected|virus|malware|phish/i;
 
 const UNKNOWN_DOMAIN = /domain (?:not found|does not exist|doesn'?t exist|unknown|is not valid)|(?:no such|unknown|non-?existent|invalid) domain|host (?:unknown|not found)|unknown host|unroute?able address|no mx|null mx|nonexistentdomain|all relevant mx records/i;
 
@@ -208,6 +213,7 @@ export function classifyReply(reply: RawReply): ClassifiedReply {
     text: reply.text,
     kind: kindOf(category),
     category,
+    scope: scopeOf(reply, category),
     retryAfterMs: parseWaitHint(reply.text),
   };
 }
@@ -219,7 +225,7 @@ export function classifyLine(line: string): ClassifiedReply {
 
 /** Whether this reply puts the address on the suppression list at once (spec 2 and 5). */
 export function suppressesAddress(c: ClassifiedReply): boolean {
-  return c.kind === 'hard' && hardBounceSuppresses(c.category);
+  return c.kind === 'hard' && hardBounceBlame(c).counts;
 }
 
 function categorise(reply: RawReply): BounceCategory {
@@ -260,9 +266,14 @@ function transientCategory(code: number | null, e: Enhanced | null, text: string
   return 'temporary_failure';
 }
 
-/** 4.7.0 (Gmail/Yahoo deferrals) and 4.7.28 (Gmail "unusual rate") mean "send slower". */
+/**
+ * 4.7.0 (Gmail/Yahoo deferrals) and 4.7.28 (Gmail "unusual rate") mean "send slower", and so
+ * does Exchange Online's 4.7.500-4.7.699 range (NDR "451 4.7.500-699 (ASxxx)": the sending IP
+ * is throttled, e.g. "451 4.7.500 Server busy. Please try again later from [IP]").
+ */
 function isRateLimitCode(e: Enhanced | null): boolean {
-  return e !== null && e.cls === 4 && e.subject === 7 && (e.detail === 0 || e.detail === 28);
+  if (e === null || e.cls !== 4 || e.subject !== 7) return false;
+  return e.detail === 0 || e.detail === 28 || (e.detail >= 500 && e.detail <= 699);
 }
 
 /** 5xx (or a 5.x.x enhanced code): hard, except mailbox full and 552 too-many-recipients. */
@@ -311,4 +322,147 @@ function byBasicCode(code: number | null, e: Enhanced | null, text: string): Bou
   // malformed. A 501 about HELO/EHLO is about our greeting, not the address.
   if ((code === 501 || code === 553) && !/\b(?:helo|ehlo)\b/i.test(text)) return 'invalid_address';
   return 'permanent_failure';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scope: whom a reply is about (spec 1-2)
+// ---------------------------------------------------------------------------------------------
+//
+// Decided in this order, each step only when the previous ones said nothing:
+//   1. categories whose scope never depends on the codes (delivered, connection failures,
+//      greylisting, size);
+//   2. enhanced codes that name the party outright: X.6 content, X.7 policy, the sender's
+//      address (X.1.7/X.1.8), size and recipient-count limits, a soft X.1.2;
+//   3. the sender: policy blocks and text about our envelope address or sending quota;
+//   4. the recipient categories (unknown user, disabled, invalid, full, unknown domain);
+//   5. the sender again: text about our IP, host or reputation (after step 4, so a reply the
+//      categories already pinned on the mailbox keeps its recipient scope);
+//   6. the server's own trouble (server_unavailable): the destination;
+//   7. a "too many recipients" limit: the message;
+//   8. the RFC 3463 subject of the enhanced code;
+//   9. without one: the category, the basic code and the wording.
+
+/** Scope fixed by the category alone, whatever the codes say. */
+const CATEGORY_SCOPE: Partial<Record<BounceCategory, ReplyScope>> = {
+  // 2xx: the mailbox accepted the message.
+  delivered: 'recipient',
+  // Refused, reset, timed out, TLS, DNS: the receiving server could not be talked to.
+  network_error: 'destination',
+  // Greylisting is the receiving server's policy towards unknown triplets, whatever enhanced
+  // code it comes with (postgrey answers 450 4.2.0, milter-greylist 451 4.7.1).
+  greylisted: 'destination',
+  message_too_large: 'message',
+};
+
+/** RFC 3463 subject.detail codes that name the party on their own (section 3). */
+const DETAIL_SCOPE: Readonly<Record<string, ReplyScope>> = {
+  '1.7': 'sender', // X.1.7 bad sender's mailbox address syntax
+  '1.8': 'sender', // X.1.8 bad sender's system address
+  '2.3': 'message', // X.2.3 message length exceeds administrative limit
+  '3.4': 'message', // X.3.4 message too big for system
+  '5.3': 'message', // X.5.3 too many recipients (for this message)
+};
+
+/** RFC 3463 subjects that name the party on their own: X.6 content/media, X.7 security/policy. */
+const STRONG_SUBJECT_SCOPE: Readonly<Record<number, ReplyScope>> = {
+  6: 'message',
+  7: 'sender',
+};
+
+/** RFC 3463 subjects (section 3): X.1 addressing, X.2 mailbox, X.3 mail system, X.4 network
+ * and routing, X.5 protocol, X.6 content, X.7 policy. X.0 ("other or undefined") says nothing. */
+const SUBJECT_SCOPE: Readonly<Record<number, ReplyScope>> = {
+  1: 'recipient',
+  2: 'recipient',
+  3: 'destination',
+  4: 'destination',
+  5: 'destination',
+  6: 'message',
+  7: 'sender',
+};
+
+/** Categories that are about the mailbox or address itself. */
+const RECIPIENT_CATEGORIES: ReadonlySet<BounceCategory> = new Set<BounceCategory>([
+  'unknown_user', 'mailbox_disabled', 'invalid_address', 'mailbox_full', 'unknown_domain',
+]);
+
+/**
+ * Text about the sending side (our IP, host, domain or reputation): Exim "Too many concurrent
+ * SMTP connections from this IP address", "too many connections from your IP", Yahoo's "[TS01]"
+ * / "[TSS04]" deferrals, Outlook.com's RP-00x (rate), SC-00x / OU-00x / DY-00x (IP blocked)
+ * codes. A literal IP alone ("too many connections from 203.0.113.5") does not count: it names
+ * no reason, and X.4 throttling of that kind is the receiving site's capacity.
+ */
+const SENDER_SOURCE = /\b(?:from|of|for) (?:your|this|the sending) (?:ip|host|server|network|domain|mail server|mta)\b|\byour (?:sending )?ip\b|\bsending (?:ip|host|server|mta)\b|\b(?:ip|sender|domain) reputation\b|\[TSS?\d\d\]|\b(?:RP|SC|OU|DY)-00\d\b/i;
+
+/** Gmail X.2.1 "The user you are trying to contact is receiving mail too quickly / at a rate". */
+const RECIPIENT_RATE = /\breceiving (?:mail|messages|email) (?:too quickly|too fast|at a rate)\b/i;
+
+/** A 4xx without enhanced code that names the mailbox (RFC 5321 450 "mailbox unavailable"). */
+const MAILBOX_WORDING = /\bmail ?box(?:es)?\b|\brecipient\b|\b(?:user|account|addressee)\b/i;
+
+function isReplyScope(value: unknown): value is ReplyScope {
+  return typeof value === 'string' && (REPLY_SCOPES as readonly string[]).includes(value);
+}
+
+/**
+ * Whom a reply is about (spec 1-2), from the reply and the category `categorise` decided.
+ * Pure and total; uses only code, enhanced code and text, so a reply stored without its
+ * errorCode gets the same scope again.
+ */
+export function scopeOf(reply: RawReply, category: BounceCategory): ReplyScope {
+  const fixed = CATEGORY_SCOPE[category];
+  if (fixed) return fixed;
+  const text = reply.text ?? '';
+  const e = parseEnhanced(reply.enhanced);
+  const named = e ? scopeNamedByCode(e) : null;
+  if (named) return named;
+  if (category === 'policy_block' || SENDER_SIDE.test(text)) return 'sender';
+  if (RECIPIENT_CATEGORIES.has(category)) return 'recipient';
+  if (SENDER_SOURCE.test(text)) return 'sender';
+  if (category === 'server_unavailable') return 'destination';
+  if (category === 'rate_limited' && TOO_MANY_RECIPIENTS.test(text)) return 'message';
+  if (e && e.subject !== 0) return SUBJECT_SCOPE[e.subject] ?? 'destination';
+  return scopeWithoutSubject(reply.code, category, text);
+}
+
+/** Step 2: enhanced codes that name the party whatever the category or the text says. */
+function scopeNamedByCode(e: Enhanced): ReplyScope | null {
+  const byDetail = DETAIL_SCOPE[`${e.subject}.${e.detail}`];
+  if (byDetail) return byDetail;
+  // A *transient* X.1.2 "bad destination system address" is a DNS lookup that failed for now
+  // (Postfix "450 4.1.2 ... Domain not found" on a SERVFAIL): the domain's DNS, not the address.
+  if (e.cls === 4 && e.subject === 1 && e.detail === 2) return 'destination';
+  return STRONG_SUBJECT_SCOPE[e.subject] ?? null;
+}
+
+/**
+ * Step 9: no enhanced subject to go by (no enhanced code, or X.0.x, which RFC 3463 section 3.1
+ * reserves for errors of which only the class is known: the basic code keeps its meaning).
+ */
+function scopeWithoutSubject(code: number | null, category: BounceCategory, text: string): ReplyScope {
+  switch (category) {
+    case 'rate_limited':
+      return RECIPIENT_RATE.test(text) ? 'recipient' : 'destination';
+    case 'temporary_failure':
+      // Without a code nobody spoke about the mailbox: a local or connection-level error.
+      return code !== null && MAILBOX_WORDING.test(text) ? 'recipient' : 'destination';
+    case 'permanent_failure':
+      // RFC 5321 4.2.2: 550 "mailbox unavailable", 551 "user not local". Any other code left
+      // unexplained (554 "Transaction failed", 500-504 protocol errors) names no mailbox.
+      return code === 550 || code === 551 ? 'recipient' : 'destination';
+    default:
+      return 'destination';
+  }
+}
+
+/**
+ * The scope of a classified reply: the stored one, or for replies recorded before scopes
+ * existed, the one derived from code, enhanced code, text and category.
+ */
+export function replyScope(
+  reply: Pick<ClassifiedReply, 'code' | 'enhanced' | 'text' | 'category'> & { scope?: ReplyScope },
+): ReplyScope {
+  if (isReplyScope(reply.scope)) return reply.scope;
+  return scopeOf({ code: reply.code, enhanced: reply.enhanced, text: reply.text ?? '' }, reply.category);
 }

@@ -1,7 +1,9 @@
 // Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
-import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
+import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReplyKind, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
+import { outcomeBlame, type Blame } from './blame';
+import { replyScope } from './classify';
 
 export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
 export const MIN_SOFT_BOUNCE_THRESHOLD = 1;
@@ -39,6 +41,12 @@ export interface ReputationEntry {
   at: string;
   messageId?: string;
   category?: string;
+  /** Whom the outcome's reply was about. */
+  scope?: string;
+  /** Whether the outcome counted against the address (absent for entries recorded before scopes). */
+  counted?: boolean;
+  /** Why it did not count. */
+  why?: string;
   reason?: string;
   actor?: string | null;
 }
@@ -133,9 +141,17 @@ export function isActive(s: Suppression | null, nowMs: number): s is Suppression
 /** What the caller must persist after a transition. */
 export type ReputationEffect = { type: 'suppress'; suppression: Suppression } | { type: 'lift'; reason: string; actor: string | null; at: string } | null;
 
+const EVENT_KIND: Record<ReputationEventType, ReplyKind> = { delivered: 'delivered', softBounced: 'soft', hardBounced: 'hard' };
+
+/** A soft bounce reported by an older worker while its send was still retrying. */
+const RETRYING_REPORT: Blame = { counts: false, why: 'reported while the send was still retrying (an older worker): only a send that ends expired counts' };
+
 /**
- * Applies one send outcome. Returns the suppression to write when this outcome crosses a
- * threshold, null otherwise. A repeated (event, messageId) changes nothing.
+ * Applies one send outcome (spec 5): a delivery resets the count; a send that ended `expired`
+ * counts as failed when its deciding reply blames the address (src/policy/blame.ts), and the
+ * Nth failed send in a row suppresses; a hard bounce that blames the address suppresses at
+ * once. Every outcome is remembered with whether it counted and why not. Returns the
+ * suppression to write, or null. A repeated (event, messageId) changes nothing.
  */
 export function applyOutcome(
   state: ReputationState,
@@ -144,10 +160,70 @@ export function applyOutcome(
   settings: ReputationSettings,
   nowMs: number,
 ): ReputationEffect {
-  const key = `${event}:${signal.messageId}`;
-  if (state.seen.some(([k]) => k === key)) return null;
+  const retryingReport = event === 'softBounced' && signal.scope === undefined;
+  // A retrying report has its own key, so the same send's final outcome still counts.
+  if (!firstSighting(state, `${retryingReport ? 'retrying' : event}:${signal.messageId}`, nowMs)) return null;
+  state.lastEventAtMs = nowMs;
+  const scope = signal.scope ?? replyScope({ ...signal.reply, category: signal.category });
+  const blame = retryingReport ? RETRYING_REPORT : outcomeBlame({ kind: EVENT_KIND[event], category: signal.category, scope });
+  if (!retryingReport) state.totals[event] += 1;
+  remember(state, {
+    type: event,
+    at: new Date(nowMs).toISOString(),
+    messageId: signal.messageId,
+    category: signal.category,
+    scope,
+    counted: blame.counts,
+    ...(blame.counts ? {} : { why: blame.why }),
+  });
+  if (!blame.counts) return null;
+  if (event === 'delivered') {
+    state.consecutiveSoftBounces = 0;
+    return null;
+  }
+  if (event === 'softBounced') state.consecutiveSoftBounces += 1;
+  if (isActive(state.suppression, nowMs)) return null;
+  const reason: SuppressionReason | null =
+    event === 'hardBounced' ? 'hard_bounce' : state.consecutiveSoftBounces >= settings.softBounceThreshold ? 'soft_bounce_threshold' : null;
+  return reason ? suppress(state, automaticSuppression(reason, signal, settings, nowMs)) : null;
+}
+
+/** Records a deduplication key; false when it was seen within the window. */
+function firstSighting(state: ReputationState, key: string, nowMs: number): boolean {
+  if (state.seen.some(([k]) => k === key)) return false;
   state.seen.push([key, nowMs]);
   state.seen = state.seen.filter(([, at]) => nowMs - at <= DEDUP_WINDOW_MS).slice(-DEDUP_MAX_KEYS);
+  return true;
+}
+
+function automaticSuppression(reason: SuppressionReason, signal: ReputationSignal, settings: ReputationSettings, nowMs: number): Suppression {
+  const reply = [signal.reply.code, signal.reply.enhanced, signal.reply.text].filter((x) => x !== null && x !== '').join(' ');
+  return {
+    reason,
+    category: signal.category,
+    source: 'auto',
+    messageId: signal.messageId,
+    reply: reply || null,
+    since: new Date(nowMs).toISOString(),
+    until: new Date(nowMs + settings.suppressionDays * DAY_MS).toISOString(),
+    actor: null,
+    note: null,
+  };
+}
+
+/**
+ * The rules before scopes, kept only so that reputation workflows recorded under them replay
+ * unchanged (the workflow picks them with `patched()`): every soft-bouncing send counted at its
+ * first soft reply, and every hard bounce but the sender's problems suppressed.
+ */
+export function applyLegacyOutcome(
+  state: ReputationState,
+  event: ReputationEventType,
+  signal: ReputationSignal,
+  settings: ReputationSettings,
+  nowMs: number,
+): ReputationEffect {
+  if (!firstSighting(state, `${event}:${signal.messageId}`, nowMs)) return null;
   state.totals[event] += 1;
   state.lastEventAtMs = nowMs;
   remember(state, { type: event, at: new Date(nowMs).toISOString(), messageId: signal.messageId, category: signal.category });
@@ -165,19 +241,7 @@ export function applyOutcome(
       : event === 'softBounced' && state.consecutiveSoftBounces >= settings.softBounceThreshold
         ? 'soft_bounce_threshold'
         : null;
-  if (!reason) return null;
-  const reply = [signal.reply.code, signal.reply.enhanced, signal.reply.text].filter((x) => x !== null && x !== '').join(' ');
-  return suppress(state, {
-    reason,
-    category: signal.category,
-    source: 'auto',
-    messageId: signal.messageId,
-    reply: reply || null,
-    since: new Date(nowMs).toISOString(),
-    until: new Date(nowMs + settings.suppressionDays * DAY_MS).toISOString(),
-    actor: null,
-    note: null,
-  });
+  return reason ? suppress(state, automaticSuppression(reason, signal, settings, nowMs)) : null;
 }
 
 export function suppress(state: ReputationState, suppression: Suppression): ReputationEffect {

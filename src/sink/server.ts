@@ -115,7 +115,7 @@ export interface Scenario {
   key: string;
   /** greylist: hint in seconds from `greylist-N`; null = use the sink's default. */
   hintSeconds?: number | null;
-  /** soft: how many attempts fail before the address accepts. */
+  /** soft, full-K: how many attempts fail before the address accepts (full: absent = always). */
   failures?: number;
 }
 
@@ -146,11 +146,16 @@ export function scenarioFor(address: string): Scenario {
     return make('greylist', hint === null ? 'greylist' : `greylist-${hint}`, { hintSeconds: hint });
   }
   if (base === 'full' || base === 'mailbox-full') return make('full');
+  if ((m = base.match(/^full-(\d{1,6})$/)) && Number(m[1]) >= 1) {
+    const k = Number(m[1]);
+    return make('full', `full-${k}`, { failures: k });
+  }
   if ((m = base.match(/^soft-?(\d{1,6})$/)) && Number(m[1]) >= 1) {
     const k = Number(m[1]);
     return make('soft', `soft-${k}`, { failures: k });
   }
   if (base === 'ratelimit' || base === 'rate-limit') return make('ratelimit');
+  if (base === 'ratelimit-ip') return make('ratelimit', 'ratelimit-ip');
   if (base === 'unknown' || base === 'nouser') return make('unknown');
   if (base === 'toolarge' || base === 'too-large') return make('toolarge');
   if (base === 'blocked' || base === 'policy') return make('blocked');
@@ -179,6 +184,7 @@ function decideRcpt(scenario: Scenario, address: string, attempt: number, defaul
       return { code: 450, text: `4.2.0 ${a}: Recipient address rejected: Greylisted, try again in ${hint} seconds` };
     }
     case 'full':
+      if (scenario.failures !== undefined && attempt > scenario.failures) return { code: 250, text: RCPT_OK };
       return { code: 452, text: `4.2.2 ${a}: mailbox full, over quota` };
     case 'soft':
       if (attempt <= (scenario.failures ?? 1)) {
@@ -186,6 +192,10 @@ function decideRcpt(scenario: Scenario, address: string, attempt: number, defaul
       }
       return { code: 250, text: RCPT_OK };
     case 'ratelimit':
+      // ratelimit-ip: Gmail's answer when the sending IP, not the recipient, is over its rate.
+      if (scenario.name === 'ratelimit-ip') {
+        return { code: 421, text: '4.7.28 [127.0.0.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.' };
+      }
       return { code: 421, text: '4.7.0 Too many messages, slow down' };
     case 'unknown':
       return { code: 550, text: `5.1.1 ${a}: Recipient address rejected: User unknown` };

@@ -39,7 +39,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}): Pro
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client });
   const running = worker.run();
-  const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue });
+  const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains });
   return {
     server,
     client,

@@ -21,6 +21,19 @@ export async function attemptOffsets(handle: WorkflowHandle): Promise<number[]> 
     .map((e) => eventMs(e.eventTime) - start);
 }
 
+/** Each sendAttempt's offset (ms from the workflow start) and the recipients it carried. */
+export async function attemptsWithRecipients(handle: WorkflowHandle): Promise<{ offsetMs: number; recipients: string[] }[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const start = eventMs(events[0]?.eventTime);
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAttempt')
+    .map((e) => {
+      const payload = e.activityTaskScheduledEventAttributes!.input!.payloads![0];
+      const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { recipients: string[] };
+      return { offsetMs: eventMs(e.eventTime) - start, recipients: input.recipients };
+    });
+}
+
 /** Workflow run time (ms) from the first to the last event. */
 export async function runDurationMs(handle: WorkflowHandle): Promise<number> {
   const events = (await handle.fetchHistory()).events ?? [];
@@ -28,13 +41,20 @@ export async function runDurationMs(handle: WorkflowHandle): Promise<number> {
 }
 
 /**
- * With REBOUND_RECORD_HISTORIES=1, saves the history under test/histories/NAME.binpb (the
- * protobuf encoding the server itself uses) so the replay test checks later workflow code
+ * The behaviour the histories recorded now were made with. Histories of earlier generations stay
+ * in test/histories/ unchanged: they are what workflows started by older versions look like,
+ * and the replay test keeps them replaying.
+ */
+export const HISTORY_GENERATION = 'scoped';
+
+/**
+ * With REBOUND_RECORD_HISTORIES=1, saves the history under test/histories/GENERATION-NAME.binpb
+ * (the protobuf encoding the server itself uses) so the replay test checks later workflow code
  * against it.
  */
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.REBOUND_RECORD_HISTORIES !== '1') return;
   mkdirSync(HISTORIES_DIR, { recursive: true });
   const history = await handle.fetchHistory();
-  writeFileSync(path.join(HISTORIES_DIR, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+  writeFileSync(path.join(HISTORIES_DIR, `${HISTORY_GENERATION}-${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
 }

@@ -80,7 +80,7 @@ export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> =
     client: env.client,
   });
   const running = worker.run();
-  const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue });
+  const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue, domains: config.domains });
   return {
     env,
     sink,

@@ -18,7 +18,11 @@ export async function eventually<T>(what: string, get: () => Promise<T>, ok: (v:
 
 const CATEGORY = { delivered: 'delivered', softBounced: 'mailbox_full', hardBounced: 'unknown_user' } as const;
 
-/** Reports a send outcome to an address's reputation workflow with signal-with-start, deliveries too (unlike the send activity, which starts none for a delivery). */
+/**
+ * Reports a send's final outcome to an address's reputation workflow with signal-with-start,
+ * deliveries too (unlike the activities, which start none for a delivery): a soft bounce is a
+ * send that expired on a full mailbox, a hard bounce an unknown user.
+ */
 export async function reportOutcome(
   client: Client,
   target: { taskQueue: string; settings: ReputationWorkflowSettings },
@@ -31,6 +35,6 @@ export async function reportOutcome(
     taskQueue: target.taskQueue,
     args: [{ address, settings: target.settings }],
     signal: outcomeSignals[event],
-    signalArgs: [{ messageId, category: CATEGORY[event], reply: { code: null, enhanced: null, text: '' }, at: new Date().toISOString() }],
+    signalArgs: [{ messageId, category: CATEGORY[event], scope: 'recipient', reply: { code: null, enhanced: null, text: '' }, at: new Date().toISOString() }],
   });
 }

@@ -35,17 +35,17 @@ describe('reputation at scale (dev server)', () => {
     );
     const finals = await Promise.all(receipts.map((r) => stack.rebound.result(r.messageId)));
     assert.ok(finals.every((f) => f.recipients[0].state === 'suppressed' || f.recipients[0].state === 'expired'));
-    // Every message that reached the server soft-bounced: concurrent signal-with-starts to one
-    // new workflow id. (Those whose first attempt came after the suppression made none.)
-    const bounced = finals.filter((f) => f.recipients[0].attempts > 0).length;
-    assert.ok(bounced >= 5, `${bounced} messages bounced`);
-    const view = await eventually(`${bounced} soft bounces`, () => reputation(to), (v) => v.totals.softBounced === bounced);
+    // Every message that expired told the address: concurrent signal-with-starts to one new
+    // workflow id. (Those whose last attempt came after the suppression ended suppressed.)
+    const expired = finals.filter((f) => f.recipients[0].state === 'expired').length;
+    assert.ok(expired >= 5, `${expired} messages expired`);
+    const view = await eventually(`${expired} failed sends`, () => reputation(to), (v) => v.totals.softBounced === expired);
     assert.equal(view.suppressed, true, 'the fifth of them suppressed the address');
     const handle = stack.client.workflow.getHandle(reputationWorkflowId(to));
     const events = (await handle.fetchHistory()).events ?? [];
     assert.equal(events.filter((e) => e.workflowExecutionStartedEventAttributes).length, 1);
     // Signals are delivered at least once (an activity retry may repeat one); each counts once.
-    assert.ok(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= bounced);
+    assert.ok(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= expired);
     const description = await handle.describe();
     assert.equal(description.raw.workflowExecutionInfo?.firstRunId, description.runId, 'one run, never restarted');
   });
@@ -56,10 +56,14 @@ describe('reputation at scale (dev server)', () => {
     await stack.rebound.result((await stack.rebound.send({ from: 'sender@rebound.test', to: [fresh], subject: 'Hi', text: 'Hi' })).messageId);
     await assert.rejects(stack.client.workflow.getHandle(reputationWorkflowId(fresh)).describe(), WorkflowNotFoundError);
 
-    const bouncing = `soft-1+${tag}@example.test`;
-    const first = await stack.rebound.send({ from: 'sender@rebound.test', to: [bouncing], subject: 'Hi', text: 'Hi', delays: ['1s'], deadline: '30s' });
-    await eventually('soft bounce counted', () => reputation(bouncing), (v) => v.consecutiveSoftBounces === 1);
-    await stack.rebound.result(first.messageId);
+    // A send that expires on a full mailbox counts; the next send, delivered once the mailbox
+    // has room (full for its first three RCPTs), resets the count.
+    const bouncing = `full-3+${tag}@example.test`;
+    const first = await stack.rebound.send({ from: 'sender@rebound.test', to: [bouncing], subject: 'Hi', text: 'Hi', delays: ['1s'], deadline: '2s' });
+    assert.equal((await stack.rebound.result(first.messageId)).recipients[0].state, 'expired');
+    await eventually('failed send counted', () => reputation(bouncing), (v) => v.consecutiveSoftBounces === 1);
+    const second = await stack.rebound.send({ from: 'sender@rebound.test', to: [bouncing], subject: 'Hi', text: 'Hi', delays: ['1s'], deadline: '30s' });
+    assert.equal((await stack.rebound.result(second.messageId)).state, 'delivered');
     const view = await eventually('delivery counted', () => reputation(bouncing), (v) => v.totals.delivered === 1);
     assert.equal(view.consecutiveSoftBounces, 0);
   });

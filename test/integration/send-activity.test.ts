@@ -31,7 +31,7 @@ after(async () => {
 
 /** Runs one send activity call in an activity context, as a worker would. */
 function runSend(activities: ReturnType<typeof createSendActivities>, input: Pick<SendAttemptInput, 'messageId' | 'attempt' | 'recipients'> & Partial<SendAttemptInput>): Promise<SendAttemptResult> {
-  const full: SendAttemptInput = { softBounceReported: [], progress: { recipientsTotal: input.recipients.length, deliveredBefore: 0 }, ...input };
+  const full: SendAttemptInput = { progress: { recipientsTotal: input.recipients.length, deliveredBefore: 0 }, ...input };
   return new MockActivityEnvironment().run(activities.sendAttempt, full) as Promise<SendAttemptResult>;
 }
 
@@ -131,28 +131,39 @@ describe('send activity', () => {
     assert.equal(state.rows[0].state, 'partially_delivered');
   });
 
-  test('reputation hears every outcome once per send; a failure to tell it is handed back, not retried over SMTP', async () => {
+  test('reputation hears the sends an attempt ends, with their scope; a failure to tell it is handed back, not retried over SMTP', async () => {
     const tag = uid();
     const to = [`ok+${tag}@example.test`, `unknown+${tag}@example.test`, `full+${tag}@example.test`];
     const { id } = await storeMessage(to);
     const recorder = recordingNotifier();
     await runSend(activitiesWith(transport, recorder.notify), { messageId: id, attempt: 1, recipients: to });
-    assert.deepEqual(recorder.notices.map((n) => [n.address, n.event, n.category, n.messageId]), [
-      [to[0], 'delivered', 'delivered', id],
-      [to[1], 'hardBounced', 'unknown_user', id],
-      [to[2], 'softBounced', 'mailbox_full', id],
+    // The full mailbox is still retrying: its send has not ended, so it is not reported.
+    assert.deepEqual(recorder.notices.map((n) => [n.address, n.event, n.category, n.scope, n.messageId]), [
+      [to[0], 'delivered', 'delivered', 'recipient', id],
+      [to[1], 'hardBounced', 'unknown_user', 'recipient', id],
     ]);
-    // The second attempt of the same send: its soft bounce was reported already.
     const again = recordingNotifier();
-    await runSend(activitiesWith(transport, again.notify), { messageId: id, attempt: 2, recipients: [to[2]], softBounceReported: [to[2]] });
+    await runSend(activitiesWith(transport, again.notify), { messageId: id, attempt: 2, recipients: [to[2]] });
     assert.deepEqual(again.notices, []);
 
     const failing = async () => {
       throw new Error('Temporal is unreachable');
     };
+    const late = `ok2+${tag}@example.test`;
+    const second = await storeMessage([late]);
     const before = sink.transactions().length;
-    const result = await runSend(activitiesWith(transport, failing), { messageId: id, attempt: 3, recipients: [to[2]] });
-    assert.deepEqual(result.unreported.map((n) => [n.address, n.event]), [[to[2], 'softBounced']]);
+    const result = await runSend(activitiesWith(transport, failing), { messageId: second.id, attempt: 1, recipients: [late] });
+    assert.deepEqual(result.unreported.map((n) => [n.address, n.event]), [[late, 'delivered']]);
     assert.equal(sink.transactions().length, before + 1, 'one SMTP transaction, not repeated');
+  });
+
+  test('an attempt that leaves recipients open elsewhere records no final state', async () => {
+    const tag = uid();
+    const to = [`ok+${tag}@example.test`, `full+${tag}@example.test`];
+    const { id } = await storeMessage(to);
+    const result = await runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: [to[0]], progress: { recipientsTotal: 2, deliveredBefore: 0, openElsewhere: 1 } });
+    assert.equal(result.finalState, null);
+    const state = await pool.query('SELECT state FROM messages WHERE id = $1', [id]);
+    assert.equal(state.rows[0].state, 'queued');
   });
 });

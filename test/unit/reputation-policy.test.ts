@@ -10,6 +10,7 @@ import {
   MAX_SOFT_BOUNCE_THRESHOLD,
   MIN_SOFT_BOUNCE_THRESHOLD,
   RECENT_EVENTS,
+  applyLegacyOutcome,
   applyOutcome,
   hardBounceSuppresses,
   initialReputationState,
@@ -26,6 +27,7 @@ import {
   HARD_CATEGORIES,
   SOFT_CATEGORIES,
   type BounceCategory,
+  type ReplyScope,
   type ReputationEventType,
   type ReputationSignal,
 } from '../../src/types';
@@ -44,7 +46,26 @@ const DEFAULT_CATEGORY: Record<ReputationEventType, BounceCategory> = {
   hardBounced: 'unknown_user',
 };
 
-function signal(messageId: string, event: ReputationEventType, category?: BounceCategory, atMs = T0): ReputationSignal {
+/** Whom a reply of each category is usually about (the classifier decides it per reply). */
+const USUAL_SCOPE: Record<BounceCategory, ReplyScope> = {
+  delivered: 'recipient',
+  mailbox_full: 'recipient',
+  temporary_failure: 'recipient',
+  greylisted: 'destination',
+  rate_limited: 'sender',
+  server_unavailable: 'destination',
+  network_error: 'destination',
+  unknown_user: 'recipient',
+  unknown_domain: 'recipient',
+  mailbox_disabled: 'recipient',
+  invalid_address: 'recipient',
+  policy_block: 'sender',
+  message_too_large: 'message',
+  permanent_failure: 'recipient',
+};
+
+/** A final outcome as a delivery workflow reports it: a soft bounce is a send that ended expired. */
+function signal(messageId: string, event: ReputationEventType, category?: BounceCategory, atMs = T0, scope?: ReplyScope): ReputationSignal {
   const cat = category ?? DEFAULT_CATEGORY[event];
   const reply =
     event === 'delivered'
@@ -52,7 +73,7 @@ function signal(messageId: string, event: ReputationEventType, category?: Bounce
       : event === 'softBounced'
         ? { code: 452, enhanced: '4.2.2', text: 'Mailbox full' }
         : { code: 550, enhanced: '5.1.1', text: 'No such user' };
-  return { messageId, category: cat, reply, at: iso(atMs) };
+  return { messageId, category: cat, scope: scope ?? USUAL_SCOPE[cat], reply, at: iso(atMs) };
 }
 
 /** One step of a scenario: event, message id, optional category, time offset from T0. */
@@ -146,7 +167,7 @@ test('four soft bounces leave the address active with count 4', () => {
 });
 
 test('the suppression category is the one of the threshold-crossing bounce', () => {
-  const cats: BounceCategory[] = ['greylisted', 'rate_limited', 'server_unavailable', 'network_error', 'temporary_failure'];
+  const cats: BounceCategory[] = ['mailbox_full', 'temporary_failure', 'mailbox_full', 'mailbox_full', 'temporary_failure'];
   const { effects } = run(cats.map((c, i): Step => ['softBounced', `m${i}`, c]));
   const s = suppressionOf(effects[4]);
   assert.equal(s.category, 'temporary_failure');
@@ -377,7 +398,8 @@ for (const c of whileSuppressed) {
       const effect = applyOutcome(state, event, signal(id, event, category, now), SETTINGS, now);
       assert.equal(effect, null, `no effect for ${event} ${id}`);
       assert.equal(state.suppression, original, 'suppression unchanged');
-      assert.deepEqual(state.recent.at(-1), { type: event, at: iso(now), messageId: id, category: category ?? DEFAULT_CATEGORY[event] });
+      const cat = category ?? DEFAULT_CATEGORY[event];
+      assert.deepEqual(state.recent.at(-1), { type: event, at: iso(now), messageId: id, category: cat, scope: USUAL_SCOPE[cat], counted: true });
       assert.equal(state.recent.length, Math.min(RECENT_EVENTS, recentLen + 1));
       assert.equal(state.lastEventAtMs, now);
     });
@@ -499,7 +521,7 @@ test('recent keeps only the last 20 entries, newest last; totals count every dis
     state.recent.map((e) => e.messageId),
     Array.from({ length: 20 }, (_, i) => `m${n - 20 + i}`),
   );
-  assert.deepEqual(state.recent.at(-1), { type: events[(n - 1) % 3], at: iso(T0 + (n - 1) * M), messageId: `m${n - 1}`, category: DEFAULT_CATEGORY[events[(n - 1) % 3]] });
+  assert.deepEqual(state.recent.at(-1), { type: events[(n - 1) % 3], at: iso(T0 + (n - 1) * M), messageId: `m${n - 1}`, category: DEFAULT_CATEGORY[events[(n - 1) % 3]], scope: 'recipient', counted: true });
   assert.deepEqual(state.totals, { delivered: 17, softBounced: 17, hardBounced: 16 });
   assert.equal(state.lastEventAtMs, T0 + (n - 1) * M);
 });
@@ -580,9 +602,60 @@ test('dedup memory forgets keys older than DEDUP_WINDOW_MS', () => {
   assert.deepEqual(state.seen, [['delivered:n3', far]]);
 });
 
-test('all soft categories count towards the threshold', () => {
-  const steps: Step[] = [...SOFT_CATEGORIES, ...SOFT_CATEGORIES].slice(0, 5).map((c, i) => ['softBounced', `c${i}`, c]);
-  const { effects, state } = run(steps);
+test('only expired sends whose reply says the mailbox is unusable count towards the threshold', () => {
+  const counting: BounceCategory[] = SOFT_CATEGORIES.filter((c) => c === 'mailbox_full' || c === 'temporary_failure');
+  assert.deepEqual(counting, ['mailbox_full', 'temporary_failure']);
+  for (const category of SOFT_CATEGORIES) {
+    const { effects, state } = run(Array.from({ length: 5 }, (_, i): Step => ['softBounced', `${category}${i}`, category]));
+    const counts = counting.includes(category);
+    assert.equal(countEffects(effects), counts ? 1 : 0, category);
+    assert.equal(state.consecutiveSoftBounces, counts ? 5 : 0, category);
+    assert.equal(state.totals.softBounced, 5, `${category}: every expired send is heard`);
+    assert.equal(state.recent.filter((e) => e.type === 'softBounced').every((e) => e.counted === counts), true, category);
+  }
+});
+
+test('a rate limit about the mailbox (Gmail 4.2.1) never counts, a full mailbox about the destination neither', () => {
+  const state = initialReputationState(T0);
+  for (let i = 0; i < 6; i++) applyOutcome(state, 'softBounced', signal(`r${i}`, 'softBounced', 'rate_limited', T0, 'recipient'), SETTINGS, T0 + i);
+  for (let i = 0; i < 6; i++) applyOutcome(state, 'softBounced', signal(`f${i}`, 'softBounced', 'mailbox_full', T0, 'destination'), SETTINGS, T0 + i);
+  assert.equal(state.consecutiveSoftBounces, 0);
+  assert.equal(state.suppression, null);
+  assert.match(state.recent[0].why ?? '', /rate limit/);
+  assert.match(state.recent[state.recent.length - 1].why ?? '', /destination scope/);
+});
+
+test('a soft bounce reported while retrying (an older worker: no scope) counts nothing, and its send still counts when it expires', () => {
+  const state = initialReputationState(T0);
+  const retrying = { ...signal('m1', 'softBounced'), scope: undefined };
+  assert.equal(applyOutcome(state, 'softBounced', retrying, SETTINGS, T0), null);
+  assert.equal(state.consecutiveSoftBounces, 0);
+  assert.equal(state.totals.softBounced, 0);
+  assert.equal(state.recent[0].counted, false);
+  applyOutcome(state, 'softBounced', signal('m1', 'softBounced'), SETTINGS, T0 + H);
+  assert.equal(state.consecutiveSoftBounces, 1);
+});
+
+test('hard bounces suppress only when the address is at fault: recipient scope, or unknown_domain', () => {
+  const cases: [BounceCategory, ReplyScope, boolean][] = [
+    ['unknown_user', 'recipient', true],
+    ['permanent_failure', 'recipient', true],
+    ['permanent_failure', 'destination', false],
+    ['permanent_failure', 'sender', false],
+    ['unknown_domain', 'destination', true],
+    ['policy_block', 'recipient', false],
+    ['message_too_large', 'message', false],
+  ];
+  for (const [category, scope, suppresses] of cases) {
+    const state = initialReputationState(T0);
+    const effect = applyOutcome(state, 'hardBounced', signal('h', 'hardBounced', category, T0, scope), SETTINGS, T0);
+    assert.equal(effect?.type === 'suppress', suppresses, `${category}/${scope}`);
+  }
+});
+
+test('legacy rules (histories recorded before scopes): every soft-bouncing send counted at once', () => {
+  const state = initialReputationState(T0);
+  const effects = [...SOFT_CATEGORIES, ...SOFT_CATEGORIES].slice(0, 5).map((c, i) => applyLegacyOutcome(state, 'softBounced', { ...signal(`c${i}`, 'softBounced', c), scope: undefined }, SETTINGS, T0 + i));
   assert.equal(suppressionOf(effects[4]).reason, 'soft_bounce_threshold');
   assert.equal(state.consecutiveSoftBounces, 5);
 });
