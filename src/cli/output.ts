@@ -17,7 +17,15 @@ function shortReply(s: DeliveryStatus['recipients'][number]): string {
   if (!r) return '';
   const code = [r.code, r.enhanced].filter(Boolean).join(' ');
   const text = r.text.length > 60 ? `${r.text.slice(0, 57)}...` : r.text;
-  return `${r.category}${code ? ` (${code})` : ''} ${text}`.trim();
+  return `${r.category}${r.scope ? `/${r.scope}` : ''}${code ? ` (${code})` : ''} ${text}`.trim();
+}
+
+/** Where the recipient's schedule came from; statuses of runs from before per-domain policies have none. */
+function scheduleOf(r: DeliveryStatus['recipients'][number]): string {
+  const sc = r.schedule as DeliveryStatus['recipients'][number]['schedule'] | undefined;
+  if (!sc) return '';
+  const origin = sc.source === 'domain' ? `domain ${sc.rule}` : sc.source;
+  return `${sc.profile} (${origin})${r.nextAttemptAt ? ` next ${r.nextAttemptAt}` : ''}`;
 }
 
 export function formatStatus(s: DeliveryStatus): string {
@@ -25,7 +33,10 @@ export function formatStatus(s: DeliveryStatus): string {
     `message ${s.messageId}  ${s.state}  attempts ${s.attempts}  profile ${s.profile}`,
     `created ${s.createdAt}  deadline ${s.deadline}${s.nextAttemptAt ? `  next attempt ${s.nextAttemptAt}` : ''}`,
   ];
-  const rows = [['RECIPIENT', 'STATE', 'ATTEMPTS', 'LAST REPLY'], ...s.recipients.map((r) => [r.address, r.state, String(r.attempts), shortReply(r)])];
+  const rows = [
+    ['RECIPIENT', 'STATE', 'ATTEMPTS', 'SCHEDULE', 'LAST REPLY'],
+    ...s.recipients.map((r) => [r.address, r.state, String(r.attempts), scheduleOf(r), shortReply(r)]),
+  ];
   return `${head.join('\n')}\n${table(rows)}`;
 }
 
