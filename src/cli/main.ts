@@ -7,6 +7,7 @@ import { configHelp, loadConfig } from '../config';
 import { classifyLine } from '../policy/classify';
 import { formatDuration, parseDuration } from '../policy/duration';
 import type { ReputationEntry } from '../policy/reputation';
+import { ConfigFileError, formatIssue } from '../domains/config-file';
 import { addDomainCommands } from './domains';
 import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName, type SuppressionStatus } from '../types';
 import { fail, formatStatus, printJson, table } from './output';
@@ -278,6 +279,11 @@ function addConfigCommand(program: Command): void {
         process.stdout.write(`configuration ok${c.configFile ? `: ${c.configFile}` : ' (no configuration file: every recipient follows the default profile)'}\n`);
         if (rules.length > 0) process.stdout.write(`${table([['DOMAIN', 'PROFILE', 'DELAYS', 'DEADLINE'], ...rules.map((r) => [r.domain, r.profile, r.delays.join(','), r.deadline])])}\n`);
       } catch (err) {
+        // Every problem of the file at once, so one run of the check fixes them all.
+        if (err instanceof ConfigFileError && !o.json && err.issues.length > 1) {
+          process.stderr.write(`${err.issues.map((issue) => `error: ${formatIssue(err.file, issue)}`).join('\n')}\n`);
+          process.exit(1);
+        }
         fail(err, !!o.json);
       }
     });
