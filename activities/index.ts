@@ -2,6 +2,8 @@
 // pool, one pooled SMTP transport, one Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { DatabaseOutage } from '../src/db/outage';
+import { logger } from '../src/log';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import type { SmtpTransport } from '../src/smtp/transport';
 import { createReputationActivities, reputationNotifier } from './reputation';
@@ -18,9 +20,11 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const notifyAfterAttempt = reputationNotifier(deps, { fromAttempt: true });
+  // One per worker process: an outage is logged once, whichever activity meets it first.
+  const outage = new DatabaseOutage(logger);
   return {
-    ...createSendActivities({ ...deps, notifyReputation: notifyAfterAttempt }),
-    ...createSuppressionActivities({ ...deps, notifyAfterAttempt, notifyReputation: reputationNotifier(deps) }),
+    ...createSendActivities({ ...deps, notifyReputation: notifyAfterAttempt, outage }),
+    ...createSuppressionActivities({ ...deps, outage, notifyAfterAttempt, notifyReputation: reputationNotifier(deps) }),
     ...createReputationActivities(deps),
   };
 }

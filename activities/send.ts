@@ -3,20 +3,39 @@
 //   message, suppressions and earlier acceptances (one query) -> SMTP transaction for the rest
 //   -> attempt log and, when nothing is left open, the final state (one statement)
 //   -> reputation notices.
-import { ApplicationFailure, log } from '@temporalio/activity';
+// It heartbeats throughout, so a worker that dies mid-attempt is noticed in seconds and the
+// attempt retried elsewhere (README "Reliability").
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/db/attempts';
+import type { DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/policy/classify';
 import { finalMessageState } from '../src/policy/states';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
-import type { AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
+import type { AttemptLog, AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
 import { noticeOf, type ReputationNotifier } from './reputation';
 
 export interface SendDeps {
   pool: Pool;
   transport: SmtpTransport;
   notifyReputation: ReputationNotifier;
+  outage: DatabaseOutage;
+}
+
+/**
+ * How often a running attempt heartbeats. The workflow's heartbeat timeout (30 s) leaves room
+ * for the SDK's throttling (at most one heartbeat per 0.8 x the timeout) and a busy event loop:
+ * a live worker must never look dead, or its attempt would run twice.
+ */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+
+/** Heartbeats until stopped. */
+function heartbeating(): () => void {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  return () => clearInterval(timer);
 }
 
 /**
@@ -31,7 +50,7 @@ function noticesFor(messageId: string, replies: AttemptReply[]): ReputationNotic
     .map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
-export function createSendActivities({ pool, transport, notifyReputation }: SendDeps) {
+export function createSendActivities({ pool, transport, notifyReputation, outage }: SendDeps) {
   /** SMTP for the recipients not already accepted by an earlier run of this activity. */
   async function attempt(messageId: string, recipients: string[], { message, accepted }: AttemptContext): Promise<AttemptReply[]> {
     if (recipients.length === 0) return [];
@@ -52,39 +71,77 @@ export function createSendActivities({ pool, transport, notifyReputation }: Send
     });
   }
 
+  /**
+   * Writes the attempt log after the SMTP transaction. The replies are facts by then: if the
+   * write fails (PostgreSQL unreachable, or anything else), the activity still completes with
+   * them and hands the log to the workflow, which writes it with a follow-up activity. A retry
+   * of this activity would send again what the server accepted.
+   */
+  async function recordOrHandOver(record: AttemptLog): Promise<boolean> {
+    try {
+      await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttempt(pool, record));
+      return true;
+    } catch (err) {
+      log.warn('attempt log handed to the workflow: the replies are kept in its history and written when PostgreSQL answers', {
+        messageId: record.messageId,
+        attempt: record.attempt,
+        error: (err as Error).message,
+      });
+      return false;
+    }
+  }
+
   return {
     async sendAttempt(input: SendAttemptInput): Promise<SendAttemptResult> {
-      const context = await loadAttemptContext(pool, input.messageId, input.recipients);
-      const { suppressed } = context;
-      const skipped = new Set(suppressed.map((s) => s.address));
-      const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context);
-
-      let finalState: SendAttemptResult['finalState'] = null;
-      if (!input.progress.openElsewhere && replies.every((r) => r.kind !== 'soft')) {
-        const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
-        finalState = finalMessageState(delivered, input.progress.recipientsTotal);
-      }
-      await recordAttempt(pool, { messageId: input.messageId, attempt: input.attempt, replies, finalState });
-
-      // Reputation is told after the attempt is recorded, and a failure to tell it must not
-      // repeat the SMTP transaction: the workflow retries what could not be reported.
-      let unreported: ReputationNotice[] = [];
-      const notices = noticesFor(input.messageId, replies);
+      const stopHeartbeating = heartbeating();
       try {
-        await notifyReputation(notices);
-      } catch (err) {
-        log.warn('reputation notices deferred to the workflow', { messageId: input.messageId, error: (err as Error).message });
-        unreported = notices;
+        return await sendAttemptHeartbeating(input);
+      } finally {
+        stopHeartbeating();
       }
+    },
 
-      log.info('attempt finished', {
-        messageId: input.messageId,
-        attempt: input.attempt,
-        outcomes: replies.map((r) => `${r.kind}:${r.category}`),
-        suppressed: suppressed.length,
-        skippedAlreadyAccepted: replies.filter((r) => r.alreadyAccepted).length,
-      });
-      return { replies, suppressed, unreported, finalState };
+    /** The attempt log a send activity could not write; retried until PostgreSQL answers. */
+    async recordAttemptLog(record: AttemptLog): Promise<void> {
+      await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttempt(pool, record));
     },
   };
+
+  async function sendAttemptHeartbeating(input: SendAttemptInput): Promise<SendAttemptResult> {
+    // PostgreSQL unreachable here: nothing was sent, the activity fails and is retried (the same
+    // attempt, so the message's schedule is not used up).
+    const context = await outage.run(`reading message ${input.messageId} for attempt ${input.attempt}`, () => loadAttemptContext(pool, input.messageId, input.recipients));
+    const { suppressed } = context;
+    const skipped = new Set(suppressed.map((s) => s.address));
+    const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context);
+
+    let finalState: SendAttemptResult['finalState'] = null;
+    if (!input.progress.openElsewhere && replies.every((r) => r.kind !== 'soft')) {
+      const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
+      finalState = finalMessageState(delivered, input.progress.recipientsTotal);
+    }
+    const record: AttemptLog = { messageId: input.messageId, attempt: input.attempt, replies, finalState };
+    const recorded = await recordOrHandOver(record);
+
+    // Reputation is told after the attempt is recorded, and a failure to tell it must not
+    // repeat the SMTP transaction: the workflow retries what could not be reported.
+    let unreported: ReputationNotice[] = [];
+    const notices = noticesFor(input.messageId, replies);
+    try {
+      await notifyReputation(notices);
+    } catch (err) {
+      log.warn('reputation notices deferred to the workflow', { messageId: input.messageId, error: (err as Error).message });
+      unreported = notices;
+    }
+
+    log.info('attempt finished', {
+      messageId: input.messageId,
+      attempt: input.attempt,
+      outcomes: replies.map((r) => `${r.kind}:${r.category}`),
+      suppressed: suppressed.length,
+      skippedAlreadyAccepted: replies.filter((r) => r.alreadyAccepted).length,
+      recorded,
+    });
+    return { replies, suppressed, unreported, finalState: recorded ? finalState : null, unrecorded: recorded ? null : record };
+  }
 }

@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { recordDeliveryState as storeDeliveryState } from '../src/db/messages';
+import type { DatabaseOutage } from '../src/db/outage';
 import { getActiveSuppression, markLifted, upsertSuppression } from '../src/db/suppressions';
 import type { Suppression } from '../src/policy/reputation';
 import type { DeliveryStateRecord } from '../src/types';
@@ -11,13 +12,14 @@ import { noticeOf, type ReputationNotifier } from './reputation';
 
 export interface SuppressionActivityDeps {
   pool: Pool;
+  outage: DatabaseOutage;
   /** For the first run of an expiry, which follows the last attempt's suppression check at once. */
   notifyAfterAttempt: ReputationNotifier;
   /** For a retried run, when a suppression may have been added since. */
   notifyReputation: ReputationNotifier;
 }
 
-export function createSuppressionActivities({ pool, notifyAfterAttempt, notifyReputation }: SuppressionActivityDeps) {
+export function createSuppressionActivities({ pool, outage, notifyAfterAttempt, notifyReputation }: SuppressionActivityDeps) {
   return {
     /**
      * Idempotent, so a retry after a crash changes nothing twice: the expiries and the final
@@ -25,7 +27,7 @@ export function createSuppressionActivities({ pool, notifyAfterAttempt, notifyRe
      * workflow, which counts a message once.
      */
     async recordDeliveryState(record: DeliveryStateRecord): Promise<void> {
-      await storeDeliveryState(pool, record);
+      await outage.run(`recording the state of message ${record.messageId}`, () => storeDeliveryState(pool, record));
       const at = new Date().toISOString();
       const notices = (record.expired ?? []).map((e) => noticeOf(record.messageId, e.address, 'softBounced', e.reply, at));
       await (Context.current().info.attempt === 1 ? notifyAfterAttempt : notifyReputation)(notices);
@@ -33,18 +35,18 @@ export function createSuppressionActivities({ pool, notifyAfterAttempt, notifyRe
 
     /** The active suppression of an address, for a reputation workflow that starts fresh. */
     async loadSuppression(address: string): Promise<Suppression | null> {
-      const row = await getActiveSuppression(pool, address);
+      const row = await outage.run('reading a suppression', () => getActiveSuppression(pool, address));
       if (!row) return null;
       const { address: _, liftedAt: __, ...suppression } = row;
       return suppression;
     },
 
     async writeSuppression({ address, ...suppression }: Suppression & { address: string }): Promise<void> {
-      await upsertSuppression(pool, address, suppression);
+      await outage.run('writing a suppression', () => upsertSuppression(pool, address, suppression));
     },
 
     async liftSuppression({ address, at, actor, reason }: { address: string; at: string; actor: string | null; reason: string }): Promise<void> {
-      await markLifted(pool, address, at, actor, reason);
+      await outage.run('lifting a suppression', () => markLifted(pool, address, at, actor, reason));
     },
   };
 }

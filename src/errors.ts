@@ -30,3 +30,16 @@ export function quoteValue(value: unknown, max = 80): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
+
+/**
+ * A service Rebound depends on (PostgreSQL, Temporal) could not be reached: nothing was stored
+ * or started, and the same call (with the same message id) may simply be made again.
+ */
+export class ServiceUnavailableError extends Error {
+  override readonly name = 'ServiceUnavailableError';
+  readonly retryable = true;
+
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}

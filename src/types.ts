@@ -180,9 +180,23 @@ export interface DeliveryStateRecord {
   expired?: ExpiredRecipient[];
 }
 
+/** One attempt's entry in the attempt log: its replies and, when it ended the message, the final state. */
+export interface AttemptLog {
+  messageId: string;
+  attempt: number;
+  replies: AttemptReply[];
+  finalState: MessageState | null;
+}
+
 export interface SendAttemptResult {
   /** One reply per attempted recipient. */
   replies: AttemptReply[];
+  /**
+   * The attempt log the activity could not write (PostgreSQL unreachable after the SMTP
+   * transaction): the replies are facts and this result is their record, so the workflow writes
+   * it with a follow-up activity instead of repeating the transaction. Null when written.
+   */
+  unrecorded?: AttemptLog | null;
   /** Recipients not attempted because they are on the suppression list. */
   suppressed: SuppressionCheck[];
   /** Outcomes the activity could not report to reputation workflows: the workflow retries them. */

@@ -39,18 +39,24 @@ import { retryNowSignal, statusQuery } from './definitions';
 type Activities = ReturnType<typeof createActivities>;
 
 const { sendAttempt } = proxyActivities<Activities>({
-  // Connection, greeting and socket timeouts of the transport are well below this.
+  // Connection, greeting and socket timeouts of the transport are well below this: the bound
+  // for a live but slow server.
   startToCloseTimeout: '5 minutes',
+  // A worker that dies mid-attempt stops heartbeating: the attempt is retried elsewhere within
+  // this, not after five minutes. Generous against a busy event loop: a live worker that looked
+  // dead would have its attempt run twice.
+  heartbeatTimeout: '30 seconds',
   // Infrastructure failures (database, worker crash) are retried here; SMTP replies are
   // results, handled by the schedule below.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
 });
 
-// Outcomes the send activity could not report, and what ends without an attempt (expiries,
-// the final state after them, a cancellation): short steps, and regular rather than local
+// Outcomes the send activity could not report or record, and what ends without an attempt
+// (expiries, the final state after them, a cancellation): short steps, retried until the
+// database and the server answer, and regular rather than local
 // activities, since a local activity runs inside a workflow task and a task held across a long
 // timer skip (the time-skipping test server, a paused worker) expires.
-const { notifyReputation, recordDeliveryState } = proxyActivities<Activities>({
+const { notifyReputation, recordDeliveryState, recordAttemptLog } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -200,6 +206,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       const r = pending.find((x) => x.address === reply.address);
       if (r && isOpen(r)) applyReply(r, reply);
     }
+    // The attempt log the activity could not write: its replies are in this history, so the
+    // transaction is never repeated; the log is written before anything reads it again.
+    if (result.unrecorded) await recordAttemptLog(result.unrecorded);
     if (result.unreported.length > 0) await notifyReputation(result.unreported);
     return { softReplies: result.replies.filter((r) => r.kind === 'soft'), finalState: result.finalState };
   };

@@ -11,11 +11,12 @@ import {
 import { CancelledFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadConfig, type ReboundConfig } from '../config';
-import { insertMessage } from '../db/messages';
+import { insertMessage, type MessageRow, type StoredMessageInput } from '../db/messages';
+import { isDatabaseUnavailable } from '../db/outage';
 import type { DomainRule } from '../domains/config-file';
 import { planSchedules } from '../domains/policy';
 import { createPool } from '../db/pool';
-import { ValidationError } from '../errors';
+import { ServiceUnavailableError, ValidationError } from '../errors';
 import { composeMessage } from '../message/compose';
 import { validateSendRequest, type SendRequest } from '../message/validate';
 import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../search-attributes';
@@ -104,8 +105,7 @@ export class ReboundClient {
     // Each recipient's schedule: the message's own fields, then its domain's rule, then the default.
     const plans = planSchedules({ profile: request.profile, delays: request.delays, deadline: request.deadline }, valid.envelopeRecipients, this.opts.domains ?? []);
     const composed = await composeMessage(valid, messageId, { messageIdDomain: this.opts.messageIdDomain });
-    const { row, created } = await insertMessage(this.opts.pool, {
-      id: messageId,
+    const { row, created } = await this.store(messageId, {
       contentHash: composed.contentHash,
       mailFrom: valid.from.address,
       recipients: valid.envelopeRecipients,
@@ -139,6 +139,19 @@ export class ReboundClient {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     return { messageId, workflowId, created };
+  }
+
+  /** Stores the message; PostgreSQL unreachable is a clear, retryable error, and nothing starts. */
+  private async store(messageId: string, message: Omit<StoredMessageInput, 'id'>): Promise<{ row: MessageRow; created: boolean }> {
+    try {
+      return await insertMessage(this.opts.pool, { id: messageId, ...message });
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      throw new ServiceUnavailableError(
+        `message ${messageId} was not stored: PostgreSQL is unreachable (${(err as Error).message}); nothing was started. Send it again with the same id once the database is back: the id makes the retry safe`,
+        err,
+      );
+    }
   }
 
   handle(messageId: string): WorkflowHandle {

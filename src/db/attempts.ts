@@ -3,7 +3,7 @@
 // domains, in one query before the SMTP transaction and one statement after it. Each round trip to PostgreSQL is a wake-up of two processes, and at
 // full speed the worker spent more of its time on eight of them than on SMTP (bench/RESULTS.md).
 import type { Pool } from 'pg';
-import type { AttemptReply, MessageState, SuppressionCheck } from '../types';
+import type { AttemptLog, AttemptReply, MessageState, SuppressionCheck } from '../types';
 import { ROLLUP_COUNTERS, rollupUpserts } from '../domains/store';
 import { ACTIVE_SUPPRESSION } from './suppressions';
 
@@ -49,13 +49,8 @@ export async function loadAttemptContext(pool: Pool, messageId: string, recipien
   };
 }
 
-export interface AttemptRecord {
-  messageId: string;
-  attempt: number;
-  replies: AttemptReply[];
-  /** Set when this attempt ended the message: its state is written in the same statement. */
-  finalState: MessageState | null;
-}
+/** One attempt's log entry; when `finalState` is set, the message's state is written in the same statement. */
+export type AttemptRecord = AttemptLog;
 
 /**
  * What one attempt adds to the hourly and daily rollups of its recipients' domains (README

@@ -7,6 +7,8 @@ import type { Pool } from 'pg';
 import { createSendActivities } from '../../activities/send';
 import { ReboundClient } from '../../src/client/rebound-client';
 import { createPool } from '../../src/db/pool';
+import { DATABASE_UNAVAILABLE, DatabaseOutage } from '../../src/db/outage';
+import { logger } from '../../src/log';
 import { prepareDatabase } from '../../src/db/setup';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transport';
@@ -42,7 +44,7 @@ function recordingNotifier(): { notices: ReputationNotice[]; notify: (n: Reputat
 }
 
 function activitiesWith(t: SmtpTransport = transport, notify = recordingNotifier().notify) {
-  return createSendActivities({ pool, transport: t, notifyReputation: notify });
+  return createSendActivities({ pool, transport: t, notifyReputation: notify, outage: new DatabaseOutage(logger) });
 }
 
 /** Stores a message the way the client does, without starting a workflow. */
@@ -165,5 +167,63 @@ describe('send activity', () => {
     assert.equal(result.finalState, null);
     const state = await pool.query('SELECT state FROM messages WHERE id = $1', [id]);
     assert.equal(state.rows[0].state, 'queued');
+  });
+
+  test('PostgreSQL lost after the SMTP transaction: the activity completes with the replies and hands the log over; nothing is sent twice', async () => {
+    const tag = uid();
+    const to = [`ok+${tag}@example.test`];
+    const { id, header } = await storeMessage(to);
+    // The connection drops as the attempt log is written (a restart, a failover).
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+    const flaky = new Proxy(pool, {
+      get(target, key, receiver) {
+        if (key !== 'query') return Reflect.get(target, key, receiver);
+        return (q: string | { text: string }, ...rest: unknown[]) =>
+          /INSERT INTO attempts/.test(typeof q === 'string' ? q : q.text) ? Promise.reject(lost) : (target.query as (...a: unknown[]) => unknown)(q, ...rest);
+      },
+    });
+    const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+    const result = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
+    assert.deepEqual(result.replies.map((r) => [r.address, r.kind]), [[to[0], 'delivered']]);
+    assert.ok(result.unrecorded, 'the log is handed to the workflow');
+    assert.equal(result.finalState, null, 'no final state claimed before it is written');
+    assert.equal(sink.deliveries(header, to[0]), 1);
+    // The workflow's follow-up activity writes it once the database answers.
+    await new MockActivityEnvironment().run(activitiesWith().recordAttemptLog, result.unrecorded);
+    const logged = await pool.query('SELECT kind FROM attempts WHERE message_id = $1', [id]);
+    assert.deepEqual(logged.rows.map((r) => r.kind), ['delivered']);
+    const ledger = await pool.query('SELECT count(*)::int AS n FROM accepted_recipients WHERE message_id = $1', [id]);
+    assert.equal(ledger.rows[0].n, 1);
+  });
+
+  test('PostgreSQL unreachable before the SMTP transaction: a retryable DatabaseUnavailable failure, nothing sent', async () => {
+    const tag = uid();
+    const to = [`ok+${tag}@example.test`];
+    const { id } = await storeMessage(to);
+    const down = createPool('postgres://postgres@127.0.0.1:1/rebound_test', { connectionTimeoutMillis: 1000 });
+    try {
+      const before = sink.transactions().length;
+      const activities = createSendActivities({ pool: down, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Error & { type?: string; nonRetryable?: boolean }) => {
+        return err.type === DATABASE_UNAVAILABLE && err.nonRetryable === false;
+      });
+      assert.equal(sink.transactions().length, before, 'no SMTP transaction');
+    } finally {
+      await down.end();
+    }
+  });
+
+  test('send() while PostgreSQL is unreachable: a clear, retryable error naming the message, and nothing started', async () => {
+    const down = createPool('postgres://postgres@127.0.0.1:1/rebound_test', { connectionTimeoutMillis: 1000 });
+    const starts: unknown[] = [];
+    try {
+      const client = new ReboundClient({ client: { workflow: { start: async (...args: unknown[]) => void starts.push(args) } } as never, pool: down, taskQueue: 'unused' });
+      await assert.rejects(client.send({ id: `down-${uid()}`, from: 'sender@rebound.test', to: ['a@example.test'], subject: 'Hello', text: 'Body' }), (err: Error & { retryable?: boolean }) => {
+        return err.name === 'ServiceUnavailableError' && err.retryable === true && /was not stored: PostgreSQL is unreachable/.test(err.message) && /same id/.test(err.message);
+      });
+      assert.equal(starts.length, 0, 'no workflow started');
+    } finally {
+      await down.end();
+    }
   });
 });
