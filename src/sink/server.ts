@@ -101,7 +101,8 @@ export type ScenarioKind =
   | 'unknown'
   | 'toolarge'
   | 'blocked'
-  | 'drop';
+  | 'drop'
+  | 'slow';
 
 export interface Scenario {
   kind: ScenarioKind;
@@ -117,6 +118,8 @@ export interface Scenario {
   hintSeconds?: number | null;
   /** soft, full-K: how many attempts fail before the address accepts (full: absent = always). */
   failures?: number;
+  /** slow-MS: how long the RCPT reply is held back, in milliseconds. */
+  delayMs?: number;
 }
 
 /** Largest message the sink reads (and advertises with SIZE). */
@@ -160,6 +163,9 @@ export function scenarioFor(address: string): Scenario {
   if (base === 'toolarge' || base === 'too-large') return make('toolarge');
   if (base === 'blocked' || base === 'policy') return make('blocked');
   if (base === 'drop') return make('drop');
+  // slow-MS: accepted, but only after MS ms, so that a fault (a killed worker, a database that
+  // goes away) can be made to land inside an SMTP transaction (test/faults/).
+  if ((m = base.match(/^slow-(\d{1,6})$/))) return make('slow', `slow-${Number(m[1])}`, { delayMs: Number(m[1]) });
   return make('accept');
 }
 
@@ -168,6 +174,8 @@ interface RcptDecision {
   code: number;
   text: string;
   drop?: boolean;
+  /** Hold the reply back this long (slow-MS). */
+  delayMs?: number;
 }
 
 const RCPT_OK = '2.1.5 Recipient OK';
@@ -203,6 +211,8 @@ function decideRcpt(scenario: Scenario, address: string, attempt: number, defaul
       return { code: 554, text: `5.7.1 ${a}: Relay access denied: message rejected due to policy` };
     case 'drop':
       return { code: 0, text: '(connection dropped)', drop: true };
+    case 'slow':
+      return { code: 250, text: RCPT_OK, delayMs: scenario.delayMs };
     case 'toolarge':
     case 'accept':
       return { code: 250, text: RCPT_OK };
@@ -371,7 +381,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<BounceSink> {
         // nothing is written to a destroyed socket; the callback only lets the parser finish
         return callback(new SmtpReply(421, '4.4.2 connection dropped'));
       }
-      if (decision.code === 250) return callback();
+      // A reply held back past the connection's end is not written (smtp-server checks the socket).
+      if (decision.code === 250) return decision.delayMs ? void setTimeout(() => callback(), decision.delayMs) : callback();
       callback(new SmtpReply(decision.code, decision.text));
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {

@@ -18,6 +18,8 @@ export interface ReboundWorkerOptions {
   /** Reuse an existing connection (the time-skipping test environment provides one). */
   nativeConnection?: NativeConnection;
   client?: Client;
+  /** The pool the activities use; by default one is made from the configuration (tests inject faults through their own). */
+  pool?: Pool;
   maxCachedWorkflows?: number;
 }
 
@@ -75,7 +77,8 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     ownedClientConnection = await Connection.connect({ address: config.temporalAddress });
     client = new Client({ connection: ownedClientConnection, namespace: config.temporalNamespace });
   }
-  const pool = createPool(config.databaseUrl);
+  const ownsPool = !opts.pool;
+  const pool = opts.pool ?? createPool(config.databaseUrl);
   const transport = createSmtpTransport(config.smtpUrl);
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -98,7 +101,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
         await worker.run();
       } finally {
         transport.close();
-        await pool.end();
+        if (ownsPool) await pool.end();
         await ownedClientConnection?.close();
         if (ownsNative) await nativeConnection.close();
       }

@@ -56,7 +56,12 @@ export interface TimeSkippingStack {
   teardown(): Promise<void>;
 }
 
-export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> = {}): Promise<TimeSkippingStack> {
+export interface StackOptions {
+  /** The pool the worker's activities use, made from the stack's own (to inject database faults). */
+  workerPool?: (pool: Pool) => Pool;
+}
+
+export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> = {}, opts: StackOptions = {}): Promise<TimeSkippingStack> {
   await prepareDatabase(TEST_DATABASE_URL);
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
@@ -78,6 +83,7 @@ export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> =
     workflowBundle: await workflowBundle(),
     nativeConnection: env.nativeConnection,
     client: env.client,
+    ...(opts.workerPool ? { pool: opts.workerPool(pool) } : {}),
   });
   const running = worker.run();
   const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue, domains: config.domains });

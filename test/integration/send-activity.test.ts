@@ -13,6 +13,7 @@ import { prepareDatabase } from '../../src/db/setup';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transport';
 import type { ReputationNotice, SendAttemptInput, SendAttemptResult } from '../../src/types';
+import { failingStatements } from '../helpers/faulty-pool';
 import { TEST_DATABASE_URL, uid } from '../helpers/stack';
 
 let pool: Pool;
@@ -174,14 +175,7 @@ describe('send activity', () => {
     const to = [`ok+${tag}@example.test`];
     const { id, header } = await storeMessage(to);
     // The connection drops as the attempt log is written (a restart, a failover).
-    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
-    const flaky = new Proxy(pool, {
-      get(target, key, receiver) {
-        if (key !== 'query') return Reflect.get(target, key, receiver);
-        return (q: string | { text: string }, ...rest: unknown[]) =>
-          /INSERT INTO attempts/.test(typeof q === 'string' ? q : q.text) ? Promise.reject(lost) : (target.query as (...a: unknown[]) => unknown)(q, ...rest);
-      },
-    });
+    const flaky = failingStatements(pool, /INSERT INTO attempts/).pool;
     const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
     const result = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
     assert.deepEqual(result.replies.map((r) => [r.address, r.kind]), [[to[0], 'delivered']]);
