@@ -3,7 +3,7 @@
 // the first outcome that blames its address and exists exactly once per address.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { outcomeSignals } from '../workflows/definitions';
-import { outcomeBlame } from '../src/policy/blame';
+import { OUTCOME_KIND, outcomeBlame } from '../src/policy/blame';
 import type { ReputationWorkflowSettings } from '../src/policy/reputation';
 import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ClassifiedReply, type ReputationEventType, type ReputationNotice } from '../src/types';
 
@@ -25,8 +25,6 @@ export interface ReputationDeps {
   reputation: ReputationWorkflowSettings;
 }
 
-const EVENT_KIND = { delivered: 'delivered', softBounced: 'soft', hardBounced: 'hard' } as const;
-
 /** The notice of one send's outcome, decided by `reply` (the attempt's, or the one an expiry is judged by). */
 export function noticeOf(messageId: string, address: string, event: ReputationEventType, reply: ClassifiedReply, at: string): ReputationNotice {
   return { address, event, messageId, category: reply.category, scope: reply.scope, reply: { code: reply.code, enhanced: reply.enhanced, text: reply.text }, at };
@@ -34,7 +32,7 @@ export function noticeOf(messageId: string, address: string, event: ReputationEv
 
 /** Whether an outcome may create its address's reputation workflow: only one that counts against the address. */
 function blamesAddress(n: ReputationNotice): boolean {
-  return n.event !== 'delivered' && n.scope !== undefined && outcomeBlame({ kind: EVENT_KIND[n.event], category: n.category, scope: n.scope }).counts;
+  return n.event !== 'delivered' && n.scope !== undefined && outcomeBlame({ kind: OUTCOME_KIND[n.event], category: n.category, scope: n.scope }).counts;
 }
 
 /**

@@ -19,7 +19,8 @@ function softCell(h: DomainHealth): string {
   return `${s.total} (${s.recipient}/${s.destination}/${s.sender}/${s.message})`;
 }
 
-function listTable(rows: DomainHealth[]): string {
+/** The table `rebound domains` prints (the demo prints it too). */
+export function listTable(rows: DomainHealth[]): string {
   if (rows.length === 0) return 'no attempts in this window';
   return table([
     ['DOMAIN', 'ATTEMPTS', 'SENDS', 'DELIVERED', 'SOFT (r/d/s/m)', 'HARD', 'EXPIRED', 'SOFT %', 'HARD %', 'VERDICT'],

@@ -2,6 +2,7 @@
 // schedule (seconds instead of hours), follows them live to the end and prints a summary.
 import { randomBytes } from 'node:crypto';
 import { ReboundClient } from '../client/rebound-client';
+import { listTable } from '../cli/domains';
 import { formatStatus, printJson, table } from '../cli/output';
 import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState, type SuppressionStatus } from '../types';
 import { startStack, untilSignal } from './stack';
@@ -88,23 +89,7 @@ async function settledCheck(client: ReboundClient, address: string, expected: bo
 /** The health of the demo's domains, as `rebound domains` prints it. */
 async function domainTable(client: ReboundClient): Promise<string> {
   const demo = new Set<string>(Object.values(DOMAINS));
-  const rows = (await client.domains.list({ window: '24h', limit: 10_000 })).filter((d) => demo.has(d.domain));
-  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-  return table([
-    ['DOMAIN', 'ATTEMPTS', 'SENDS', 'DELIVERED', 'SOFT r/d/s/m', 'HARD', 'EXPIRED', 'SOFT RATE', 'HARD RATE', 'VERDICT'],
-    ...rows.map((d) => [
-      d.domain,
-      String(d.attempts),
-      String(d.sends),
-      String(d.delivered),
-      `${d.softBounces.recipient}/${d.softBounces.destination}/${d.softBounces.sender}/${d.softBounces.message}`,
-      String(d.hardBounces),
-      String(d.expired),
-      pct(d.softBounceRate),
-      pct(d.hardBounceRate),
-      d.verdict,
-    ]),
-  ]);
+  return listTable((await client.domains.list({ window: '24h', limit: 10_000 })).filter((d) => demo.has(d.domain)));
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {

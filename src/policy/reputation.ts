@@ -1,8 +1,8 @@
 // Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
-import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReplyKind, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
-import { outcomeBlame, type Blame } from './blame';
+import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
+import { OUTCOME_KIND, outcomeBlame, type Blame } from './blame';
 import { replyScope } from './classify';
 
 export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
@@ -141,8 +141,6 @@ export function isActive(s: Suppression | null, nowMs: number): s is Suppression
 /** What the caller must persist after a transition. */
 export type ReputationEffect = { type: 'suppress'; suppression: Suppression } | { type: 'lift'; reason: string; actor: string | null; at: string } | null;
 
-const EVENT_KIND: Record<ReputationEventType, ReplyKind> = { delivered: 'delivered', softBounced: 'soft', hardBounced: 'hard' };
-
 /** A soft bounce reported by an older worker while its send was still retrying. */
 const RETRYING_REPORT: Blame = { counts: false, why: 'reported while the send was still retrying (an older worker): only a send that ends expired counts' };
 
@@ -165,7 +163,7 @@ export function applyOutcome(
   if (!firstSighting(state, `${retryingReport ? 'retrying' : event}:${signal.messageId}`, nowMs)) return null;
   state.lastEventAtMs = nowMs;
   const scope = signal.scope ?? replyScope({ ...signal.reply, category: signal.category });
-  const blame = retryingReport ? RETRYING_REPORT : outcomeBlame({ kind: EVENT_KIND[event], category: signal.category, scope });
+  const blame = retryingReport ? RETRYING_REPORT : outcomeBlame({ kind: OUTCOME_KIND[event], category: signal.category, scope });
   if (!retryingReport) state.totals[event] += 1;
   remember(state, {
     type: event,
