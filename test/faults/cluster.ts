@@ -42,6 +42,9 @@ export class PrivateCluster {
   readonly dataDir: string;
   readonly logFile: string;
   private up = false;
+  private closed = false;
+  /** The postmaster of the last start, for the leak check after cleanup. */
+  postmasterPid: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -83,6 +86,7 @@ export class PrivateCluster {
 
   /** pg_ctl start, waiting until it accepts connections (after an immediate stop: crash recovery first). */
   async start(): Promise<void> {
+    if (this.closed) throw new Error('the cluster has been stopped for good');
     const options = [
       `-p ${this.port}`,
       // Its own socket directory: the shared server's /var/run/postgresql is none of our business.
@@ -97,6 +101,7 @@ export class PrivateCluster {
     const [cmd, args] = this.command('pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-o', options, 'start']);
     await run(cmd, args);
     this.up = true;
+    this.postmasterPid = Number(readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
     await this.waitAccepting(30_000);
   }
 
@@ -124,6 +129,7 @@ export class PrivateCluster {
   }
 
   async stop(): Promise<void> {
+    this.closed = true;
     if (!this.up && !existsSync(path.join(this.dataDir, 'postmaster.pid'))) return;
     try {
       await this.stopImmediate();
@@ -137,6 +143,7 @@ export class PrivateCluster {
    * starts the postmaster with setsid, so its pid is its group).
    */
   stopSync(): void {
+    this.closed = true;
     const pidFile = path.join(this.dataDir, 'postmaster.pid');
     if (!existsSync(pidFile)) return;
     try {

@@ -15,6 +15,7 @@ export class TemporalServer {
   readonly logFile: string;
   private group: ProcessGroup | null = null;
   private starts = 0;
+  private stopped = false;
 
   constructor(
     readonly dir: string,
@@ -41,6 +42,7 @@ export class TemporalServer {
 
   /** Starts the server (first start or restart on the same file and port) and waits until it serves. */
   async start(timeoutMs = 60_000): Promise<void> {
+    if (this.stopped) throw new Error('the Temporal server has been stopped for good');
     if (this.group?.running) throw new Error('the Temporal server is already running');
     const fd = openSync(this.logFile, 'a');
     writeSync(fd, `--- start ${++this.starts} at ${new Date().toISOString()}\n`);
@@ -75,6 +77,7 @@ export class TemporalServer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.group?.stop(10_000);
   }
 }

@@ -1,0 +1,254 @@
+// The faults: what each one does to the stack, when it starts and when the service is back.
+//
+// Faults run one after the other with a random pause between them, so each has a clear
+// interval and the messages it overlapped can be named. Three of them aim at an SMTP
+// transaction instead of a random moment, because that is where a fault can lose or double a
+// message: the fault sends a probe message whose RCPT the sink holds back (`slow-MS`), waits
+// until a worker has started its send activity (the Temporal server names the worker), and
+// strikes while the sink is still holding the reply:
+//   kill-worker    kill -9 of the worker running the probe's attempt, restarted after a pause;
+//   stop-postgres  PostgreSQL stopped with -m immediate before the probe's 250 arrives, so the
+//                  attempt has been accepted by the server and cannot be recorded;
+//   pause-worker   SIGSTOP of the worker running the probe's attempt for 40 s, then SIGCONT.
+// The others strike at a random moment of the traffic: kill -9 of every worker, kill -9 of the
+// Temporal server (restarted on the same SQLite file and port), the relay stopped (connection
+// refused), the relay replaced by a black hole.
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { deliveryWorkflowId } from '../../src/types';
+import type { Say } from './cleanup';
+import type { PrivateCluster } from './cluster';
+import type { Peer } from './peer';
+import type { Prng } from './prng';
+import type { TemporalServer } from './temporal';
+import { probeMessage, type PlannedMessage, type Schedule, type Traffic } from './traffic';
+import type { Workers } from './workers';
+
+export const FAULT_KINDS = ['kill-worker', 'kill-all-workers', 'kill-temporal', 'stop-postgres', 'relay-down', 'relay-blackhole', 'pause-worker'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The order extra faults go to when the count is not a multiple of the kinds: the likeliest to hurt first. */
+const PRIORITY: readonly FaultKind[] = ['kill-worker', 'stop-postgres', 'kill-temporal', 'kill-all-workers', 'relay-blackhole', 'pause-worker', 'relay-down'];
+
+/** The three that matter most, for --quick. */
+export const QUICK_KINDS: readonly FaultKind[] = ['kill-worker', 'stop-postgres', 'kill-temporal'];
+
+export interface FaultPlan {
+  kind: FaultKind;
+  /** Pause before the fault, after the previous one ended. */
+  gapMs: number;
+  /** How long the service stays away (down, paused, or dead before its restart begins). */
+  holdMs: number;
+}
+
+export interface FaultRecord {
+  id: number;
+  kind: FaultKind;
+  /** The moment the fault struck (kill sent, stop begun, relay closed, SIGSTOP). */
+  startedAt: number;
+  /** The moment the service was back (restarted and serving, SIGCONT). */
+  endedAt: number;
+  detail: string;
+  /** Worker processes killed with -9 and when: the duplicates' window is judged from these. */
+  kills: { pid: number; at: number }[];
+  /** The probe message the fault aimed at, if any. */
+  probe: string | null;
+  /** When the probe's send activity was seen running, before the fault struck. */
+  probeActivityAt: number | null;
+}
+
+function holdFor(kind: FaultKind, prng: Prng, quick: boolean): number {
+  switch (kind) {
+    case 'kill-worker':
+    case 'kill-all-workers':
+      return quick ? 2000 : prng.int(2000, 5000);
+    case 'kill-temporal':
+      return quick ? 2000 : prng.int(1000, 4000);
+    case 'stop-postgres':
+      return quick ? 5000 : prng.int(5000, 20_000);
+    case 'relay-down':
+      return prng.int(3000, 8000);
+    case 'relay-blackhole':
+      return prng.int(4000, 10_000);
+    case 'pause-worker':
+      // Past the workflow task timeout (10 s) and the sticky queue's, well short of the
+      // activity's start-to-close and the sink's idle timeout.
+      return 40_000;
+  }
+}
+
+/**
+ * `count` faults over `kinds`: every kind as evenly as the count allows (extra ones to the
+ * likeliest to hurt), in a random order that avoids the same kind twice in a row.
+ */
+export function planFaults(kinds: readonly FaultKind[], count: number, prng: Prng, quick: boolean): FaultPlan[] {
+  const order = PRIORITY.filter((k) => kinds.includes(k));
+  const chosen: FaultKind[] = [];
+  for (let i = 0; i < count; i++) chosen.push(order[i % order.length]!);
+  prng.shuffle(chosen);
+  for (let i = 1; i < chosen.length; i++) {
+    if (chosen[i] !== chosen[i - 1]) continue;
+    const j = chosen.findIndex((k, n) => n > i && k !== chosen[i]);
+    if (j > 0) [chosen[i], chosen[j]] = [chosen[j]!, chosen[i]!];
+  }
+  return chosen.map((kind) => ({
+    kind,
+    gapMs: quick ? prng.int(4000, 7000) : prng.int(8000, 20_000),
+    holdMs: holdFor(kind, prng, quick),
+  }));
+}
+
+/** A rough length of a plan, for pacing the traffic over it (restarts take a few seconds each). */
+export function estimatePlanMs(plan: FaultPlan[]): number {
+  const restart: Record<FaultKind, number> = {
+    'kill-worker': 9000,
+    'kill-all-workers': 11_000,
+    'kill-temporal': 4000,
+    'stop-postgres': 2000,
+    'relay-down': 1000,
+    'relay-blackhole': 1000,
+    'pause-worker': 2000,
+  };
+  return plan.reduce((ms, f) => ms + f.gapMs + f.holdMs + restart[f.kind], 0);
+}
+
+export interface InjectorContext {
+  temporal: TemporalServer;
+  /** Null when the suite runs on the shared server: no PostgreSQL faults then. */
+  cluster: PrivateCluster | null;
+  workers: Workers;
+  peer: Peer;
+  client: Client;
+  traffic: Traffic;
+  messages: PlannedMessage[];
+  schedule: Schedule;
+  runTag: string;
+  prng: Prng;
+  say: Say;
+  /** Elapsed time for log lines. */
+  clock: (at: number) => string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Injector {
+  readonly faults: FaultRecord[] = [];
+
+  constructor(private readonly ctx: InjectorContext) {}
+
+  async run(plan: FaultPlan[], stopped: () => boolean): Promise<void> {
+    for (const item of plan) {
+      await sleep(item.gapMs);
+      if (stopped()) return;
+      const fault: FaultRecord = { id: this.faults.length + 1, kind: item.kind, startedAt: 0, endedAt: 0, detail: '', kills: [], probe: null, probeActivityAt: null };
+      await this.inject(fault, item.holdMs);
+      this.faults.push(fault);
+      const c = this.ctx.clock;
+      this.ctx.say(`fault #${fault.id} ${fault.kind}: ${c(fault.startedAt)} .. ${c(fault.endedAt)} (${((fault.endedAt - fault.startedAt) / 1000).toFixed(1)} s) ${fault.detail}`);
+    }
+  }
+
+  private async inject(fault: FaultRecord, holdMs: number): Promise<void> {
+    const { workers, temporal: server, cluster, peer, prng } = this.ctx;
+    switch (fault.kind) {
+      case 'kill-worker': {
+        const target = await this.probe(fault, 'slow-3000', 1000);
+        const slot = target ?? prng.int(0, workers.count - 1);
+        fault.startedAt = Date.now();
+        const pid = await workers.kill9(slot);
+        if (pid !== null) fault.kills.push({ pid, at: fault.startedAt });
+        fault.detail = `worker ${slot + 1} (pid ${pid}) killed ${target !== null ? "in the probe's SMTP transaction" : 'at a random moment (the probe was not seen running)'}`;
+        await sleep(holdMs);
+        await workers.start(slot);
+        break;
+      }
+      case 'kill-all-workers': {
+        fault.startedAt = Date.now();
+        const killed = await Promise.all(Array.from({ length: workers.count }, (_, slot) => workers.kill9(slot)));
+        for (const pid of killed) if (pid !== null) fault.kills.push({ pid, at: fault.startedAt });
+        fault.detail = `${fault.kills.length} workers killed (pids ${fault.kills.map((k) => k.pid).join(', ')})`;
+        await sleep(holdMs);
+        await workers.startAll();
+        break;
+      }
+      case 'kill-temporal': {
+        fault.startedAt = Date.now();
+        const pid = server.pid;
+        await server.kill9();
+        fault.detail = `server pid ${pid} killed, restarted on ${server.address} after ${(holdMs / 1000).toFixed(1)} s`;
+        await sleep(holdMs);
+        await server.start();
+        break;
+      }
+      case 'stop-postgres': {
+        if (!cluster) throw new Error('stop-postgres planned without a private cluster');
+        await this.probe(fault, 'slow-2000', 700);
+        fault.startedAt = Date.now();
+        await cluster.stopImmediate();
+        fault.detail = `stopped -m immediate for ${(holdMs / 1000).toFixed(1)} s${fault.probeActivityAt ? " inside the probe's SMTP transaction" : ''}`;
+        await sleep(Math.max(0, fault.startedAt + holdMs - Date.now()));
+        await cluster.start();
+        break;
+      }
+      case 'relay-down': {
+        fault.startedAt = Date.now();
+        await peer.stop();
+        fault.detail = `sink stopped (connection refused) for ${(holdMs / 1000).toFixed(1)} s`;
+        await sleep(Math.max(0, fault.startedAt + holdMs - Date.now()));
+        await peer.start();
+        break;
+      }
+      case 'relay-blackhole': {
+        fault.startedAt = Date.now();
+        await peer.stop();
+        await peer.blackHoleOn();
+        await sleep(Math.max(0, fault.startedAt + holdMs - Date.now()));
+        const swallowed = peer.swallowedConnections;
+        await peer.blackHoleOff();
+        await peer.start();
+        fault.detail = `black hole for ${(holdMs / 1000).toFixed(1)} s, ${swallowed} connections swallowed`;
+        break;
+      }
+      case 'pause-worker': {
+        const target = await this.probe(fault, 'slow-1500', 500);
+        const slot = target ?? prng.int(0, workers.count - 1);
+        fault.startedAt = Date.now();
+        const pid = workers.pause(slot);
+        fault.detail = `worker ${slot + 1} (pid ${pid}) stopped for ${(holdMs / 1000).toFixed(0)} s ${target !== null ? "in the probe's SMTP transaction" : 'at a random moment'}`;
+        await sleep(holdMs);
+        workers.resume(slot);
+        break;
+      }
+    }
+    fault.endedAt = Date.now();
+  }
+
+  /**
+   * Sends a probe to `scenario` and waits until a worker runs its send activity, then `settleMs`
+   * more (into the held-back RCPT). Returns the slot of that worker, or null if it was not seen.
+   */
+  private async probe(fault: FaultRecord, scenario: string, settleMs: number): Promise<number | null> {
+    const { client, traffic, messages, schedule, runTag, workers } = this.ctx;
+    const m = probeMessage(runTag, messages.length, fault.id, scenario, schedule);
+    messages.push(m);
+    fault.probe = m.id;
+    void traffic.submit(m);
+    const handle = client.workflow.getHandle(deliveryWorkflowId(m.id));
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const described = await handle.describe().catch(() => null);
+      const running = described?.raw.pendingActivities?.find(
+        (a) => a.activityType?.name === 'sendAttempt' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      );
+      if (running) {
+        fault.probeActivityAt = Date.now();
+        // The SDK's worker identity is `${pid}@${hostname}`.
+        const pid = Number(/^(\d+)@/.exec(running.lastWorkerIdentity ?? '')?.[1]);
+        await sleep(settleMs);
+        return workers.slotOfPid(pid);
+      }
+      await sleep(40);
+    }
+    return null;
+  }
+}
