@@ -166,15 +166,7 @@ async function main(): Promise<number> {
     if (keepTmp) log(`kept ${tmpDir} (worker logs) for inspection`);
     else rmSync(tmpDir, { recursive: true, force: true });
   });
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping what the bench started`);
-    cleanup.runAll(log).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  cleanup.installSignalHandlers(log);
 
   try {
     const m = machine();
@@ -218,7 +210,7 @@ async function main(): Promise<number> {
     keepTmp = true;
     throw err;
   } finally {
-    if (!interrupted) await cleanup.runAll(log);
+    await cleanup.run(log);
   }
 }
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPool } from '../src/db/pool';
+import { Cleanup as StackCleanup } from '../src/dev/cleanup';
 import { prepareDatabase } from '../src/db/setup';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server';
 import { PROJECT_ROOT } from '../src/dev/tools';
@@ -16,33 +17,10 @@ import { sleep } from './measure';
 
 // ---------------------------------------------------------------- cleanup
 
-export class Cleanup {
-  private readonly steps: { name: string; fn: () => Promise<void> }[] = [];
-  /** Child pids SIGKILLed on exit if still registered then. */
-  private readonly pids = new Set<number>();
-
+/** The shared cleanup (src/dev/cleanup.ts), plus the bench's child processes. */
+export class Cleanup extends StackCleanup {
   constructor() {
-    process.on('exit', () => {
-      for (const pid of this.pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    });
-  }
-
-  /** Registers an async stop step; steps run last-in first-out. Returns a function that runs it now. */
-  add(name: string, fn: () => Promise<void>): () => Promise<void> {
-    const step = { name, fn };
-    this.steps.push(step);
-    return async () => {
-      const i = this.steps.indexOf(step);
-      if (i < 0) return;
-      this.steps.splice(i, 1);
-      await fn();
-    };
+    super(20_000);
   }
 
   /**
@@ -50,23 +28,11 @@ export class Cleanup {
    * then SIGKILL after `graceMs`) by a step registered under `name`. Returns that step.
    */
   child(name: string, child: ChildProcess, graceMs: number): () => Promise<void> {
-    const pid = child.pid!;
-    this.pids.add(pid);
+    const forget = this.onExitSync(() => child.kill('SIGKILL'));
     return this.add(name, async () => {
       await stopChild(child, graceMs);
-      this.pids.delete(pid);
+      forget();
     });
-  }
-
-  async runAll(log: (msg: string) => void): Promise<void> {
-    while (this.steps.length > 0) {
-      const step = this.steps.pop()!;
-      try {
-        await Promise.race([step.fn(), sleep(20_000).then(() => Promise.reject(new Error('timed out after 20 s')))]);
-      } catch (err) {
-        log(`cleanup: ${step.name} failed: ${(err as Error).message}`);
-      }
-    }
   }
 }
 

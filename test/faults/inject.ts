@@ -16,7 +16,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { deliveryWorkflowId } from '../../src/types';
-import type { Say } from './cleanup';
+import type { Say } from '../../src/dev/cleanup';
 import type { PrivateCluster } from './cluster';
 import type { Peer } from './peer';
 import type { Prng } from './prng';

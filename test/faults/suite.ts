@@ -12,7 +12,7 @@ import { prepareDatabase } from '../../src/db/setup';
 import { freePort } from '../../src/dev/temporal-server';
 import { FINAL_MESSAGE_STATES, deliveryWorkflowId, type DeliveryStatus, type MessageState } from '../../src/types';
 import { statusQuery } from '../../workflows/definitions';
-import { Cleanup, type Say } from './cleanup';
+import { Cleanup, type Say } from '../../src/dev/cleanup';
 import { PrivateCluster } from './cluster';
 import { judge, type DbSnapshot, type Verdict } from './count';
 import { estimatePlanMs, FAULT_KINDS, Injector, planFaults, QUICK_KINDS, type FaultKind, type FaultRecord } from './inject';

@@ -8,7 +8,7 @@
 import type { ReboundClient } from '../../src/client/rebound-client';
 import { ValidationError } from '../../src/errors';
 import type { MessageState } from '../../src/types';
-import type { Say } from './cleanup';
+import type { Say } from '../../src/dev/cleanup';
 import type { Prng } from './prng';
 
 export type RecipientOutcome = 'delivered' | 'bounced' | 'expired';

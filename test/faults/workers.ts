@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/dev/tools';
 import { WORKER_NODE_FLAGS } from '../../src/worker/worker';
-import type { Say } from './cleanup';
+import type { Say } from '../../src/dev/cleanup';
 import { spawnGroup, type ProcessGroup } from './processes';
 
 const BIN = path.join(PROJECT_ROOT, 'bin/rebound.js');

@@ -1,7 +1,7 @@
-// What the suite must undo, newest first: processes, the private PostgreSQL cluster, the temp
-// dir. Steps run on success, on error and on Ctrl-C; each is bounded in time so a wedged
-// service cannot keep the suite from exiting (the process-group exit hook in processes.ts and
-// the synchronous hooks registered with `onExitSync` still catch what a step left behind).
+// What a tool that starts a stack of its own (the bench, the fault suite) must undo, newest
+// first: processes, databases, temp dirs. Steps run on success, on error and on Ctrl-C; each is
+// bounded in time so a wedged service cannot keep the tool from exiting, and the synchronous
+// hooks registered with `onExitSync` still catch what a step left behind.
 
 export type Say = (msg: string) => void;
 
@@ -10,7 +10,8 @@ export class Cleanup {
   private readonly syncSteps: (() => void)[] = [];
   private running: Promise<void> | null = null;
 
-  constructor() {
+  /** `stepTimeoutMs`: how long one step may take before the next one runs. */
+  constructor(private readonly stepTimeoutMs = 30_000) {
     process.on('exit', () => {
       for (const fn of this.syncSteps.splice(0).reverse()) {
         try {
@@ -43,6 +44,7 @@ export class Cleanup {
     };
   }
 
+  /** Runs every step, newest first; a second call returns the first one's promise. */
   run(say: Say): Promise<void> {
     this.running ??= (async () => {
       while (this.steps.length > 0) {
@@ -51,7 +53,7 @@ export class Cleanup {
         try {
           await Promise.race([
             step.fn(),
-            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out after 30 s')), 30_000))),
+            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${this.stepTimeoutMs / 1000} s`)), this.stepTimeoutMs))),
           ]);
         } catch (err) {
           say(`cleanup: ${step.name} failed: ${(err as Error).message}`);
@@ -64,16 +66,15 @@ export class Cleanup {
   }
 
   /**
-   * Ctrl-C and SIGTERM: clean up, then exit 130. The children are in groups of their own, so
-   * the terminal's signal reached only this process; if cleanup hangs, a second signal exits
-   * at once (the exit hooks still kill every group).
+   * Ctrl-C and SIGTERM: clean up, then exit 130. If cleanup hangs, a second signal exits at
+   * once (the exit hooks still run).
    */
   installSignalHandlers(say: Say): () => void {
     let seen = false;
     const handler = (signal: NodeJS.Signals) => {
       if (seen) process.exit(130);
       seen = true;
-      say(`${signal}: stopping everything the suite started`);
+      say(`${signal}: stopping everything that was started`);
       void this.run(say).finally(() => process.exit(130));
     };
     process.on('SIGINT', handler);
