@@ -1,16 +1,21 @@
 // The send activity: one attempt of a message, everything a worker must do between two timers
 // in one activity task so that an attempt costs one round trip through the server:
-//   message, suppressions and earlier acceptances (one query) -> SMTP transaction for the rest
+//   message, suppressions, earlier acceptances and the send lease (one statement)
+//   -> SMTP transaction for the rest, the body written only while the lease holds
 //   -> attempt log and, when nothing is left open, the final state (one statement)
-//   -> reputation notices.
-// It heartbeats throughout, so a worker that dies mid-attempt is noticed in seconds and the
-// attempt retried elsewhere (README "Reliability").
+//   -> reputation notices -> the lease dropped.
+// It heartbeats (and renews its lease) throughout, so a worker that dies mid-attempt is noticed
+// in seconds and the attempt retried elsewhere, and one that was only paused cannot finish a
+// transaction its retry also sends (README "Reliability").
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/db/attempts';
-import type { DatabaseOutage } from '../src/db/outage';
+import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/db/leases';
+import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/policy/classify';
 import { finalMessageState } from '../src/policy/states';
+import { TransactionAbandoned } from '../src/smtp/pool';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
 import type { AttemptLog, AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
@@ -30,12 +35,20 @@ export interface SendDeps {
  */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
-/** Heartbeats until stopped. */
-function heartbeating(): () => void {
+/** Heartbeats, and runs `renew` with each heartbeat, until stopped. */
+function heartbeating(renew: () => void): () => void {
   const ctx = Context.current();
   ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  const timer = setInterval(() => {
+    ctx.heartbeat();
+    renew();
+  }, HEARTBEAT_INTERVAL_MS);
   return () => clearInterval(timer);
+}
+
+/** A retryable failure that is part of normal operation: the SDK logs it at debug, not as an error. */
+function benign(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, category: ApplicationFailureCategory.BENIGN });
 }
 
 /**
@@ -51,8 +64,29 @@ function noticesFor(messageId: string, replies: AttemptReply[]): ReputationNotic
 }
 
 export function createSendActivities({ pool, transport, notifyReputation, outage }: SendDeps) {
+  /** Leases of runs that ended in this process but whose release PostgreSQL did not take, by message. */
+  const unreleased = new Map<string, string>();
+  const MAX_UNRELEASED = 10_000;
+  function rememberUnreleased(messageId: string, holder: string): void {
+    // Bounded: a forgotten one only makes a later run wait for the lease to lapse (20 s).
+    if (unreleased.size >= MAX_UNRELEASED) unreleased.delete(unreleased.keys().next().value!);
+    unreleased.set(messageId, holder);
+  }
+
+  /**
+   * Asked after the server's 354: the body goes out only while this run still holds the lease.
+   * Anything else (the lease taken over, PostgreSQL unreachable) abandons the transaction
+   * before the final "." — nothing is delivered, and the attempt is retried.
+   */
+  function leaseGate(lease: SendLease): () => Promise<void> {
+    return async () => {
+      if (await renewSendLease(pool, lease)) return;
+      throw new Error(`the send lease of message ${lease.messageId} was taken over by another run of this attempt`);
+    };
+  }
+
   /** SMTP for the recipients not already accepted by an earlier run of this activity. */
-  async function attempt(messageId: string, recipients: string[], { message, accepted }: AttemptContext): Promise<AttemptReply[]> {
+  async function attempt(messageId: string, recipients: string[], { message, accepted }: AttemptContext, lease: SendLease): Promise<AttemptReply[]> {
     if (recipients.length === 0) return [];
     if (!message) {
       throw ApplicationFailure.nonRetryable(
@@ -63,12 +97,24 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     // A run of this activity after a crash must not resend what the server already took.
     const acceptedBefore = new Map(accepted.map((a) => [a.recipient, a]));
     const toSend = recipients.filter((r) => !acceptedBefore.has(r));
-    const fresh = new Map((await sendRaw(transport, { from: message.mailFrom, recipients: toSend, raw: message.raw })).map((f) => [f.address, f.reply]));
+    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, { from: message.mailFrom, recipients: toSend, raw: message.raw, beforeData: leaseGate(lease) })).map((f) => [f.address, f.reply]));
     return recipients.map((address) => {
       const before = acceptedBefore.get(address);
       if (before) return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };
       return { address, ...classifyReply(fresh.get(address)!) };
     });
+  }
+
+  /** The SMTP transaction; an abandoned one (nothing delivered) fails the activity, to be retried. */
+  async function sendAbandoningOnLeaseLoss(messageId: string, lease: SendLease, send: Parameters<typeof sendRaw>[1]) {
+    try {
+      return await sendRaw(transport, send);
+    } catch (err) {
+      if (!(err instanceof TransactionAbandoned)) throw err;
+      if (isDatabaseUnavailable(err.reason)) throw outage.failed(err.reason, `checking the send lease of message ${messageId} before its body`);
+      log.warn('SMTP transaction abandoned before the body: another run of this attempt holds the send lease', { messageId, holder: lease.holder });
+      throw benign('SendLeaseLost', `${(err.reason as Error).message}; this run sent nothing and stops`);
+    }
   }
 
   /**
@@ -93,11 +139,17 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
 
   return {
     async sendAttempt(input: SendAttemptInput): Promise<SendAttemptResult> {
-      const stopHeartbeating = heartbeating();
+      const predecessor = unreleased.get(input.messageId);
+      const lease = newSendLease(input.messageId, input.attempt, predecessor ? [predecessor] : []);
+      const stopHeartbeating = heartbeating(() => void renewSendLease(pool, lease).catch(() => undefined));
       try {
-        return await sendAttemptHeartbeating(input);
+        return await sendAttemptHeartbeating(input, lease);
       } finally {
         stopHeartbeating();
+        await releaseSendLease(pool, lease).then(
+          () => (unreleased.get(input.messageId) === predecessor ? unreleased.delete(input.messageId) : undefined),
+          () => rememberUnreleased(input.messageId, lease.holder),
+        );
       }
     },
 
@@ -107,13 +159,18 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     },
   };
 
-  async function sendAttemptHeartbeating(input: SendAttemptInput): Promise<SendAttemptResult> {
+  async function sendAttemptHeartbeating(input: SendAttemptInput, lease: SendLease): Promise<SendAttemptResult> {
     // PostgreSQL unreachable here: nothing was sent, the activity fails and is retried (the same
     // attempt, so the message's schedule is not used up).
-    const context = await outage.run(`reading message ${input.messageId} for attempt ${input.attempt}`, () => loadAttemptContext(pool, input.messageId, input.recipients));
+    const context = await outage.run(`reading message ${input.messageId} for attempt ${input.attempt}`, () => loadAttemptContext(pool, input.messageId, input.recipients, lease));
+    if (!context.lease.taken) {
+      // An earlier run of this attempt went silent but may still be alive (paused, cut off from
+      // Temporal): this one waits for its lease to lapse, through the activity's retries.
+      throw benign('SendLeaseBusy', `message ${input.messageId}: an earlier run of attempt ${input.attempt} holds the send lease until ${context.lease.until.toISOString()}; retried after it lapses`);
+    }
     const { suppressed } = context;
     const skipped = new Set(suppressed.map((s) => s.address));
-    const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context);
+    const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
     let finalState: SendAttemptResult['finalState'] = null;
     if (!input.progress.openElsewhere && replies.every((r) => r.kind !== 'soft')) {

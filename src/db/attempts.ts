@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import type { AttemptLog, AttemptReply, MessageState, SuppressionCheck } from '../types';
 import { ROLLUP_COUNTERS, rollupUpserts } from '../domains/store';
+import { SEND_LEASE_TTL_MS, TAKE_SEND_LEASE, type SendLease } from './leases';
 import { ACTIVE_SUPPRESSION } from './suppressions';
 
 export interface AcceptedRecipient {
@@ -28,24 +29,34 @@ export interface AttemptContext {
   suppressed: SuppressionCheck[];
   /** Recipients an earlier run of this activity already had accepted. */
   accepted: AcceptedRecipient[];
+  /** Whether this run took the send lease; when not, the holder and until when it is held. */
+  lease: { taken: true } | { taken: false; holder: string; until: Date };
 }
 
-export async function loadAttemptContext(pool: Pool, messageId: string, recipients: string[]): Promise<AttemptContext> {
+/** Reads what the attempt needs and takes its send lease, in one statement. */
+export async function loadAttemptContext(pool: Pool, messageId: string, recipients: string[], lease: SendLease): Promise<AttemptContext> {
   const res = await pool.query(
-    `SELECT m.id, m.mail_from, m.raw,
+    `WITH lease AS (${TAKE_SEND_LEASE})
+     SELECT m.id, m.mail_from, m.raw,
             (SELECT coalesce(json_agg(json_build_object('address', s.address, 'reason', s.reason)), '[]')
                FROM suppressions s WHERE s.address = ANY($2) AND ${ACTIVE_SUPPRESSION}) AS suppressed,
             (SELECT coalesce(json_agg(json_build_object('recipient', a.recipient, 'attempt', a.attempt, 'code', a.code,
                                                         'enhanced', a.enhanced, 'text', a.reply_text)), '[]')
-               FROM accepted_recipients a WHERE a.message_id = $1 AND a.recipient = ANY($2)) AS accepted
-       FROM (SELECT 1) AS one LEFT JOIN messages m ON m.id = $1`,
-    [messageId, recipients],
+               FROM accepted_recipients a WHERE a.message_id = $1 AND a.recipient = ANY($2)) AS accepted,
+            EXISTS (SELECT 1 FROM lease) AS leased,
+            held.holder AS lease_holder, held.until AS lease_until
+       FROM (SELECT 1) AS one
+       LEFT JOIN messages m ON m.id = $1
+       LEFT JOIN send_leases held ON held.message_id = $1`,
+    [messageId, recipients, lease.holder, lease.predecessors, SEND_LEASE_TTL_MS],
   );
   const r = res.rows[0];
   return {
     message: r.id === null ? null : { id: r.id, mailFrom: r.mail_from, raw: r.raw },
     suppressed: r.suppressed,
     accepted: r.accepted,
+    // `held` is the snapshot before this statement: the other run's lease when it was busy.
+    lease: r.leased ? { taken: true } : { taken: false, holder: r.lease_holder, until: r.lease_until },
   };
 }
 

@@ -3,12 +3,15 @@
 // exceptions: the caller classifies them.
 import type { RawReply } from '../types';
 import { parseReplyLine } from '../policy/classify';
+import { TransactionAbandoned, type DataGate } from './pool';
 import type { SmtpTransport } from './transport';
 
 export interface RawSend {
   from: string;
   recipients: string[];
   raw: Buffer;
+  /** Asked after the server's 354, before the body; a refusal abandons the transaction (thrown). */
+  beforeData?: DataGate;
 }
 
 export interface RecipientRawReply {
@@ -38,13 +41,15 @@ function replyOf(err: SmtpError): RawReply {
 export async function sendRaw(transport: SmtpTransport, send: RawSend): Promise<RecipientRawReply[]> {
   const byAddress = new Map<string, RawReply>();
   try {
-    const info = await transport.sendMail({ envelope: { from: send.from, to: send.recipients }, raw: send.raw });
+    const info = await transport.send({ from: send.from, to: send.recipients }, send.raw, send.beforeData);
     const accepted = parseReplyLine(info.response ?? '250 OK');
-    for (const address of info.accepted as string[]) byAddress.set(address.toLowerCase(), accepted);
-    for (const err of ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [])) {
+    for (const address of info.accepted) byAddress.set(address.toLowerCase(), accepted);
+    for (const err of (info.rejectedErrors ?? []) as SmtpError[]) {
       if (err.recipient) byAddress.set(err.recipient.toLowerCase(), replyOf(err));
     }
   } catch (e) {
+    // Not an answer from the server: the caller refused to send the body.
+    if (e instanceof TransactionAbandoned) throw e;
     const err = e as SmtpError;
     // Rejected per recipient (RCPT or, for LMTP-style servers, DATA): each gets its own answer.
     for (const r of err.rejectedErrors ?? []) {

@@ -1,14 +1,13 @@
 // One pooled nodemailer transport per worker process, configured from REBOUND_SMTP_URL:
 //   smtp://[user:pass@]host[:port][?starttls=required|opportunistic|never&pool=5]
 //   smtps://[user:pass@]host[:port]            (implicit TLS, port 465 by default)
-import { createTransport } from 'nodemailer';
-import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
+import { SmtpPool, type SmtpPoolOptions } from './pool';
 
-export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
+export type SmtpTransport = SmtpPool;
 
 const STARTTLS_POLICIES = ['required', 'opportunistic', 'never'] as const;
 
-export function transportOptions(smtpUrl: string): SMTPPoolOptions & { pool: true } {
+export function transportOptions(smtpUrl: string): SmtpPoolOptions {
   let url: URL;
   try {
     url = new URL(smtpUrl);
@@ -25,23 +24,25 @@ export function transportOptions(smtpUrl: string): SMTPPoolOptions & { pool: tru
   }
   const maxConnections = Number(url.searchParams.get('pool') ?? 5);
   return {
-    pool: true,
-    host: url.hostname,
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
-    secure,
-    requireTLS: starttls === 'required',
-    ignoreTLS: starttls === 'never',
+    connection: {
+      host: url.hostname,
+      port: url.port ? Number(url.port) : secure ? 465 : 587,
+      secure,
+      requireTLS: starttls === 'required',
+      ignoreTLS: starttls === 'never',
+      // A stalled server becomes a network_error reply (a soft bounce) well within the
+      // activity's start-to-close timeout, instead of holding the attempt for minutes.
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+    },
     auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
     maxConnections: Number.isInteger(maxConnections) && maxConnections > 0 ? maxConnections : 5,
     maxMessages: 1000,
-    // A stalled server becomes a network_error reply (a soft bounce) well within the
-    // activity's start-to-close timeout, instead of holding the attempt for minutes.
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
+    idleTimeoutMs: 30_000,
   };
 }
 
-export function createSmtpTransport(smtpUrl: string) {
-  return createTransport(transportOptions(smtpUrl));
+export function createSmtpTransport(smtpUrl: string): SmtpTransport {
+  return new SmtpPool(transportOptions(smtpUrl));
 }

@@ -8,7 +8,8 @@
 //   must bounce or expire, accepted at all.
 // - The stated window: SMTP cannot close the gap between the server's final 250 and the send
 //   activity recording it, so a worker killed inside that gap resends. A duplicate counts as
-//   "in the stated window" when a worker was killed with -9 between its first acceptance (less
+//   "in the stated window" when a worker was killed with -9, or paused past its heartbeat
+//   timeout, between its first acceptance (less
 //   the time the sink's log line takes to arrive) and `windowMs` after it, and the second copy
 //   came after that kill. Any other duplicate is a failure.
 // - Held: a message whose life (submitted to final) is more than HOLD_LIMIT_MS longer than its
@@ -60,7 +61,7 @@ export interface RecipientVerdict {
   workflowState: string | null;
   lost: boolean;
   acceptedWrongly: boolean;
-  duplicate: null | { copies: number; inWindow: boolean; killAt: number | null; cause: number | null };
+  duplicate: null | { copies: number; inWindow: boolean; silenced: { at: number; how: 'killed' | 'paused' } | null; cause: number | null };
   lostCause: number | null;
 }
 
@@ -165,7 +166,7 @@ export function judge(obs: Observations): Verdict {
   }
   const headers = new Set([...db.messages.values()].map((m) => bareId(m.header)));
   const foreignAcceptances = obs.transactions.filter((t) => (t.accepted ?? []).length > 0 && !headers.has(bareId(t.messageId))).length;
-  const kills = faults.flatMap((f) => f.kills);
+  const silenced = faults.flatMap((f) => f.silenced);
 
   const messages: MessageVerdict[] = obs.messages.map((m) => {
     const row = db.messages.get(m.id) ?? null;
@@ -190,8 +191,8 @@ export function judge(obs: Observations): Verdict {
       let duplicate: RecipientVerdict['duplicate'] = null;
       if (copies.length > 1) {
         const first = acceptedAt[0]!;
-        const kill = kills.find((x) => x.at >= first - LOG_LAG_MS && x.at <= first + obs.windowMs && acceptedAt[1]! > x.at);
-        duplicate = { copies: copies.length, inWindow: copies.length === 2 && kill !== undefined, killAt: kill?.at ?? null, cause: nearest(first, overlapped)?.id ?? null };
+        const gap = silenced.find((x) => x.at >= first - LOG_LAG_MS && x.at <= first + obs.windowMs && acceptedAt[1]! > x.at);
+        duplicate = { copies: copies.length, inWindow: copies.length === 2 && gap !== undefined, silenced: gap ? { at: gap.at, how: gap.how } : null, cause: nearest(first, overlapped)?.id ?? null };
       }
       const lost = final && r.expect === 'delivered' && copies.length === 0;
       const lastSeen = Math.max(...(named.get(address) ?? []).map((t) => t.seenAt), start ?? 0);

@@ -49,8 +49,12 @@ export interface FaultRecord {
   /** The moment the service was back (restarted and serving, SIGCONT). */
   endedAt: number;
   detail: string;
-  /** Worker processes killed with -9 and when: the duplicates' window is judged from these. */
-  kills: { pid: number; at: number }[];
+  /**
+   * Worker processes silenced mid-work and when: killed with -9, or stopped (SIGSTOP) past the
+   * send activity's heartbeat timeout, which to Temporal is the same. The duplicates' window is
+   * judged from these.
+   */
+  silenced: { pid: number; at: number; how: 'killed' | 'paused' }[];
   /** The probe message the fault aimed at, if any. */
   probe: string | null;
   /** When the probe's send activity was seen running, before the fault struck. */
@@ -140,7 +144,7 @@ export class Injector {
     for (const item of plan) {
       await sleep(item.gapMs);
       if (stopped()) return;
-      const fault: FaultRecord = { id: this.faults.length + 1, kind: item.kind, startedAt: 0, endedAt: 0, detail: '', kills: [], probe: null, probeActivityAt: null };
+      const fault: FaultRecord = { id: this.faults.length + 1, kind: item.kind, startedAt: 0, endedAt: 0, detail: '', silenced: [], probe: null, probeActivityAt: null };
       await this.inject(fault, item.holdMs);
       this.faults.push(fault);
       const c = this.ctx.clock;
@@ -156,7 +160,7 @@ export class Injector {
         const slot = target ?? prng.int(0, workers.count - 1);
         fault.startedAt = Date.now();
         const pid = await workers.kill9(slot);
-        if (pid !== null) fault.kills.push({ pid, at: fault.startedAt });
+        if (pid !== null) fault.silenced.push({ pid, at: fault.startedAt, how: 'killed' });
         fault.detail = `worker ${slot + 1} (pid ${pid}) killed ${target !== null ? "in the probe's SMTP transaction" : 'at a random moment (the probe was not seen running)'}`;
         await sleep(holdMs);
         await workers.start(slot);
@@ -165,8 +169,8 @@ export class Injector {
       case 'kill-all-workers': {
         fault.startedAt = Date.now();
         const killed = await Promise.all(Array.from({ length: workers.count }, (_, slot) => workers.kill9(slot)));
-        for (const pid of killed) if (pid !== null) fault.kills.push({ pid, at: fault.startedAt });
-        fault.detail = `${fault.kills.length} workers killed (pids ${fault.kills.map((k) => k.pid).join(', ')})`;
+        for (const pid of killed) if (pid !== null) fault.silenced.push({ pid, at: fault.startedAt, how: 'killed' });
+        fault.detail = `${fault.silenced.length} workers killed (pids ${fault.silenced.map((k) => k.pid).join(', ')})`;
         await sleep(holdMs);
         await workers.startAll();
         break;
@@ -214,6 +218,7 @@ export class Injector {
         const slot = target ?? prng.int(0, workers.count - 1);
         fault.startedAt = Date.now();
         const pid = workers.pause(slot);
+        if (pid !== null) fault.silenced.push({ pid, at: fault.startedAt, how: 'paused' });
         fault.detail = `worker ${slot + 1} (pid ${pid}) stopped for ${(holdMs / 1000).toFixed(0)} s ${target !== null ? "in the probe's SMTP transaction" : 'at a random moment'}`;
         await sleep(holdMs);
         workers.resume(slot);

@@ -77,7 +77,7 @@ export function renderReport(v: Verdict, faults: FaultRecord[], info: RunInfo): 
         problems.push(`  LOST ${m.id} ${r.address}: final (${m.dbState}) but never accepted by the peer${stateful}`);
       }
       if (r.duplicate) {
-        const where = r.duplicate.inWindow ? `in the stated window (worker killed ${r.duplicate.killAt! - r.acceptedAt[0]!} ms after the first 250)` : 'OUTSIDE the stated window';
+        const where = r.duplicate.inWindow ? `in the stated window (worker ${r.duplicate.silenced!.how} ${r.duplicate.silenced!.at - r.acceptedAt[0]!} ms after the first 250)` : 'OUTSIDE the stated window';
         const cause = faults.find((f) => f.id === r.duplicate!.cause);
         problems.push(`  ${r.duplicate.inWindow ? 'duplicate' : 'DUPLICATE'} ${m.id} ${r.address}: accepted ${r.duplicate.copies} times, ${where}; nearest fault ${cause ? `#${cause.id} ${cause.kind} at ${at(cause.startedAt)}` : 'none'}; copies at ${r.acceptedAt.map(at).join(', ')}`);
       }

@@ -15,6 +15,7 @@ import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transpor
 import type { ReputationNotice, SendAttemptInput, SendAttemptResult } from '../../src/types';
 import { failingStatements } from '../helpers/faulty-pool';
 import { TEST_DATABASE_URL, uid } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
 
 let pool: Pool;
 let sink: BounceSink;
@@ -219,5 +220,73 @@ describe('send activity', () => {
     } finally {
       await down.end();
     }
+  });
+
+  describe('the send lease: one run of an attempt writes the body', () => {
+    type Failure = Error & { type?: string; nonRetryable?: boolean };
+    const leaseOf = (id: string) => pool.query('SELECT holder, until FROM send_leases WHERE message_id = $1', [id]).then((r) => r.rows[0] as { holder: string; until: Date } | undefined);
+
+    test('an earlier run still holding the lease: this run waits (SendLeaseBusy, retryable), nothing sent', async () => {
+      const to = [`ok+${uid()}@example.test`];
+      const { id, header } = await storeMessage(to);
+      await pool.query(`INSERT INTO send_leases (message_id, holder, until) VALUES ($1, 'elsewhere/1/x', now() + interval '20 seconds')`, [id]);
+      await assert.rejects(runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === 'SendLeaseBusy' && err.nonRetryable === false && /holds the send lease until/.test(err.message));
+      assert.equal(sink.deliveries(header, to[0]), 0);
+      assert.equal((await leaseOf(id))?.holder, 'elsewhere/1/x', 'the other run keeps its lease');
+      // Lapsed: the next run takes it, sends once, and drops it when it ends.
+      await pool.query(`UPDATE send_leases SET until = now() - interval '1 second' WHERE message_id = $1`, [id]);
+      const { replies } = await runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to });
+      assert.equal(replies[0].kind, 'delivered');
+      assert.equal(sink.deliveries(header, to[0]), 1);
+      assert.equal(await leaseOf(id), undefined, 'released');
+    });
+
+    test('lease taken over while the server holds the RCPT reply (a paused worker): the transaction is abandoned before the body, never delivered', async () => {
+      const to = [`slow-1500+${uid()}@example.test`];
+      const { id, header } = await storeMessage(to);
+      const run = runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to });
+      run.catch(() => undefined);
+      // The retry Temporal started elsewhere takes the lapsed lease while this run waits on RCPT.
+      await eventually('the first run holds the lease', () => leaseOf(id), (l) => l !== undefined);
+      await pool.query(`UPDATE send_leases SET holder = 'retry-elsewhere/1/y' WHERE message_id = $1`, [id]);
+      await assert.rejects(run, (err: Failure) => err.type === 'SendLeaseLost' && /sent nothing/.test(err.message));
+      assert.equal(sink.deliveries(header, to[0]), 0, 'the server got no final "." from the run that lost its lease');
+      const tx = await eventually('the abandoned transaction is logged', async () => sink.transactions().filter((t) => t.rcpt.some((r) => r.address === to[0])), (t) => t.length === 1);
+      assert.equal(tx[0].outcome, 'dropped', 'the connection closed mid-DATA');
+      assert.equal(tx[0].data, undefined, 'no reply to the end of DATA: the body never ended');
+      assert.deepEqual(tx[0].accepted, []);
+      assert.equal((await leaseOf(id))?.holder, 'retry-elsewhere/1/y', 'the run that lost it does not release the new holder\'s lease');
+    });
+
+    test('PostgreSQL unreachable when the body is due: abandoned, DatabaseUnavailable (retried), nothing delivered', async () => {
+      const to = [`ok+${uid()}@example.test`];
+      const { id, header } = await storeMessage(to);
+      const flaky = failingStatements(pool, /UPDATE send_leases/).pool;
+      const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === DATABASE_UNAVAILABLE && err.nonRetryable === false && /send lease/.test(err.message));
+      assert.equal(sink.deliveries(header, to[0]), 0);
+      const { replies } = await runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to });
+      assert.equal(replies[0].kind, 'delivered');
+      assert.equal(sink.deliveries(header, to[0]), 1, 'delivered once, by the retry');
+    });
+
+    test('a run whose release PostgreSQL did not take: the next run in the same process takes its lease at once', async () => {
+      const to = [`ok+${uid()}@example.test`];
+      const { id, header } = await storeMessage(to);
+      // PostgreSQL goes away after the lease is taken: the check before the body fails, and so
+      // does the release at the end of the run. Then it is back.
+      const flaky = failingStatements(pool, /UPDATE send_leases|DELETE FROM send_leases/, 2).pool;
+      const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === DATABASE_UNAVAILABLE);
+      const held = await leaseOf(id);
+      assert.ok(held && held.until.getTime() > Date.now(), 'the lease outlives the run');
+      // Another process must wait for it to lapse; the same process (same activities), which
+      // knows that run has ended, need not.
+      const healthy = createSendActivities({ pool, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      await assert.rejects(runSend(healthy, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === 'SendLeaseBusy', 'another process must wait');
+      const retried = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
+      assert.equal(retried.replies[0].kind, 'delivered');
+      assert.equal(sink.deliveries(header, to[0]), 1);
+    });
   });
 });
