@@ -4,11 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { DatabaseOutage } from '../src/db/outage';
 import { logger } from '../src/log';
-import type { ReputationWorkflowSettings } from '../src/policy/reputation';
+import type { ReputationWorkflowSettings } from '../src/reputation/policy';
 import type { SmtpTransport } from '../src/smtp/transport';
-import { createReputationActivities, reputationNotifier } from './reputation';
-import { createSendActivities } from './send';
-import { createSuppressionActivities } from './suppression';
+import { createDeliveryStateActivities, createSendActivities } from './delivery';
+import { createReputationActivities, createSuppressionActivities, reputationNotifiers } from './reputation';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -19,12 +18,13 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const notifyAfterAttempt = reputationNotifier(deps, { fromAttempt: true });
+  const notifiers = reputationNotifiers(deps);
   // One per worker process: an outage is logged once, whichever activity meets it first.
   const outage = new DatabaseOutage(logger);
   return {
-    ...createSendActivities({ ...deps, notifyReputation: notifyAfterAttempt, outage }),
-    ...createSuppressionActivities({ ...deps, outage, notifyAfterAttempt, notifyReputation: reputationNotifier(deps) }),
-    ...createReputationActivities(deps),
+    ...createSendActivities({ ...deps, notifyReputation: notifiers.afterAttempt, outage }),
+    ...createDeliveryStateActivities({ ...deps, outage, notifiers }),
+    ...createReputationActivities(notifiers),
+    ...createSuppressionActivities({ ...deps, outage }),
   };
 }

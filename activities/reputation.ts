@@ -1,22 +1,28 @@
-// Delivers send outcomes to the per-address reputation workflows. Workflow code cannot
+// The reputation activities: send outcomes delivered to the per-address reputation workflows,
+// and the suppression reads and writes those workflows make. Workflow code cannot
 // signal-with-start, so activities do it with a client: the reputation workflow is created by
 // the first outcome that blames its address and exists exactly once per address.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { outcomeSignals } from '../workflows/definitions';
-import { OUTCOME_KIND, outcomeBlame } from '../src/policy/blame';
-import type { ReputationWorkflowSettings } from '../src/policy/reputation';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ClassifiedReply, type ReputationEventType, type ReputationNotice } from '../src/types';
+import type { Pool } from 'pg';
+import type { DatabaseOutage } from '../src/db/outage';
+import { outcomeSignals, REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType, type ReputationNotice } from '../src/reputation/contract';
+import { OUTCOME_KIND, outcomeBlame } from '../src/reputation/blame';
+import type { ReputationWorkflowSettings, Suppression } from '../src/reputation/policy';
+import { getActiveSuppression, markLifted, upsertSuppression } from '../src/reputation/store';
+import { type ClassifiedReply } from '../src/delivery/contract';
 
 export type ReputationNotifier = (notices: ReputationNotice[]) => Promise<void>;
 
-export interface NotifierOptions {
+/** The two ways outcomes reach reputation workflows; they differ in what a new workflow may assume. */
+export interface ReputationNotifiers {
   /**
-   * The notices come straight from an attempt, which found none of their addresses actively
+   * For notices straight from an attempt, which found none of their addresses actively
    * suppressed a moment ago: a reputation workflow started by them need not read the table
-   * (one activity and one workflow task less per first bounce of an address). Notices retried
-   * later by the delivery workflow leave this off, as a suppression may have been added since.
+   * (one activity and one workflow task less per first bounce of an address).
    */
-  fromAttempt?: boolean;
+  afterAttempt: ReputationNotifier;
+  /** For notices retried later by the delivery workflow: a suppression may have been added since. */
+  later: ReputationNotifier;
 }
 
 export interface ReputationDeps {
@@ -42,7 +48,11 @@ function blamesAddress(n: ReputationNotice): boolean {
  * fault — is signalled only to a workflow that exists, so it shows in `rebound address`, and
  * creates nothing: most addresses are never blamed and so never cost a workflow.
  */
-export function reputationNotifier({ client, taskQueue, reputation }: ReputationDeps, { fromAttempt = false }: NotifierOptions = {}): ReputationNotifier {
+export function reputationNotifiers(deps: ReputationDeps): ReputationNotifiers {
+  return { afterAttempt: notifier(deps, { noActiveSuppression: true }), later: notifier(deps, {}) };
+}
+
+function notifier({ client, taskQueue, reputation }: ReputationDeps, startWith: { noActiveSuppression?: true }): ReputationNotifier {
   const notify = async (notice: ReputationNotice): Promise<void> => {
     const { address, event, ...signal } = notice;
     const workflowId = reputationWorkflowId(address);
@@ -58,7 +68,7 @@ export function reputationNotifier({ client, taskQueue, reputation }: Reputation
     await client.workflow.signalWithStart(REPUTATION_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,
-      args: [{ address, settings: reputation, ...(fromAttempt ? { noActiveSuppression: true } : {}) }],
+      args: [{ address, settings: reputation, ...startWith }],
       signal: outcomeSignals[event],
       signalArgs: [signal],
     });
@@ -68,12 +78,37 @@ export function reputationNotifier({ client, taskQueue, reputation }: Reputation
   };
 }
 
-export function createReputationActivities(deps: ReputationDeps) {
-  const notify = reputationNotifier(deps);
+export function createReputationActivities({ later }: ReputationNotifiers) {
   return {
     /** Notices the send activity could not deliver, retried by the delivery workflow. */
     async notifyReputation(notices: ReputationNotice[]): Promise<void> {
-      await notify(notices);
+      await later(notices);
+    },
+  };
+}
+
+export interface SuppressionActivityDeps {
+  pool: Pool;
+  outage: DatabaseOutage;
+}
+
+/** The suppression list as reputation workflows read and write it. */
+export function createSuppressionActivities({ pool, outage }: SuppressionActivityDeps) {
+  return {
+    /** The active suppression of an address, for a reputation workflow that starts fresh. */
+    async loadSuppression(address: string): Promise<Suppression | null> {
+      const row = await outage.run('reading a suppression', () => getActiveSuppression(pool, address));
+      if (!row) return null;
+      const { address: _, liftedAt: __, ...suppression } = row;
+      return suppression;
+    },
+
+    async writeSuppression({ address, ...suppression }: Suppression & { address: string }): Promise<void> {
+      await outage.run('writing a suppression', () => upsertSuppression(pool, address, suppression));
+    },
+
+    async liftSuppression({ address, at, actor, reason }: { address: string; at: string; actor: string | null; reason: string }): Promise<void> {
+      await outage.run('lifting a suppression', () => markLifted(pool, address, at, actor, reason));
     },
   };
 }

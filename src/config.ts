@@ -5,7 +5,7 @@ import {
   DEFAULT_SUPPRESSION_DAYS,
   validateSettings,
   type ReputationWorkflowSettings,
-} from './policy/reputation';
+} from './reputation/policy';
 import { loadConfigFile, type DomainRule } from './domains/config-file';
 
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and

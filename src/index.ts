@@ -3,8 +3,10 @@ export { ReboundClient, type ReboundClientOptions, type SendReceipt } from './cl
 export { ValidationError } from './errors';
 export type { SendRequest, ValidatedSendRequest, Mailbox } from './message/validate';
 export { validateSendRequest } from './message/validate';
-export { classifyLine, classifyReply, parseReplyLine, parseWaitHint, suppressesAddress } from './policy/classify';
-export { PROFILES, planNextAttempt, resolveSchedule } from './policy/schedule';
-export { parseDuration, formatDuration } from './policy/duration';
+export { classifyLine, classifyReply, parseReplyLine, parseWaitHint, suppressesAddress } from './delivery/classify';
+export { PROFILES, planNextAttempt, resolveSchedule } from './delivery/schedule';
+export { parseDuration, formatDuration } from './delivery/duration';
 export { loadConfig, type ReboundConfig } from './config';
-export * from './types';
+export * from './delivery/contract';
+export * from './message/address';
+export * from './reputation/contract';

@@ -7,34 +7,15 @@
 // The workflow sleeps until the earliest group is due, and an attempt carries the due groups.
 // A message with one schedule (every message before per-domain policies) is one group, and
 // runs exactly as it always did: histories recorded then replay unchanged.
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { decidingReply } from '../src/policy/blame';
-import { replyScope } from '../src/policy/classify';
-import { planNextAttempt } from '../src/policy/schedule';
-import { finalMessageState } from '../src/policy/states';
-import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../src/search-attributes';
-import type {
-  AttemptReply,
-  ClassifiedReply,
-  DeliveryInput,
-  DeliveryStatus,
-  ExpiredRecipient,
-  MessageState,
-  RecipientState,
-  RecipientStatus,
-  SchedulePlan,
-} from '../src/types';
-import { domainOf } from '../src/types';
-import { retryNowSignal, statusQuery } from './definitions';
+import { decidingReply } from '../src/reputation/blame';
+import { replyScope } from '../src/delivery/classify';
+import { planNextAttempt } from '../src/delivery/schedule';
+import { finalMessageState } from '../src/delivery/states';
+import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
+import type { AttemptReply, ClassifiedReply, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan } from '../src/delivery/contract';
+import { domainOf } from '../src/message/address';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -115,7 +96,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   let nextAttemptAt: number | null = null;
   let retryNowRequested = false;
   const bounceCategories = new Set<string>();
-  /** Per open recipient, the soft reply its expiry would be judged by (src/policy/blame.ts). */
+  /** Per open recipient, the soft reply its expiry would be judged by (src/reputation/blame.ts). */
   const deciding = new Map<string, ClassifiedReply>();
 
   const groupOf = (r: RecipientStatus): Group => groups.find((g) => g.members.includes(r))!;

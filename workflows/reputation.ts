@@ -26,19 +26,9 @@ import {
   type ReputationEffect,
   type ReputationWorkflowSettings,
   type ReputationState,
-} from '../src/policy/reputation';
-import type { ReputationEventType, ReputationSignal } from '../src/types';
-import {
-  deliveredSignal,
-  hardBouncedSignal,
-  liftUpdate,
-  reputationQuery,
-  softBouncedSignal,
-  suppressUpdate,
-  type LiftRequest,
-  type ReputationView,
-  type SuppressRequest,
-} from './definitions';
+} from '../src/reputation/policy';
+import type { ReputationEventType, ReputationSignal } from '../src/reputation/contract';
+import { deliveredSignal, hardBouncedSignal, liftUpdate, reputationQuery, softBouncedSignal, suppressUpdate, type LiftRequest, type ReputationView, type SuppressRequest } from '../src/reputation/contract';
 
 type Activities = ReturnType<typeof createActivities>;
 

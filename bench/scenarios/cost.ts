@@ -2,7 +2,8 @@
 // and activities of the delivery workflow plus the address's reputation workflow, for a
 // message delivered at once and for one that soft-bounces once. Fresh addresses, so each
 // reputation workflow holds only that message's events.
-import { deliveryWorkflowId, reputationWorkflowId } from '../../src/types';
+import { deliveryWorkflowId } from '../../src/delivery/contract';
+import { reputationWorkflowId } from '../../src/reputation/contract';
 import { request, type ModeContext } from '../context';
 import { countEvents, fetchEvents, settledEvents, type EventCounts } from '../history';
 

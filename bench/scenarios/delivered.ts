@@ -3,7 +3,7 @@
 // rate for latency with headroom, and a breakdown of where a message's time goes, read from the
 // recorded histories of a sample.
 import type { SendRequest } from '../../src/message/validate';
-import { deliveryWorkflowId } from '../../src/types';
+import { deliveryWorkflowId } from '../../src/delivery/contract';
 import {
   acceptedKey,
   acceptedTimes,

@@ -7,10 +7,10 @@
 // is deleted at the end (domains under .bench.test, messages under <tag>-dh-).
 import type { Pool } from 'pg';
 import { Domains } from '../../src/client/domains';
-import { recordAttempt, type AttemptRecord } from '../../src/db/attempts';
+import { recordAttempt, type AttemptRecord } from '../../src/delivery/attempts';
 import type { DomainSort } from '../../src/domains/contract';
 import { ROLLUP_COUNTERS } from '../../src/domains/store';
-import { REPLY_SCOPES, type AttemptReply, type BounceCategory } from '../../src/types';
+import { REPLY_SCOPES, type AttemptReply, type BounceCategory } from '../../src/delivery/contract';
 import type { ModeContext } from '../context';
 import { round, runBounded, summarize } from '../measure';
 

@@ -4,12 +4,13 @@ import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp, loadConfig } from '../config';
-import { classifyLine } from '../policy/classify';
-import { formatDuration, parseDuration } from '../policy/duration';
-import type { ReputationEntry } from '../policy/reputation';
+import { classifyLine } from '../delivery/classify';
+import { formatDuration, parseDuration } from '../delivery/duration';
+import type { ReputationEntry } from '../reputation/policy';
 import { ConfigFileError, formatIssue } from '../domains/config-file';
 import { addDomainCommands } from './domains';
-import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName, type SuppressionStatus } from '../types';
+import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName } from '../delivery/contract';
+import { type SuppressionStatus } from '../reputation/contract';
 import { fail, formatStatus, printJson, table } from './output';
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);

@@ -1,5 +1,5 @@
 // How the CLI prints: one JSON document with --json, a compact table otherwise.
-import type { DeliveryStatus } from '../types';
+import type { DeliveryStatus } from '../delivery/contract';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -1,17 +1,11 @@
 // The client SDK services use to start and follow deliveries. It validates and composes the
 // message, stores it in PostgreSQL, and only then starts the workflow with a reference to it.
 import { randomUUID } from 'node:crypto';
-import {
-  Client,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadConfig, type ReboundConfig } from '../config';
-import { insertMessage, type MessageRow, type StoredMessageInput } from '../db/messages';
+import { insertMessage, type MessageRow, type StoredMessageInput } from '../delivery/messages';
 import { isDatabaseUnavailable } from '../db/outage';
 import type { DomainRule } from '../domains/config-file';
 import { planSchedules } from '../domains/policy';
@@ -19,16 +13,8 @@ import { createPool } from '../db/pool';
 import { ServiceUnavailableError, ValidationError } from '../errors';
 import { composeMessage } from '../message/compose';
 import { validateSendRequest, type SendRequest } from '../message/validate';
-import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey } from '../search-attributes';
-import {
-  DELIVERY_WORKFLOW_TYPE,
-  deliveryWorkflowId,
-  domainOf,
-  type DeliveryInput,
-  type DeliveryStatus,
-  type SchedulePlan,
-} from '../types';
-import { retryNowSignal, statusQuery } from '../../workflows/definitions';
+import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId, type DeliveryInput, type DeliveryStatus, type SchedulePlan, retryNowSignal, statusQuery } from '../delivery/contract';
+import { domainOf } from '../message/address';
 import { Domains } from './domains';
 import { Suppressions } from './suppressions';
 

@@ -4,13 +4,13 @@
 // later loads the row.
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { getActiveSuppression, importSuppressions, listSuppressions, markLifted, upsertSuppression, type ListFilter, type SuppressionRow } from '../db/suppressions';
+import { getActiveSuppression, importSuppressions, listSuppressions, markLifted, upsertSuppression, type ListFilter, type SuppressionRow } from '../reputation/store';
 import { ValidationError } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DEFAULT_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../policy/reputation';
-import { parseSuppressionCsv, suppressionsToCsv } from '../suppressions/csv';
-import { normaliseAddress, reputationWorkflowId, type SuppressionStatus } from '../types';
-import { liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../../workflows/definitions';
+import { DEFAULT_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../reputation/policy';
+import { parseSuppressionCsv, suppressionsToCsv } from '../reputation/csv';
+import { normaliseAddress } from '../message/address';
+import { reputationWorkflowId, type SuppressionStatus, liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../reputation/contract';
 
 export interface AddOptions {
   reason?: string;

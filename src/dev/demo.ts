@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { ReboundClient } from '../client/rebound-client';
 import { listTable } from '../cli/domains';
 import { formatStatus, printJson, table } from '../cli/output';
-import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState, type SuppressionStatus } from '../types';
+import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '../delivery/contract';
+import { type SuppressionStatus } from '../reputation/contract';
 import { startStack, untilSignal } from './stack';
 
 interface DemoCase {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../types';
+import { SEARCH_ATTRIBUTES } from '../delivery/contract';
 import { temporalCliPath } from './tools';
 
 export interface DevServerOptions {

@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { ValidationError, quoteValue } from '../errors';
-import { resolveSchedule } from '../policy/schedule';
-import { PROFILE_NAMES, type ProfileName } from '../types';
+import { resolveSchedule } from '../delivery/schedule';
+import { PROFILE_NAMES, type ProfileName } from '../delivery/contract';
 import { domainKeyProblem, normaliseDomainKey, type DomainRule, type ReboundFileConfig, type ScheduleFields } from './policy';
 
 export type { DomainRule, ReboundFileConfig } from './policy';

@@ -1,6 +1,6 @@
 // What `rebound domains`, `rebound domain <domain>` and `rebound.domains` return: the health of
 // recipient domains over a window of whole hours (README "Domain health").
-import type { ReplyKind, ReplyScope } from '../types';
+import type { ReplyKind, ReplyScope } from '../delivery/contract';
 
 export const VERDICTS = ['healthy', 'watch', 'bad'] as const;
 export type Verdict = (typeof VERDICTS)[number];

@@ -2,7 +2,7 @@
 // ask for. No I/O: src/domains/store.ts reads the rollups, src/client/domains.ts puts both together.
 import { ValidationError, quoteValue } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId } from '../types';
+import { DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId } from '../delivery/contract';
 import { DOMAIN_SORTS, VERDICTS, type DomainHealth, type DomainListOptions, type DomainSort, type Verdict } from './contract';
 
 /**

@@ -1,8 +1,9 @@
 // Retry policy per recipient domain: which configuration-file rule applies to an address and
 // which schedule each recipient of a message ends up with. Pure: no I/O and no Node built-ins,
 // because workflow code may import it.
-import { DEFAULT_PROFILE, PROFILES, resolveSchedule } from '../policy/schedule';
-import { domainOf, type ProfileName, type RetrySchedule, type SchedulePlan, type ScheduleSource } from '../types';
+import { DEFAULT_PROFILE, PROFILES, resolveSchedule } from '../delivery/schedule';
+import { domainOf } from '../message/address';
+import { type ProfileName, type RetrySchedule, type SchedulePlan, type ScheduleSource } from '../delivery/contract';
 
 /** The schedule fields a message or a domain rule may set. */
 export interface ScheduleFields {

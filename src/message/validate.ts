@@ -1,8 +1,9 @@
 // Validation of a send request before any workflow starts (spec 6). Pure: no I/O, no Node
 // built-ins. Every failure is a ValidationError naming the field as the caller wrote it.
 import { ValidationError, quoteValue } from '../errors';
-import { resolveSchedule } from '../policy/schedule';
-import { normaliseAddress, type ProfileName, type RetrySchedule } from '../types';
+import { resolveSchedule } from '../delivery/schedule';
+import { normaliseAddress } from './address';
+import { type ProfileName, type RetrySchedule } from '../delivery/contract';
 
 export { ValidationError } from '../errors';
 

@@ -1,8 +1,8 @@
 // Sends stored MIME bytes to some recipients in one SMTP transaction and turns whatever the
 // server or the network said into one raw reply per recipient. SMTP answers are results, not
 // exceptions: the caller classifies them.
-import type { RawReply } from '../types';
-import { parseReplyLine } from '../policy/classify';
+import type { RawReply } from '../delivery/contract';
+import { parseReplyLine } from '../delivery/classify';
 import { TransactionAbandoned, type DataGate } from './pool';
 import type { SmtpTransport } from './transport';
 

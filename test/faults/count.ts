@@ -21,8 +21,8 @@
 //   silence (no SMTP transaction, no attempt row); a loss to the fault nearest its last
 //   transaction; a duplicate to the fault nearest its first acceptance. Only faults that
 //   overlapped the message's life are candidates; a message no fault overlapped is "no fault".
-import type { DeliveryStatus, MessageState } from '../../src/types';
-import { FINAL_MESSAGE_STATES } from '../../src/types';
+import type { DeliveryStatus, MessageState } from '../../src/delivery/contract';
+import { FINAL_MESSAGE_STATES } from '../../src/delivery/contract';
 import { FAULT_KINDS, type FaultKind, type FaultRecord } from './inject';
 import type { PeerTransaction } from './peer';
 import type { PlannedMessage, RecipientOutcome } from './traffic';

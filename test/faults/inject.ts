@@ -15,7 +15,7 @@
 // refused), the relay replaced by a black hole.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { deliveryWorkflowId } from '../../src/types';
+import { deliveryWorkflowId } from '../../src/delivery/contract';
 import type { Say } from '../../src/dev/cleanup';
 import type { PrivateCluster } from './cluster';
 import type { Peer } from './peer';

@@ -6,7 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporalCliPath } from '../../src/dev/tools';
-import { SEARCH_ATTRIBUTES } from '../../src/types';
+import { SEARCH_ATTRIBUTES } from '../../src/delivery/contract';
 import { spawnGroup, type ProcessGroup } from './processes';
 
 export class TemporalServer {

@@ -7,7 +7,7 @@
 // mix two messages. The local part picks the sink's answer (README "The bounce simulator").
 import type { ReboundClient } from '../../src/client/rebound-client';
 import { ValidationError } from '../../src/errors';
-import type { MessageState } from '../../src/types';
+import type { MessageState } from '../../src/delivery/contract';
 import type { Say } from '../../src/dev/cleanup';
 import type { Prng } from './prng';
 

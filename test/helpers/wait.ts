@@ -1,8 +1,7 @@
 // Polling for a condition that another process or workflow brings about.
 import type { Client } from '@temporalio/client';
-import type { ReputationWorkflowSettings } from '../../src/policy/reputation';
-import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType } from '../../src/types';
-import { outcomeSignals } from '../../workflows/definitions';
+import type { ReputationWorkflowSettings } from '../../src/reputation/policy';
+import { REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType, outcomeSignals } from '../../src/reputation/contract';
 
 /** Polls `get` until `ok` holds; fails naming `what` and the last value seen. */
 export async function eventually<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { freePort } from '../../src/dev/temporal-server';
 import { startSink, type BounceSink } from '../../src/sink';
-import { reputationWorkflowId } from '../../src/types';
+import { reputationWorkflowId } from '../../src/reputation/contract';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { testMessage, uid } from '../helpers/stack';
 import { eventually } from '../helpers/wait';

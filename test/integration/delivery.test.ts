@@ -2,7 +2,7 @@
 // SMTP simulator and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PROFILES } from '../../src/policy/schedule';
+import { PROFILES } from '../../src/delivery/schedule';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { attemptOffsets, recordHistory, runDurationMs } from '../helpers/history';
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { prepareDatabase } from '../../src/db/setup';
 import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal-server';
 import { startSink, type BounceSink } from '../../src/sink';
-import type { DeliveryStatus } from '../../src/types';
+import type { DeliveryStatus } from '../../src/delivery/contract';
 import { TEST_DATABASE_URL, uid } from '../helpers/stack';
 
 const BIN = path.resolve(__dirname, '../../../bin/rebound.js');

@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/policy/reputation';
-import { reputationWorkflowId, type ReputationEventType } from '../../src/types';
-import { reputationQuery, type ReputationView } from '../../workflows/definitions';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS } from '../../src/reputation/policy';
+import { reputationWorkflowId, type ReputationEventType, reputationQuery, type ReputationView } from '../../src/reputation/contract';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { recordHistory } from '../helpers/history';
 import { uid } from '../helpers/stack';

@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { reputationWorkflowId } from '../../src/types';
-import { reputationQuery, type ReputationView } from '../../workflows/definitions';
+import { reputationWorkflowId, reputationQuery, type ReputationView } from '../../src/reputation/contract';
 import { recordHistory } from '../helpers/history';
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 import { eventually, reportOutcome } from '../helpers/wait';

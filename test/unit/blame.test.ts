@@ -1,11 +1,12 @@
-// The blame rules (src/policy/blame.ts and the reputation policy that applies them) over the
+// The blame rules (src/reputation/blame.ts and the reputation policy that applies them) over the
 // situations that must never suppress an active user, and the ones that must.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decidingReply, hardBounceBlame, softReplyBlame } from '../../src/policy/blame';
-import { classifyLine } from '../../src/policy/classify';
-import { applyOutcome, initialReputationState, type ReputationState } from '../../src/policy/reputation';
-import type { ClassifiedReply, ReputationEventType } from '../../src/types';
+import { decidingReply, hardBounceBlame, softReplyBlame } from '../../src/reputation/blame';
+import { classifyLine } from '../../src/delivery/classify';
+import { applyOutcome, initialReputationState, type ReputationState } from '../../src/reputation/policy';
+import type { ClassifiedReply } from '../../src/delivery/contract';
+import type { ReputationEventType } from '../../src/reputation/contract';
 
 const SETTINGS = { softBounceThreshold: 5, suppressionDays: 180 };
 const T0 = 1_700_000_000_000;

@@ -12,9 +12,9 @@ import {
   parseWaitHint,
   replyScope,
   suppressesAddress,
-} from '../../src/policy/classify';
-import { REPLY_SCOPES } from '../../src/types';
-import type { BounceCategory, RawReply, ReplyKind, ReplyScope } from '../../src/types';
+} from '../../src/delivery/classify';
+import { REPLY_SCOPES } from '../../src/delivery/contract';
+import type { BounceCategory, RawReply, ReplyKind, ReplyScope } from '../../src/delivery/contract';
 
 type Row = [
   source: string,

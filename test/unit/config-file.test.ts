@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigFileError, loadConfigFile, parseConfigText, type DomainRule } from '../../src/domains/config-file';
-import { PROFILES } from '../../src/policy/schedule';
+import { PROFILES } from '../../src/delivery/schedule';
 
 const M = 60_000;
 const H = 60 * M;

@@ -8,8 +8,8 @@ import {
   type DomainRule,
   type ScheduleFields,
 } from '../../src/domains/policy';
-import { PROFILES, resolveSchedule } from '../../src/policy/schedule';
-import type { ProfileName, RetrySchedule, SchedulePlan, ScheduleSource } from '../../src/types';
+import { PROFILES, resolveSchedule } from '../../src/delivery/schedule';
+import type { ProfileName, RetrySchedule, SchedulePlan, ScheduleSource } from '../../src/delivery/contract';
 
 const S = 1_000;
 const M = 60 * S;

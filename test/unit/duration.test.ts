@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseDuration } from '../../src/policy/duration';
+import { formatDuration, parseDuration } from '../../src/delivery/duration';
 import { ValidationError } from '../../src/errors';
 
 const S = 1_000;

@@ -1,4 +1,4 @@
-// Spec 5 (reputation and suppression) against the pure policy in src/policy/reputation.ts.
+// Spec 5 (reputation and suppression) against the pure policy in src/reputation/policy.ts.
 // Times are passed explicitly; no clock, no server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,15 +22,9 @@ import {
   type ReputationSettings,
   type ReputationState,
   type Suppression,
-} from '../../src/policy/reputation';
-import {
-  HARD_CATEGORIES,
-  SOFT_CATEGORIES,
-  type BounceCategory,
-  type ReplyScope,
-  type ReputationEventType,
-  type ReputationSignal,
-} from '../../src/types';
+} from '../../src/reputation/policy';
+import { HARD_CATEGORIES, SOFT_CATEGORIES, type BounceCategory, type ReplyScope } from '../../src/delivery/contract';
+import { type ReputationEventType, type ReputationSignal } from '../../src/reputation/contract';
 
 const S = 1_000;
 const M = 60 * S;

@@ -8,9 +8,9 @@ import {
   resolveSchedule,
   type NextAttempt,
   type PlanArgs,
-} from '../../src/policy/schedule';
+} from '../../src/delivery/schedule';
 import { ValidationError } from '../../src/errors';
-import type { RetrySchedule } from '../../src/types';
+import type { RetrySchedule } from '../../src/delivery/contract';
 
 const S = 1_000;
 const M = 60 * S;

@@ -4,9 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { SuppressionRow } from '../../src/db/suppressions';
+import type { SuppressionRow } from '../../src/reputation/store';
 import { ValidationError } from '../../src/errors';
-import { SUPPRESSION_CSV_COLUMNS, parseSuppressionCsv, suppressionsToCsv } from '../../src/suppressions/csv';
+import { SUPPRESSION_CSV_COLUMNS, parseSuppressionCsv, suppressionsToCsv } from '../../src/reputation/csv';
 
 const NOW = Date.parse('2025-06-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;

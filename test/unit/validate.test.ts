@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError, validateSendRequest, parseMailbox, utf8Length, type SendRequest } from '../../src/message/validate';
 import { ValidationError as BaseValidationError } from '../../src/errors';
-import { PROFILES } from '../../src/policy/schedule';
+import { PROFILES } from '../../src/delivery/schedule';
 
 const base: SendRequest = {
   from: 'Shop <shop@example.com>',

@@ -1,5 +1,11 @@
-// Shared vocabulary of Rebound (see shared spec sections 1-4). This module is imported by
-// workflow code, so it must stay free of I/O and of Node built-ins.
+// The delivery contract: what clients, workers, the delivery workflow and tests share about a
+// message's delivery (README "Behaviour"): replies and their classification vocabulary, retry
+// schedules, recipient and message states, the workflow's input, its `status` query and
+// `retryNow` signal, its search attributes, and the send activity's input and result.
+// Imported by workflow code: no I/O, no Node built-ins.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ReputationNotice, SuppressionCheck } from '../reputation/contract';
 
 /** What a reply means for a recipient: delivered, retry later, or never retry. */
 export type ReplyKind = 'delivered' | 'soft' | 'hard';
@@ -35,9 +41,6 @@ export type BounceCategory = 'delivered' | SoftCategory | HardCategory;
 export const REPLY_SCOPES = ['recipient', 'destination', 'sender', 'message'] as const;
 export type ReplyScope = (typeof REPLY_SCOPES)[number];
 
-/** Hard-bounce categories that are the sender's problem, not the address's. */
-export const NON_SUPPRESSING_CATEGORIES: readonly BounceCategory[] = ['policy_block', 'message_too_large'];
-
 /** A raw SMTP answer, or a connection-level failure (then `code` is null and `errorCode` set). */
 export interface RawReply {
   /** Basic reply code (e.g. 452), null for a connection-level failure. */
@@ -59,7 +62,7 @@ export interface ClassifiedReply {
   category: BounceCategory;
   /**
    * Whom the reply is about. Activity results recorded before scopes existed lack it; workflow
-   * code reads it through `replyScope()` (src/policy/classify.ts), which derives it then.
+   * code reads it through `replyScope()` (src/delivery/classify.ts), which derives it then.
    */
   scope: ReplyScope;
   /** Wait hint parsed from the text ("try again in 300 seconds"), in milliseconds. */
@@ -205,63 +208,25 @@ export interface SendAttemptResult {
   finalState: MessageState | null;
 }
 
-/** Whether an address is suppressed right now, as the table and the reputation workflow tell it. */
-export interface SuppressionStatus {
-  address: string;
-  suppressed: boolean;
-  reason: string | null;
-  category: string | null;
-  source: string | null;
-  since: string | null;
-  until: string | null;
-}
-
-/** A row of the suppression list as senders see it. */
-export interface SuppressionCheck {
-  address: string;
-  reason: string;
-}
-
-export type ReputationEventType = 'delivered' | 'softBounced' | 'hardBounced';
-
-export interface ReputationSignal {
-  messageId: string;
-  category: BounceCategory;
-  /**
-   * Whom the deciding reply was about. Absent from signals of older workers, which reported a
-   * soft bounce while the send was still retrying (it counts nothing now).
-   */
-  scope?: ReplyScope;
-  reply: Pick<ClassifiedReply, 'code' | 'enhanced' | 'text'>;
-  at: string;
-}
-
-export interface ReputationNotice extends ReputationSignal {
-  address: string;
-  event: ReputationEventType;
-}
-
 /** Names shared by the worker, the client and the workflows. */
 export const DEFAULT_TASK_QUEUE = 'rebound';
 export const DELIVERY_WORKFLOW_TYPE = 'deliveryWorkflow';
-export const REPUTATION_WORKFLOW_TYPE = 'reputationWorkflow';
 export const deliveryWorkflowId = (messageId: string): string => `delivery:${messageId}`;
-export const reputationWorkflowId = (normalisedAddress: string): string => `address:${normalisedAddress}`;
 
-/** Search attributes the Temporal UI filters on (spec 4); registered by the dev stack. */
+/** Current delivery status of a message (spec 4). */
+export const statusQuery = defineQuery<DeliveryStatus>('status');
+/** Operator: end the current wait and attempt the pending recipients at once. */
+export const retryNowSignal = defineSignal('retryNow');
+
+/** Search attributes the Temporal UI filters on (README "Inspecting and steering runs"); registered by the dev stack. */
+export const DeliveryStateKey = defineSearchAttributeKey('DeliveryState', SearchAttributeType.KEYWORD);
+export const RecipientDomainsKey = defineSearchAttributeKey('RecipientDomains', SearchAttributeType.KEYWORD_LIST);
+export const BounceCategoriesKey = defineSearchAttributeKey('BounceCategories', SearchAttributeType.KEYWORD_LIST);
+export const DeliveryAttemptsKey = defineSearchAttributeKey('DeliveryAttempts', SearchAttributeType.INT);
+
 export const SEARCH_ATTRIBUTES = {
   DeliveryState: 'Keyword',
   RecipientDomains: 'KeywordList',
   BounceCategories: 'KeywordList',
   DeliveryAttempts: 'Int',
 } as const;
-
-/** Whole address lower-cased and trimmed; no other folding (spec 5). */
-export function normaliseAddress(address: string): string {
-  return address.trim().toLowerCase();
-}
-
-export function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
-}

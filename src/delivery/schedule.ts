@@ -1,7 +1,7 @@
 // Retry schedule policy (spec 3). Pure and deterministic: imported by workflow code, so no clock
 // and no Math.random here. The caller passes the current time and its deterministic random source.
 import { ValidationError, quoteValue } from '../errors';
-import { PROFILE_NAMES, type ProfileName, type RetrySchedule } from '../types';
+import { PROFILE_NAMES, type ProfileName, type RetrySchedule } from './contract';
 import { formatDuration, parseDuration } from './duration';
 
 const SECOND = 1_000;

@@ -1,9 +1,10 @@
 // Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
-import { HARD_CATEGORIES, NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from '../types';
+import { HARD_CATEGORIES, type BounceCategory } from '../delivery/contract';
+import { NON_SUPPRESSING_CATEGORIES, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from './contract';
 import { OUTCOME_KIND, outcomeBlame, type Blame } from './blame';
-import { replyScope } from './classify';
+import { replyScope } from '../delivery/classify';
 
 export const DEFAULT_SOFT_BOUNCE_THRESHOLD = 5;
 export const MIN_SOFT_BOUNCE_THRESHOLD = 1;
@@ -146,7 +147,7 @@ const RETRYING_REPORT: Blame = { counts: false, why: 'reported while the send wa
 
 /**
  * Applies one send outcome (spec 5): a delivery resets the count; a send that ended `expired`
- * counts as failed when its deciding reply blames the address (src/policy/blame.ts), and the
+ * counts as failed when its deciding reply blames the address (src/reputation/blame.ts), and the
  * Nth failed send in a row suppresses; a hard bounce that blames the address suppresses at
  * once. Every outcome is remembered with whether it counted and why not. Returns the
  * suppression to write, or null. A repeated (event, messageId) changes nothing.

@@ -3,7 +3,7 @@
 // (its state, its expired recipients).
 import type { Pool } from 'pg';
 import { rollupUpserts } from '../domains/store';
-import { FINAL_MESSAGE_STATES, type DeliveryStateRecord, type MessageState, type ProfileName, type RetrySchedule, type SchedulePlan } from '../types';
+import { FINAL_MESSAGE_STATES, type DeliveryStateRecord, type MessageState, type ProfileName, type RetrySchedule, type SchedulePlan } from './contract';
 
 export interface StoredMessageInput {
   id: string;

@@ -15,16 +15,8 @@
 //   - a scope is `recipient` only when the reply is about the mailbox or address: a wrong
 //     `recipient` scope blames a valid address, a wrong other scope only delays a suppression.
 
-import {
-  BounceCategory,
-  ClassifiedReply,
-  RawReply,
-  ReplyKind,
-  ReplyScope,
-  REPLY_SCOPES,
-  SOFT_CATEGORIES,
-} from '../types';
-import { hardBounceBlame } from './blame';
+import { BounceCategory, ClassifiedReply, RawReply, ReplyKind, ReplyScope, REPLY_SCOPES, SOFT_CATEGORIES } from './contract';
+import { hardBounceBlame } from '../reputation/blame';
 
 // ---------------------------------------------------------------------------------------------
 // Parsing a reply line

@@ -1,7 +1,7 @@
 // The suppression list. Senders read active rows (neither lifted nor expired); reputation
 // workflows, operators and imports write them. Lifted rows stay for the record.
 import type { Pool } from 'pg';
-import type { Suppression, SuppressionSource } from '../policy/reputation';
+import type { Suppression, SuppressionSource } from './policy';
 
 /** The condition for a row that stops sends: neither lifted nor expired. */
 export const ACTIVE_SUPPRESSION = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;

@@ -1,25 +1,29 @@
-// The send activity: one attempt of a message, everything a worker must do between two timers
-// in one activity task so that an attempt costs one round trip through the server:
+// The delivery activities. The send activity is one attempt of a message, everything a worker
+// must do between two timers in one activity task so that an attempt costs one round trip
+// through the server:
 //   message, suppressions, earlier acceptances and the send lease (one statement)
 //   -> SMTP transaction for the rest, the body written only while the lease holds
 //   -> attempt log and, when nothing is left open, the final state (one statement)
 //   -> reputation notices -> the lease dropped.
 // It heartbeats (and renews its lease) throughout, so a worker that dies mid-attempt is noticed
 // in seconds and the attempt retried elsewhere, and one that was only paused cannot finish a
-// transaction its retry also sends (README "Reliability").
+// transaction its retry also sends (README "Reliability"). Beside it: the follow-up that writes
+// an attempt log the send activity could not, and the record of expiries and final states.
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/db/attempts';
-import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/db/leases';
+import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/delivery/attempts';
+import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/delivery/leases';
 import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
-import { classifyReply } from '../src/policy/classify';
-import { finalMessageState } from '../src/policy/states';
+import { classifyReply } from '../src/delivery/classify';
+import { finalMessageState } from '../src/delivery/states';
 import { TransactionAbandoned } from '../src/smtp/pool';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
-import type { AttemptLog, AttemptReply, ReputationNotice, SendAttemptInput, SendAttemptResult } from '../src/types';
-import { noticeOf, type ReputationNotifier } from './reputation';
+import type { AttemptLog, AttemptReply, DeliveryStateRecord, SendAttemptInput, SendAttemptResult } from '../src/delivery/contract';
+import type { ReputationNotice } from '../src/reputation/contract';
+import { recordDeliveryState as storeDeliveryState } from '../src/delivery/messages';
+import { noticeOf, type ReputationNotifier, type ReputationNotifiers } from './reputation';
 
 export interface SendDeps {
   pool: Pool;
@@ -201,4 +205,31 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     });
     return { replies, suppressed, unreported, finalState: recorded ? finalState : null, unrecorded: recorded ? null : record };
   }
+}
+
+export interface DeliveryStateDeps {
+  pool: Pool;
+  outage: DatabaseOutage;
+  notifiers: ReputationNotifiers;
+}
+
+/**
+ * What a delivery decides without an attempt: recipients that expired (their addresses are
+ * told) and the final state when its last attempt did not record it (expired, cancelled).
+ */
+export function createDeliveryStateActivities({ pool, outage, notifiers }: DeliveryStateDeps) {
+  return {
+    /**
+     * Idempotent, so a retry after a crash changes nothing twice: the expiries and the final
+     * state are written first, then each expired send is told to its address's reputation
+     * workflow, which counts a message once. The first run follows the last attempt's
+     * suppression check at once; a retried one may come after a suppression was added.
+     */
+    async recordDeliveryState(record: DeliveryStateRecord): Promise<void> {
+      await outage.run(`recording the state of message ${record.messageId}`, () => storeDeliveryState(pool, record));
+      const at = new Date().toISOString();
+      const notices = (record.expired ?? []).map((e) => noticeOf(record.messageId, e.address, 'softBounced', e.reply, at));
+      await (Context.current().info.attempt === 1 ? notifiers.afterAttempt : notifiers.later)(notices);
+    },
+  };
 }

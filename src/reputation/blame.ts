@@ -2,7 +2,8 @@
 // against the address. The address is blamed only for what the address did: a relay outage, a
 // sender rate limit or a mailbox that is full for an hour must never suppress anyone. Pure: the
 // send activity, the delivery workflow and the reputation workflow all decide with these.
-import { NON_SUPPRESSING_CATEGORIES, type BounceCategory, type ReplyKind, type ReplyScope, type ReputationEventType } from '../types';
+import { NON_SUPPRESSING_CATEGORIES, type ReputationEventType } from './contract';
+import { type BounceCategory, type ReplyKind, type ReplyScope } from '../delivery/contract';
 
 /** The reply kind each send outcome stands for. */
 export const OUTCOME_KIND: Readonly<Record<ReputationEventType, ReplyKind>> = { delivered: 'delivered', softBounced: 'soft', hardBounced: 'hard' };

@@ -7,11 +7,11 @@
 // good ones. How lines are read is described above readRecords below.
 import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import type { ImportRow, SuppressionRow } from '../db/suppressions';
+import type { ImportRow, SuppressionRow } from './store';
 import { ValidationError, quoteValue } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, validSuppressionDays } from '../policy/reputation';
-import { normaliseAddress } from '../types';
+import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, validSuppressionDays } from './policy';
+import { normaliseAddress } from '../message/address';
 
 /** The export format, in column order. The import reads the same columns (plus `days`). */
 export const SUPPRESSION_CSV_COLUMNS = ['address', 'reason', 'category', 'source', 'created_at', 'expires_at', 'lifted_at', 'message_id', 'note'] as const;

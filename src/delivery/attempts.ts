@@ -3,10 +3,11 @@
 // domains, in one query before the SMTP transaction and one statement after it. Each round trip to PostgreSQL is a wake-up of two processes, and at
 // full speed the worker spent more of its time on eight of them than on SMTP (bench/RESULTS.md).
 import type { Pool } from 'pg';
-import type { AttemptLog, AttemptReply, MessageState, SuppressionCheck } from '../types';
+import type { AttemptLog, AttemptReply, MessageState } from './contract';
+import type { SuppressionCheck } from '../reputation/contract';
 import { ROLLUP_COUNTERS, rollupUpserts } from '../domains/store';
 import { SEND_LEASE_TTL_MS, TAKE_SEND_LEASE, type SendLease } from './leases';
-import { ACTIVE_SUPPRESSION } from './suppressions';
+import { ACTIVE_SUPPRESSION } from '../reputation/store';
 
 export interface AcceptedRecipient {
   recipient: string;
