@@ -16,7 +16,7 @@ import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/d
 import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/delivery/leases';
 import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/delivery/classify';
-import { finalMessageState } from '../src/delivery/states';
+import { settleAttempt } from '../src/delivery/attempt';
 import { TransactionAbandoned } from '../src/smtp/pool';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
@@ -55,16 +55,10 @@ function benign(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, category: ApplicationFailureCategory.BENIGN });
 }
 
-/**
- * The outcomes of this attempt that reputation workflows must hear (spec 5): deliveries and
- * hard bounces end their sends. A soft bounce ends nothing (the send is still retrying and
- * counts nothing yet); an expiry is reported when the workflow records it.
- */
-function noticesFor(messageId: string, replies: AttemptReply[]): ReputationNotice[] {
+/** The notices of the sends this attempt ended (see settleAttempt). */
+function noticesFor(messageId: string, ended: AttemptReply[]): ReputationNotice[] {
   const at = new Date().toISOString();
-  return replies
-    .filter((r) => r.kind !== 'soft')
-    .map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
+  return ended.map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
 export function createSendActivities({ pool, transport, notifyReputation, outage }: SendDeps) {
@@ -176,18 +170,14 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     const skipped = new Set(suppressed.map((s) => s.address));
     const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
-    let finalState: SendAttemptResult['finalState'] = null;
-    if (!input.progress.openElsewhere && replies.every((r) => r.kind !== 'soft')) {
-      const delivered = input.progress.deliveredBefore + replies.filter((r) => r.kind === 'delivered').length;
-      finalState = finalMessageState(delivered, input.progress.recipientsTotal);
-    }
+    const { finalState, ended } = settleAttempt(input.progress, replies);
     const record: AttemptLog = { messageId: input.messageId, attempt: input.attempt, replies, finalState };
     const recorded = await recordOrHandOver(record);
 
     // Reputation is told after the attempt is recorded, and a failure to tell it must not
     // repeat the SMTP transaction: the workflow retries what could not be reported.
     let unreported: ReputationNotice[] = [];
-    const notices = noticesFor(input.messageId, replies);
+    const notices = noticesFor(input.messageId, ended);
     try {
       await notifyReputation(notices);
     } catch (err) {

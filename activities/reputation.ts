@@ -7,7 +7,8 @@ import type { Pool } from 'pg';
 import type { DatabaseOutage } from '../src/db/outage';
 import { outcomeSignals, REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType, type ReputationNotice } from '../src/reputation/contract';
 import { OUTCOME_KIND, outcomeBlame } from '../src/reputation/blame';
-import type { ReputationWorkflowSettings, Suppression } from '../src/reputation/policy';
+import type { ReputationWorkflowSettings } from '../src/reputation/policy';
+import type { Suppression } from '../src/reputation/contract';
 import { getActiveSuppression, markLifted, upsertSuppression } from '../src/reputation/store';
 import { type ClassifiedReply } from '../src/delivery/contract';
 

@@ -1,11 +1,11 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
-// scenarios of issue 5 and scenario 6 (domain health), stops everything, prints a table (or one
+// scenarios 0-5 and scenario 6 (domain health), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
 // non-zero when a message was lost or delivered twice — never because of speed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -40,6 +40,20 @@ const T0 = Date.now();
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${((Date.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
 };
+
+
+/**
+ * Where the generated figures end in bench/RESULTS.md: below this line the file holds what was
+ * tuned and tried (written by hand), which a new run keeps.
+ */
+const HAND_WRITTEN = '<!-- everything below is written by hand and kept by npm run bench -->';
+
+function writeResults(file: string, generated: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(HAND_WRITTEN);
+  const kept = at >= 0 ? old.slice(at) : `${HAND_WRITTEN}\n`;
+  writeFileSync(file, `${generated.trimEnd()}\n\n${kept}`);
+}
 
 async function runMode(
   mode: PersistenceMode,
@@ -198,7 +212,7 @@ async function main(): Promise<number> {
       mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });
       // A --quick smoke run never replaces the figures of a full run that the README quotes.
       writeFileSync(path.join(BENCH_DIR, `results/${opts.quick ? 'quick' : 'latest'}.json`), JSON.stringify(result, null, 2) + '\n');
-      if (!opts.quick) writeFileSync(path.join(BENCH_DIR, 'RESULTS.md'), markdown(result));
+      if (!opts.quick) writeResults(path.join(BENCH_DIR, 'RESULTS.md'), markdown(result));
     }
     process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : table(result) + '\n');
     if (result.lost > 0 || result.duplicates > 0) {

@@ -1,15 +1,10 @@
-import {
-  DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
-  DEFAULT_IDLE_CLOSE_DAYS,
-  DEFAULT_SOFT_BOUNCE_THRESHOLD,
-  DEFAULT_SUPPRESSION_DAYS,
-  validateSettings,
-  type ReputationWorkflowSettings,
-} from './reputation/policy';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
 import { loadConfigFile, type DomainRule } from './domains/config-file';
 
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and
-// `npm test` work on a fresh machine. Flags on the CLI override these.
+// `npm test` work on a fresh machine. Every variable is declared in CONFIG_VARIABLES (which
+// `rebound --help` prints and README "Configuration" reproduces) and parsed here, once, into
+// one ReboundConfig; the rest of src/ reads configuration only from that object.
 
 export interface ReboundConfig {
   temporalAddress: string;
@@ -18,11 +13,20 @@ export interface ReboundConfig {
   databaseUrl: string;
   smtpUrl: string;
   maxMessageBytes: number;
+  /** Workflow runs a worker keeps cached (README "Performance": sleeping ones are evicted). */
+  maxCachedWorkflows: number;
+  logLevel: LogLevel;
   reputation: ReputationWorkflowSettings;
   /** The configuration file read at start (README "Retry policy per domain"), or null. */
   configFile: string | null;
   /** Retry policies per recipient domain, from that file. */
   domains: DomainRule[];
+  /** An explicit Temporal CLI, or null: then PATH, then .tools/ (src/dev/tools.ts). */
+  temporalCliPath: string | null;
+  /** An explicit time-skipping test server, or null: then .tools/. */
+  temporalTestServerPath: string | null;
+  /** The database the tests use. */
+  testDatabaseUrl: string;
 }
 
 export interface ConfigVariable {
@@ -31,55 +35,115 @@ export interface ConfigVariable {
   description: string;
 }
 
+/** pino's levels, lowest-volume first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'TEMPORAL_ADDRESS', default: '127.0.0.1:7233', description: 'Temporal frontend (gRPC) address' },
   { name: 'TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace' },
   { name: 'REBOUND_TASK_QUEUE', default: 'rebound', description: 'task queue of the Rebound workers' },
   { name: 'DATABASE_URL', default: 'postgres://postgres@127.0.0.1:5432/rebound', description: 'PostgreSQL: messages, attempt log, suppression list' },
-  { name: 'REBOUND_SMTP_URL', default: 'smtp://127.0.0.1:2525', description: 'relay to send through (smtp:// or smtps://, user:pass@ optional, ?starttls=required|opportunistic|never)' },
-  { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes' },
+  {
+    name: 'REBOUND_SMTP_URL',
+    default: 'smtp://127.0.0.1:2525',
+    description: 'relay to send through: smtp:// (port 587 by default) or smtps:// (implicit TLS, 465), optional user:pass@, ?starttls=required|opportunistic|never, &pool=N connections (default 5); the default is the bounce simulator, which `rebound dev` and `rebound demo` start',
+  },
+  { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes (25 MB)' },
   { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
   { name: 'REBOUND_CONFIG', default: 'rebound.config.json', description: 'configuration file with retry policies per recipient domain (JSON or YAML; the default, or .yaml/.yml, is read from the working directory when it exists)' },
-  { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI used by `rebound dev` (PATH is searched first)' },
-  { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server used by the tests' },
+  { name: 'REBOUND_MAX_CACHED_WORKFLOWS', default: '300', description: 'workflow runs a worker keeps cached; an evicted one is replayed when it wakes' },
+  { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
+  { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
+  { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
+  { name: 'REBOUND_TEST_DATABASE_URL', default: 'postgres://postgres@127.0.0.1:5432/rebound_test', description: 'database the tests use' },
 ];
 
+/** The embedded default of a variable. */
+export function configDefault(name: string): string {
+  const variable = CONFIG_VARIABLES.find((v) => v.name === name);
+  if (!variable) throw new Error(`${name} is not a configuration variable (CONFIG_VARIABLES in src/config.ts)`);
+  return variable.default;
+}
+
+/** The value set in the environment, trimmed; empty counts as unset. */
+function explicit(env: NodeJS.ProcessEnv, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
 function envOr(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (value !== undefined && value.trim() !== '') return value.trim();
-  return CONFIG_VARIABLES.find((v) => v.name === name)!.default;
+  return explicit(env, name) ?? configDefault(name);
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = envOr(env, name);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** A number; its range is checked where the setting is defined (validateSettings). */
+function numeric(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = envOr(env, name);
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
+  return value;
+}
+
+/**
+ * REBOUND_LOG_LEVEL on its own: src/log.ts creates the logger when it is first imported, before
+ * any entry point has called loadConfig, and uses this so the variable is still parsed here.
+ */
+export function parseLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const raw = envOr(env, 'REBOUND_LOG_LEVEL');
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new Error(`REBOUND_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  }
+  return raw as LogLevel;
 }
 
 /**
  * The whole configuration, parsed once at process start: the environment and the configuration
  * file. A bad value or a bad file throws here, naming what is wrong, and nothing starts.
+ * (REBOUND_SMTP_URL is checked by the worker when it builds its transport, in
+ * src/smtp/transport.ts, so commands that never send do not depend on it.)
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig {
   const file = loadConfigFile(env);
-  const maxBytes = Number(envOr(env, 'REBOUND_MAX_MESSAGE_BYTES'));
-  if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
-    throw new Error(`REBOUND_MAX_MESSAGE_BYTES must be a positive integer, got "${env.REBOUND_MAX_MESSAGE_BYTES}"`);
-  }
   return {
     temporalAddress: envOr(env, 'TEMPORAL_ADDRESS'),
     temporalNamespace: envOr(env, 'TEMPORAL_NAMESPACE'),
     taskQueue: envOr(env, 'REBOUND_TASK_QUEUE'),
     databaseUrl: envOr(env, 'DATABASE_URL'),
     smtpUrl: envOr(env, 'REBOUND_SMTP_URL'),
-    maxMessageBytes: maxBytes,
+    maxMessageBytes: positiveInteger(env, 'REBOUND_MAX_MESSAGE_BYTES'),
+    maxCachedWorkflows: positiveInteger(env, 'REBOUND_MAX_CACHED_WORKFLOWS'),
+    logLevel: parseLogLevel(env),
     reputation: validateSettings({
-      softBounceThreshold: Number(envOr(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD')),
-      suppressionDays: Number(envOr(env, 'REBOUND_SUPPRESSION_DAYS')),
+      softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
+      suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),
       idleCloseDays: DEFAULT_IDLE_CLOSE_DAYS,
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
     }),
     configFile: file.path,
     domains: file.domains,
+    ...temporalBinaryPaths(env),
+    testDatabaseUrl: envOr(env, 'REBOUND_TEST_DATABASE_URL'),
   };
 }
 
-/** The configuration table printed by `rebound --help` and reproduced in the README. */
+/**
+ * TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH on their own, for src/dev/tools.ts: the dev
+ * stack, the tests and the fault suite look the binaries up without the rest of the
+ * configuration (no configuration file is needed to start a server).
+ */
+export function temporalBinaryPaths(env: NodeJS.ProcessEnv = process.env): Pick<ReboundConfig, 'temporalCliPath' | 'temporalTestServerPath'> {
+  return { temporalCliPath: explicit(env, 'TEMPORAL_CLI_PATH'), temporalTestServerPath: explicit(env, 'TEMPORAL_TEST_SERVER_PATH') };
+}
+
+/** The configuration table printed by `rebound --help` and reproduced in README "Configuration". */
 export function configHelp(): string {
   const width = Math.max(...CONFIG_VARIABLES.map((v) => v.name.length));
   const lines = CONFIG_VARIABLES.map((v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.default})`);

@@ -2,7 +2,7 @@
 // workflow code may import it too.
 
 /**
- * Invalid caller input (spec 6): the message names the field, e.g.
+ * Invalid caller input: the message names the field, e.g.
  * `Invalid field "to[1]": "bob@" is not a valid email address (nothing after "@")`.
  */
 export class ValidationError extends Error {

@@ -1,4 +1,4 @@
-// One message = one run of this workflow (spec 3-4). Deterministic: time and randomness come
+// One message = one run of this workflow (README "Behaviour"). Deterministic: time and randomness come
 // from the workflow sandbox, all I/O happens in activities, and the message body never enters
 // the history (the workflow carries the message id only).
 //
@@ -11,6 +11,7 @@ import { CancellationScope, condition, isCancellation, proxyActivities, setHandl
 import type { createActivities } from '../activities';
 import { decidingReply } from '../src/reputation/blame';
 import { replyScope } from '../src/delivery/classify';
+import { recipientStateAfter } from '../src/delivery/attempt';
 import { planNextAttempt } from '../src/delivery/schedule';
 import { finalMessageState } from '../src/delivery/states';
 import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
@@ -149,15 +150,15 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     r.lastAttemptAt = now();
     r.firstAttemptAt ??= r.lastAttemptAt;
     if (reply.kind !== 'delivered') bounceCategories.add(reply.category);
-    if (reply.kind === 'delivered') finish(r, 'delivered');
-    else if (reply.kind === 'hard') finish(r, 'bounced');
+    const next = recipientStateAfter(reply);
+    if (next !== 'retrying') finish(r, next);
     else {
       r.state = 'retrying';
       deciding.set(r.address, decidingReply(deciding.get(r.address) ?? null, lastReply));
     }
   };
 
-  /** One attempt of the due groups: the activity skips suppressed recipients and sends to the rest (spec 5, 6). */
+  /** One attempt of the due groups: the activity skips suppressed recipients and sends to the rest. */
   const attempt = async (due: Group[]): Promise<{ softReplies: AttemptReply[]; finalState: MessageState | null }> => {
     attempts += 1;
     state = 'sending';

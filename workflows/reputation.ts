@@ -1,4 +1,4 @@
-// One long-lived workflow per normalised address (spec 5), id `address:<address>`. It hears the
+// One long-lived workflow per normalised address (README "Reputation and suppression"), id `address:<address>`. It hears the
 // outcome of every send to the address, suppresses the address after N consecutive
 // soft-bouncing sends or at once after a suppressing hard bounce, lifts the suppression itself
 // when it expires, and takes operator suppress/lift updates. It is the only automatic writer of
@@ -13,20 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import {
-  applyLegacyOutcome,
-  applyOutcome,
-  initialReputationState,
-  isActive,
-  lift,
-  manualSuppression,
-  suppress,
-  suppressionStatus,
-  validSuppressionDays,
-  type ReputationEffect,
-  type ReputationWorkflowSettings,
-  type ReputationState,
-} from '../src/reputation/policy';
+import { applyLegacyOutcome, applyOutcome, initialReputationState, isActive, lift, manualSuppression, suppress, suppressionStatus, validSuppressionDays, type ReputationEffect, type ReputationWorkflowSettings, type ReputationState } from '../src/reputation/policy';
 import type { ReputationEventType, ReputationSignal } from '../src/reputation/contract';
 import { deliveredSignal, hardBouncedSignal, liftUpdate, reputationQuery, softBouncedSignal, suppressUpdate, type LiftRequest, type ReputationView, type SuppressRequest } from '../src/reputation/contract';
 

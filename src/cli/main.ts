@@ -9,9 +9,10 @@ import { formatDuration, parseDuration } from '../delivery/duration';
 import type { ReputationEntry } from '../reputation/policy';
 import { ConfigFileError, formatIssue } from '../domains/config-file';
 import { addDomainCommands } from './domains';
+import { defineSinkCommand } from '../sink/main';
 import { PROFILE_NAMES, FINAL_MESSAGE_STATES, type ProfileName } from '../delivery/contract';
 import { type SuppressionStatus } from '../reputation/contract';
-import { fail, formatStatus, printJson, table } from './output';
+import { exitCodeFor, reportFailure, formatStatus, printJson, table } from './output';
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
 
@@ -22,7 +23,8 @@ async function withClient(json: boolean, fn: (c: ReboundClient) => Promise<void>
     await fn(client);
   } catch (err) {
     await client?.close().catch(() => undefined);
-    fail(err, json);
+    reportFailure(err, json);
+    process.exit(exitCodeFor(err));
   }
   await client.close();
 }
@@ -285,7 +287,8 @@ function addConfigCommand(program: Command): void {
           process.stderr.write(`${err.issues.map((issue) => `error: ${formatIssue(err.file, issue)}`).join('\n')}\n`);
           process.exit(1);
         }
-        fail(err, !!o.json);
+        reportFailure(err, !!o.json);
+        process.exit(exitCodeFor(err));
       }
     });
 }
@@ -299,23 +302,15 @@ function addStackCommands(program: Command): void {
       await runWorkerProcess(loadConfig());
     });
 
-  program
-    .command('sink')
-    .description('run the bounce simulator: a real SMTP server answering by recipient local part')
-    .option('--host <host>', 'interface', '127.0.0.1')
-    .option('--port <port>', 'SMTP port', '2525')
-    .option('--control-port <port>', 'HTTP port for GET /received, GET /duplicates, POST /reset', '2526')
-    .action(async (o) => {
-      const { runSink } = await import('../sink/index.js');
-      await runSink({ host: o.host, port: Number(o.port), controlPort: Number(o.controlPort) });
-    });
+  // options, the scenario list in its --help and the action: src/sink/main.ts
+  defineSinkCommand(program.command('sink'));
 
   program
     .command('dev')
     .description('start (or reuse) the Temporal dev server with its UI, the database, the sink and a worker; Ctrl-C stops what it started')
     .action(async () => {
       const { runDev } = await import('../dev/dev.js');
-      await runDev();
+      await runDev(loadConfig());
     });
 
   program
@@ -325,7 +320,7 @@ function addStackCommands(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (o) => {
       const { runDemo } = await import('../dev/demo.js');
-      await runDemo({ exit: !!o.exit || !process.stdout.isTTY, json: !!o.json });
+      await runDemo(loadConfig(), { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json });
     });
 }
 

@@ -1,5 +1,6 @@
 // How the CLI prints: one JSON document with --json, a compact table otherwise.
 import type { DeliveryStatus } from '../delivery/contract';
+import { ValidationError } from '../errors';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -40,10 +41,14 @@ export function formatStatus(s: DeliveryStatus): string {
   return `${head.join('\n')}\n${table(rows)}`;
 }
 
+/** A command's exit status for a failure: 2 for input the caller must fix, 1 for anything else. */
+export function exitCodeFor(err: unknown): 1 | 2 {
+  return err instanceof ValidationError ? 2 : 1;
+}
+
 /** Reports a failure the way every command does: JSON on stdout with --json, text on stderr. */
-export function fail(err: unknown, json: boolean): never {
+export function reportFailure(err: unknown, json: boolean): void {
   const e = err as Error & { field?: string };
   if (json) printJson({ error: e.message, ...(e.field ? { field: e.field } : {}) });
   else process.stderr.write(`error: ${e.message}\n`);
-  process.exit(e.name === 'ValidationError' ? 2 : 1);
 }

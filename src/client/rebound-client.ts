@@ -52,7 +52,7 @@ function deliveryInput(messageId: string, recipients: string[], plans: ScheduleP
 export class ReboundClient {
   private readonly owned: { connection?: Connection; pool?: Pool } = {};
 
-  /** The suppression list and address reputation (spec 5). */
+  /** The suppression list and address reputation (README "Reputation and suppression"). */
   readonly suppressions: Suppressions;
   /** Health of each recipient domain (README "Domain health"). */
   readonly domains: Domains;

@@ -1,4 +1,4 @@
-// Operator and service controls over the suppression list (spec 5). Manual suppressions and
+// Operator and service controls over the suppression list (README "Reputation and suppression"). Manual suppressions and
 // lifts go through the address's reputation workflow when one runs, so the workflow and the
 // table never disagree; otherwise they write the table, and a reputation workflow started
 // later loads the row.
@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { getActiveSuppression, importSuppressions, listSuppressions, markLifted, upsertSuppression, type ListFilter, type SuppressionRow } from '../reputation/store';
 import { ValidationError } from '../errors';
 import { addressProblem } from '../message/validate';
-import { DEFAULT_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../reputation/policy';
+import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../reputation/policy';
 import { parseSuppressionCsv, suppressionsToCsv } from '../reputation/csv';
 import { normaliseAddress } from '../message/address';
 import { reputationWorkflowId, type SuppressionStatus, liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../reputation/contract';
@@ -55,7 +55,7 @@ export class Suppressions {
   async add(address: string, opts: AddOptions = {}): Promise<SuppressionStatus> {
     const normalised = checkedAddress(address);
     if (opts.days !== undefined && opts.forever) throw new ValidationError('days', 'give either days or forever, not both');
-    if (opts.days !== undefined && !validSuppressionDays(opts.days)) throw new ValidationError('days', `must be from 1 to 3650, got ${opts.days}`);
+    if (opts.days !== undefined && !validSuppressionDays(opts.days)) throw new ValidationError('days', `must be from 1 to ${MAX_SUPPRESSION_DAYS}, got ${opts.days}`);
     const days = opts.forever ? null : (opts.days ?? DEFAULT_SUPPRESSION_DAYS);
     const request = { reason: opts.reason ?? 'manual', days, actor: opts.actor, note: opts.note };
     const viaWorkflow = await this.update(normalised, (handle) => handle.executeUpdate(suppressUpdate, { args: [request] }));

@@ -26,7 +26,7 @@ export interface MessageForSend {
 export interface AttemptContext {
   /** Null when the message is not in the database. */
   message: MessageForSend | null;
-  /** Recipients with an active suppression: they are skipped (spec 5). */
+  /** Recipients with an active suppression: they are skipped, never attempted. */
   suppressed: SuppressionCheck[];
   /** Recipients an earlier run of this activity already had accepted. */
   accepted: AcceptedRecipient[];
@@ -81,7 +81,7 @@ const COUNTED_CHANGES = `
     SELECT recipient, domain, code, enhanced, reply_text, kind, category, scope, at
       FROM attempts WHERE message_id = $1 AND attempt = $2 AND recipient = ANY($3)
   ), tried AS (
-    -- A send is a recipient's first attempt of the message (spec 1): these had one before.
+    -- A send is one message to one recipient, counted at its first attempt: these had one before.
     SELECT DISTINCT recipient FROM attempts WHERE message_id = $1 AND attempt < $2 AND recipient = ANY($3)
   ), changed AS (
     SELECT e.recipient FROM earlier e JOIN logged l USING (recipient)

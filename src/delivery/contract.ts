@@ -34,7 +34,7 @@ export type HardCategory = (typeof HARD_CATEGORIES)[number];
 export type BounceCategory = 'delivered' | SoftCategory | HardCategory;
 
 /**
- * Whom a reply is about (spec 1-2): the mailbox or address, the receiving server or domain, the
+ * Whom a reply is about (README "Behaviour", classification): the mailbox or address, the receiving server or domain, the
  * sending IP, domain or authentication, or the message's content or size. Only `recipient`
  * replies can count against an address (README "Reputation and suppression").
  */
@@ -157,6 +157,15 @@ export interface AttemptReply extends ClassifiedReply {
   alreadyAccepted?: boolean;
 }
 
+/** Where the message stands as an attempt starts: enough for the attempt to tell whether it ends the message. */
+export interface AttemptProgress {
+  recipientsTotal: number;
+  /** Recipients delivered by earlier attempts. */
+  deliveredBefore: number;
+  /** Open recipients not in this attempt (another schedule group); absent means none. */
+  openElsewhere?: number;
+}
+
 export interface SendAttemptInput {
   messageId: string;
   attempt: number;
@@ -166,7 +175,7 @@ export interface SendAttemptInput {
    * To record the message's final state when this attempt ends it: only when no recipient
    * outside this attempt is still open (`openElsewhere` 0) and none of these soft-bounces.
    */
-  progress: { recipientsTotal: number; deliveredBefore: number; openElsewhere?: number };
+  progress: AttemptProgress;
 }
 
 /** A recipient whose send ended `expired`, with the reply that decides how its address is blamed. */
@@ -213,7 +222,7 @@ export const DEFAULT_TASK_QUEUE = 'rebound';
 export const DELIVERY_WORKFLOW_TYPE = 'deliveryWorkflow';
 export const deliveryWorkflowId = (messageId: string): string => `delivery:${messageId}`;
 
-/** Current delivery status of a message (spec 4). */
+/** Current delivery status of a message (README "Behaviour", states). */
 export const statusQuery = defineQuery<DeliveryStatus>('status');
 /** Operator: end the current wait and attempt the pending recipients at once. */
 export const retryNowSignal = defineSignal('retryNow');

@@ -1,4 +1,4 @@
-// Retry schedule policy (spec 3). Pure and deterministic: imported by workflow code, so no clock
+// Retry schedule policy (README "Behaviour", retry profiles). Pure and deterministic: imported by workflow code, so no clock
 // and no Math.random here. The caller passes the current time and its deterministic random source.
 import { ValidationError, quoteValue } from '../errors';
 import { PROFILE_NAMES, type ProfileName, type RetrySchedule } from './contract';
@@ -13,7 +13,7 @@ function frozenSchedule(delaysMs: number[], deadlineMs: number): RetrySchedule {
   return Object.freeze({ delaysMs: Object.freeze(delaysMs) as number[], deadlineMs });
 }
 
-/** Built-in profiles (spec 3). Frozen: copy before changing. */
+/** Built-in profiles (README "Behaviour"). Frozen: copy before changing. */
 export const PROFILES: Readonly<Record<ProfileName, RetrySchedule>> = Object.freeze({
   standard: frozenSchedule([5 * MINUTE, 15 * MINUTE, 1 * HOUR, 4 * HOUR], 72 * HOUR),
   urgent: frozenSchedule([30 * SECOND, 1 * MINUTE, 2 * MINUTE, 5 * MINUTE], 15 * MINUTE),
@@ -21,7 +21,7 @@ export const PROFILES: Readonly<Record<ProfileName, RetrySchedule>> = Object.fre
 });
 
 export const DEFAULT_PROFILE: ProfileName = 'standard';
-/** No deadline may be longer than this (spec 3). */
+/** No deadline may be longer than this: 72 hours, how long good MTAs keep retrying. */
 export const MAX_DEADLINE_MS = 30 * DAY;
 /** Each delay is drawn uniformly from [base * (1 - r), base * (1 + r)). */
 export const JITTER_RATIO = 0.1;
@@ -145,7 +145,7 @@ function usableHint(hint: number | null | undefined): number | null {
 }
 
 /**
- * When to make the next attempt (spec 3), after `attemptsMade` attempts that left recipients
+ * When to make the next attempt (README "Behaviour"), after `attemptsMade` attempts that left recipients
  * soft-bounced.
  *
  * - Base delay: `delaysMs[attemptsMade - 1]`, the last one repeating; +-10% jitter from

@@ -1,4 +1,4 @@
-// How recipient outcomes add up to a message state (spec 4). Pure: used by workflow code and
+// How recipient outcomes add up to a message state (README "Behaviour", states). Pure: used by workflow code and
 // by the send activity alike.
 import type { MessageState } from './contract';
 

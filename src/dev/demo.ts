@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ReboundClient } from '../client/rebound-client';
 import { listTable } from '../cli/domains';
+import type { ReboundConfig } from '../config';
 import { formatStatus, printJson, table } from '../cli/output';
 import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '../delivery/contract';
 import { type SuppressionStatus } from '../reputation/contract';
@@ -93,8 +94,8 @@ async function domainTable(client: ReboundClient): Promise<string> {
   return listTable((await client.domains.list({ window: '24h', limit: 10_000 })).filter((d) => demo.has(d.domain)));
 }
 
-export async function runDemo(opts: DemoOptions): Promise<void> {
-  const stack = await startStack();
+export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise<void> {
+  const stack = await startStack(config);
   const client = await ReboundClient.connect(stack.config);
   let exitCode = 0;
   try {

@@ -1,9 +1,10 @@
 // `rebound dev`: the local stack until Ctrl-C.
+import type { ReboundConfig } from '../config';
 import { logger } from '../log';
 import { startStack, untilSignal } from './stack';
 
-export async function runDev(): Promise<void> {
-  const stack = await startStack();
+export async function runDev(config: ReboundConfig): Promise<void> {
+  const stack = await startStack(config);
   logger.info(
     { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, sink: stack.sink?.url ?? null, taskQueue: stack.config.taskQueue },
     'rebound dev stack is up; Ctrl-C stops it',

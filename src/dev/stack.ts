@@ -1,8 +1,9 @@
-// The whole local stack on embedded defaults: Temporal dev server (started or reused), the
-// database (migrated), the bounce simulator (unless REBOUND_SMTP_URL points elsewhere) and a
-// worker in this process. `rebound dev` and `rebound demo` are thin layers over it.
+// The whole local stack from the parsed configuration (README "Configuration"): Temporal dev
+// server (started or reused), the database (migrated), the bounce simulator (unless
+// REBOUND_SMTP_URL points elsewhere) and a worker in this process. `rebound dev` and
+// `rebound demo` are thin layers over it.
 import path from 'node:path';
-import { loadConfig, type ReboundConfig } from '../config';
+import { configDefault, type ReboundConfig } from '../config';
 import { prepareDatabase } from '../db/setup';
 import { logger } from '../log';
 import { startSink, type BounceSink } from '../sink';
@@ -20,17 +21,19 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  env?: NodeJS.ProcessEnv;
   /** SQLite file of the dev server; null keeps it in memory. Default .data/temporal.db. */
   dbFile?: string | null;
   uiPort?: number | null;
 }
 
-const SINK_URL = 'smtp://127.0.0.1:2525';
+/** The simulator runs only when the stack sends to it: a real relay in REBOUND_SMTP_URL wins. */
+function sendsToSink(config: ReboundConfig): boolean {
+  return config.smtpUrl === configDefault('REBOUND_SMTP_URL');
+}
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const env = opts.env ?? process.env;
-  const config = loadConfig(env);
+export async function startStack(loaded: ReboundConfig, opts: StackOptions = {}): Promise<Stack> {
+  // A copy: the sink's own URL replaces smtpUrl below, and the caller's object stays as parsed.
+  const config = { ...loaded };
   installJsonRuntimeLogger();
   const [host, port] = config.temporalAddress.split(':');
   const server = await startDevServer({
@@ -44,9 +47,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const started: { sink: BounceSink | null; worker?: ReboundWorker } = { sink: null };
   try {
     await prepareDatabase(config.databaseUrl, (msg) => logger.info({}, msg));
-    // The simulator runs only when the stack sends to it: a real relay in REBOUND_SMTP_URL wins.
-    if (!env.REBOUND_SMTP_URL || env.REBOUND_SMTP_URL === SINK_URL) {
-      started.sink = await startSink({ port: 2525, controlPort: 2526, log: (entry) => logger.info(entry, 'sink transaction') });
+    if (sendsToSink(config)) {
+      // Where the default URL points, with the control port next to it as `rebound sink` has it.
+      const smtpPort = Number(new URL(config.smtpUrl).port);
+      started.sink = await startSink({ port: smtpPort, controlPort: smtpPort + 1, log: (entry) => logger.info(entry, 'sink transaction') });
       config.smtpUrl = started.sink.url;
     }
     started.worker = await createReboundWorker({ config });

@@ -61,7 +61,7 @@ const SA_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
 };
 
 /**
- * Registers the search attributes of spec 4 where they are missing. Takes a connection so the
+ * Registers the search attributes (README "Inspecting and steering runs in the Temporal UI") where they are missing. Takes a connection so the
  * tests can use it on the time-skipping server too (which cannot list them: it gets them all).
  */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { temporalBinaryPaths } from '../config';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools/temporal/bin');
@@ -20,12 +21,12 @@ function mustExist(file: string, what: string): string {
   return file;
 }
 
-export function temporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TEMPORAL_CLI_PATH) return mustExist(env.TEMPORAL_CLI_PATH, 'TEMPORAL_CLI_PATH');
+export function temporalCliPath(explicit: string | null = temporalBinaryPaths().temporalCliPath): string {
+  if (explicit) return mustExist(explicit, 'TEMPORAL_CLI_PATH');
   return onPath('temporal') ?? mustExist(path.join(TOOLS_BIN, 'temporal'), 'the Temporal CLI');
 }
 
-export function temporalTestServerPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TEMPORAL_TEST_SERVER_PATH) return mustExist(env.TEMPORAL_TEST_SERVER_PATH, 'TEMPORAL_TEST_SERVER_PATH');
+export function temporalTestServerPath(explicit: string | null = temporalBinaryPaths().temporalTestServerPath): string {
+  if (explicit) return mustExist(explicit, 'TEMPORAL_TEST_SERVER_PATH');
   return mustExist(path.join(TOOLS_BIN, 'temporal-test-server'), 'the Temporal time-skipping test server');
 }

@@ -23,10 +23,10 @@ export interface DomainHealth {
   window: string;
   /** Attempt rows: one per recipient per SMTP transaction. */
   attempts: number;
-  /** Recipients' first attempts of a message: retries of a message are the same send (spec 1). */
+  /** Recipients' first attempts of a message: retries of a message are the same send. */
   sends: number;
   delivered: number;
-  /** Soft replies by whom they were about (spec 1). */
+  /** Soft replies by whom they were about (the reply's scope). */
   softBounces: SoftBounces;
   hardBounces: number;
   /** Recipients whose send ended expired (soft until the deadline). */

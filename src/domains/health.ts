@@ -6,7 +6,7 @@ import { DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId } from '../delivery/contract
 import { DOMAIN_SORTS, VERDICTS, type DomainHealth, type DomainListOptions, type DomainSort, type Verdict } from './contract';
 
 /**
- * Verdict thresholds of spec 7, for both rates: under `watch` is healthy, from `watch` to `bad`
+ * Verdict thresholds (README "Domain health"), for both rates: under `watch` is healthy, from `watch` to `bad`
  * inclusive is watch, over `bad` is bad.
  */
 export const HEALTH_THRESHOLDS = { watch: 0.02, bad: 0.05 } as const;
@@ -143,7 +143,7 @@ export function checkedDomain(value: unknown): string {
 /** A string literal of Temporal's visibility query language. */
 const visibilityString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** The delivery workflows to a domain that are waiting for their next attempt (spec 4 search attributes). */
+/** The delivery workflows to a domain that are waiting for their next attempt (the DeliveryState and RecipientDomains search attributes). */
 export function retryingQuery(domain: string): string {
   return `WorkflowType = ${visibilityString(DELIVERY_WORKFLOW_TYPE)} AND RecipientDomains = ${visibilityString(domain)} AND DeliveryState = "retrying"`;
 }

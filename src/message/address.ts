@@ -1,6 +1,6 @@
 // Addresses as Rebound keys them. Pure: imported by workflow code.
 
-/** Whole address lower-cased and trimmed; no other folding (spec 5). */
+/** Whole address lower-cased and trimmed; no other folding (README "Reputation and suppression"). */
 export function normaliseAddress(address: string): string {
   return address.trim().toLowerCase();
 }

@@ -1,4 +1,4 @@
-// Validation of a send request before any workflow starts (spec 6). Pure: no I/O, no Node
+// Validation of a send request before any workflow starts (README "Using it from a service"). Pure: no I/O, no Node
 // built-ins. Every failure is a ValidationError naming the field as the caller wrote it.
 import { ValidationError, quoteValue } from '../errors';
 import { resolveSchedule } from '../delivery/schedule';
@@ -271,7 +271,7 @@ function validateHeaders(value: unknown): Record<string, string> {
 }
 
 /**
- * Validate a send request (spec 6) and resolve its retry schedule. Throws
+ * Validate a send request and resolve its retry schedule. Throws
  * {@link ValidationError} naming the first offending field; nothing is started on error.
  */
 export function validateSendRequest(input: unknown, opts: ValidateOptions = {}): ValidatedSendRequest {

@@ -1,4 +1,4 @@
-// Blame rules (spec 5, README "Reputation and suppression"): which outcomes of a send count
+// Blame rules (README "Reputation and suppression"): which outcomes of a send count
 // against the address. The address is blamed only for what the address did: a relay outage, a
 // sender rate limit or a mailbox that is full for an hour must never suppress anyone. Pure: the
 // send activity, the delivery workflow and the reputation workflow all decide with these.
@@ -52,7 +52,7 @@ export function softReplyBlame(facts: BlameFacts): Blame {
 
 /**
  * A hard bounce suppresses at once when the address is at fault: `recipient` scope, or a domain
- * that does not exist. `policy_block` and `message_too_large` never do (spec 2 table).
+ * that does not exist. `policy_block` and `message_too_large` never do: they are about the message, not the address.
  */
 export function hardBounceBlame(facts: BlameFacts): Blame {
   if (NON_SUPPRESSING_CATEGORIES.includes(facts.category)) return { counts: false, why: `${facts.category}: the sender's problem, never the address's` };

@@ -9,22 +9,41 @@ import type { ReputationEntry } from './policy';
 /** Hard-bounce categories that are the sender's problem, not the address's. */
 export const NON_SUPPRESSING_CATEGORIES: readonly BounceCategory[] = ['policy_block', 'message_too_large'];
 
+/** Why an address is suppressed: Rebound's own reasons, or an operator's word (`complaint`, ...). */
+export type SuppressionReason = 'soft_bounce_threshold' | 'hard_bounce' | 'manual' | 'import' | (string & {});
+/** Who suppressed it: the reputation workflow, an operator, or a CSV import. */
+export type SuppressionSource = 'auto' | 'manual' | 'import';
+
+/**
+ * One suppression, the one shape every part uses: the reputation workflow's state, the
+ * suppression list's rows (with the address and when it was lifted), the CSV columns.
+ */
+export interface Suppression {
+  reason: SuppressionReason;
+  category: BounceCategory | null;
+  source: SuppressionSource;
+  messageId: string | null;
+  reply: string | null;
+  since: string;
+  /** ISO time the suppression lifts itself; null = until an operator lifts it. */
+  until: string | null;
+  actor: string | null;
+  note: string | null;
+}
+
 /** Whether an address is suppressed right now, as the table and the reputation workflow tell it. */
 export interface SuppressionStatus {
   address: string;
   suppressed: boolean;
-  reason: string | null;
-  category: string | null;
-  source: string | null;
+  reason: SuppressionReason | null;
+  category: BounceCategory | null;
+  source: SuppressionSource | null;
   since: string | null;
   until: string | null;
 }
 
-/** A row of the suppression list as senders see it. */
-export interface SuppressionCheck {
-  address: string;
-  reason: string;
-}
+/** A suppressed recipient as a sender sees it: the address and why. */
+export type SuppressionCheck = { address: string } & Pick<Suppression, 'reason'>;
 
 export type ReputationEventType = 'delivered' | 'softBounced' | 'hardBounced';
 
@@ -50,7 +69,7 @@ export const REPUTATION_WORKFLOW_TYPE = 'reputationWorkflow';
 export const reputationWorkflowId = (normalisedAddress: string): string => `address:${normalisedAddress}`;
 
 /**
- * Outcomes of a send, from delivery workflows to an address's reputation workflow (spec 5):
+ * Outcomes of a send, from delivery workflows to an address's reputation workflow (README "Reputation and suppression"):
  * `delivered` (on any attempt), `hardBounced`, and `softBounced` when the send ended `expired`
  * (older workers sent it at a send's first soft reply; it carries no scope then).
  */

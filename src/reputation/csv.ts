@@ -1,17 +1,18 @@
-// Suppression list import and export as CSV (spec 5: operators import and export suppressions).
+// Suppression list import and export as CSV: the columns, their defaults and their validation
+// (README "Reputation and suppression": operators import and export suppressions).
 // Pure functions: no database, no clock (the caller passes `nowMs`), no Temporal.
 //
 // Import: the first line names the columns (case-insensitive, any order; `address` required,
 // unknown columns ignored so an export re-imports). Every row is validated on its own and bad
 // rows are reported by their physical line number in the file, so one bad row never loses the
-// good ones. How lines are read is described above readRecords below.
-import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
+// good ones; ./csv-reader.ts reads the records and their line numbers.
 import { stringify } from 'csv-stringify/sync';
 import type { ImportRow, SuppressionRow } from './store';
 import { ValidationError, quoteValue } from '../errors';
 import { addressProblem } from '../message/validate';
 import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, validSuppressionDays } from './policy';
 import { normaliseAddress } from '../message/address';
+import { readCsvRecords, type CsvLineRecord } from './csv-reader';
 
 /** The export format, in column order. The import reads the same columns (plus `days`). */
 export const SUPPRESSION_CSV_COLUMNS = ['address', 'reason', 'category', 'source', 'created_at', 'expires_at', 'lifted_at', 'message_id', 'note'] as const;
@@ -56,51 +57,11 @@ export function parseSuppressionCsv(text: string, opts: ParseSuppressionCsvOptio
     throw new ValidationError('days', `must be a positive number of days, at most ${MAX_SUPPRESSION_DAYS}, got ${quoteValue(defaultDays)}`);
   }
   const expiries = new Expiries(opts.nowMs, { iso: defaultDays === null ? null : new Date(opts.nowMs + defaultDays * DAY_MS).toISOString() });
-
-  const errors: SuppressionCsvError[] = [];
-  const byAddress = new Map<string, ImportRow>();
-  let total = 0;
-  let skipped = 0;
-  let header: Header | null = null;
-
-  readRecords(
-    text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
-    (fields, line) => {
-      if (isBlank(fields)) return true;
-      if (header === null) {
-        const read = readHeader(fields);
-        if (typeof read === 'string') {
-          errors.push({ line, message: read });
-          return false;
-        }
-        header = read;
-        return true;
-      }
-      total++;
-      const row = readRow(header, fields, expiries);
-      if (row === SKIP) skipped++;
-      else if (typeof row === 'string') errors.push({ line, message: row });
-      else {
-        // The last row of an address wins (in the place of the first).
-        byAddress.set(row.address, row);
-      }
-      return true;
-    },
-    (line, problem) => {
-      if (header === null) {
-        errors.push({ line, message: `malformed CSV header: ${problem}` });
-        return false;
-      }
-      total++;
-      errors.push({ line, message: `malformed CSV: ${problem}` });
-      return true;
-    },
-  );
-
-  if (header === null && errors.length === 0) {
-    errors.push({ line: 1, message: `empty file: the first line must name the columns, e.g. ${HEADER_EXAMPLE}` });
+  const reading = new SuppressionImport(expiries);
+  for (const record of readCsvRecords(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)) {
+    if (!reading.take(record)) break;
   }
-  return { rows: [...byAddress.values()], errors, total, skipped };
+  return reading.result();
 }
 
 /** `expires_at` of a suppression that only an operator lifts. */
@@ -128,7 +89,48 @@ export function suppressionsToCsv(rows: SuppressionRow[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rows
+// Reading an import: the header, then the rows
+
+/** The import's state while its records are read. */
+class SuppressionImport {
+  private header: Header | null = null;
+  private readonly errors: SuppressionCsvError[] = [];
+  private readonly byAddress = new Map<string, ImportRow>();
+  private total = 0;
+  private skipped = 0;
+
+  constructor(private readonly expiries: Expiries) {}
+
+  /** Takes one record; false when the rest of the file cannot be read (a bad header). */
+  take(record: CsvLineRecord): boolean {
+    if (record.fields !== undefined && isBlank(record.fields)) return true;
+    if (this.header === null) return this.takeHeader(record);
+    this.total++;
+    const row = record.problem !== undefined ? `malformed CSV: ${record.problem}` : readRow(this.header, record.fields, this.expiries);
+    if (row === SKIP) this.skipped++;
+    else if (typeof row === 'string') this.errors.push({ line: record.line, message: row });
+    else this.byAddress.set(row.address, row); // the last row of an address wins (in the place of the first)
+    return true;
+  }
+
+  result(): ParsedSuppressionCsv {
+    const errors = [...this.errors];
+    if (this.header === null && errors.length === 0) {
+      errors.push({ line: 1, message: `empty file: the first line must name the columns, e.g. ${HEADER_EXAMPLE}` });
+    }
+    return { rows: [...this.byAddress.values()], errors, total: this.total, skipped: this.skipped };
+  }
+
+  private takeHeader(record: CsvLineRecord): boolean {
+    const read = record.problem !== undefined ? `malformed CSV header: ${record.problem}` : readHeader(record.fields);
+    if (typeof read === 'string') {
+      this.errors.push({ line: record.line, message: read });
+      return false;
+    }
+    this.header = read;
+    return true;
+  }
+}
 
 interface Header {
   width: number;
@@ -255,211 +257,43 @@ function isBlank(fields: string[]): boolean {
   return fields.length === 1 && fields[0].trim() === '';
 }
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+// ---------------------------------------------------------------------------------------------
+// Dates
 
-/** Milliseconds of an ISO 8601 date-time with a zone (Z or ±hh:mm); null when invalid. */
-function parseIsoDateTime(value: string): number | null {
+/**
+ * `expires_at` as written by people and by exports: an ISO 8601 date, `T` (or `t` or a space),
+ * hh:mm, optionally :ss and a fraction (`.` or `,`, 1 to 9 digits, cut to milliseconds), then `Z`
+ * or an offset ±hh:mm / ±hhmm. The pattern checks the ranges; the day is checked against the
+ * month by reading the date back.
+ */
+const ISO_DATE_TIME =
+  /^(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,9}))?)?([Zz]|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
+
+/** Milliseconds of an ISO 8601 date-time with a zone (see ISO_DATE_TIME); null when invalid. */
+export function parseIsoDateTime(value: string): number | null {
   const m = ISO_DATE_TIME.exec(value);
-  if (!m) return null;
-  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number);
-  const second = m[6] === undefined ? 0 : Number(m[6]);
-  const millis = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  let offsetMinutes = 0;
-  if (m[8] === undefined) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return null;
-    offsetMinutes = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day); // not Date.UTC: it maps years 0..99 to 1900..1999
-  date.setUTCHours(hour, minute, second, millis);
-  return date.getTime() - offsetMinutes * 60_000;
+  if (!m || !isCalendarDate(m[1])) return null;
+  const [, date, hour, minute, second = '00', fraction = '', zone] = m;
+  const millis = fraction.padEnd(3, '0').slice(0, 3);
+  // Date.parse sees only ECMAScript's own date-time format, which it must read exactly.
+  const ms = Date.parse(`${date}T${hour}:${minute}:${second}.${millis}${standardZone(zone)}`);
+  return Number.isNaN(ms) ? null : ms;
 }
 
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+/** Whether yyyy-mm-dd is a day of the calendar (Date.parse rolls 2030-02-30 over to March). */
+function isCalendarDate(date: string): boolean {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === date;
+}
+
+/** `Z` or ±hh:mm, from `Z`, `z`, ±hh:mm or ±hhmm. */
+function standardZone(zone: string): string {
+  if (zone === 'Z' || zone === 'z') return 'Z';
+  return zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
 }
 
 function isoOrEmpty(value: string | null | undefined): string {
   if (value === null || value === undefined || value === '') return '';
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? value : new Date(ms).toISOString();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records with physical line numbers
-//
-// Line breaks are CRLF, LF or a lone CR, both for splitting lines and for csv-parse
-// (record_delimiter), so line numbers are those an editor shows.
-//
-// The text is split into physical lines. A line without a quote that does not continue a quoted
-// value is a record of comma-separated values: exactly what csv-parse returns for it, at a
-// fraction of the cost. A line with a quote starts a segment that runs to the first line end
-// where the quotes balance (a record with multi-line quoted values, when the CSV is well
-// formed); segments are parsed by csv-parse, in one call per window of lines. When that call
-// fails, csv-parse's error tells how many segments parsed before the malformed one; that one is
-// reported at its first line (csv-parse's own line numbers would count from the window) and
-// reading resumes on the line after that first line. A malformed record costs little more than
-// its own segment, and the good rows before and after it are kept.
-
-const CSV_OPTIONS: CsvParseOptions = {
-  record_delimiter: ['\r\n', '\n', '\r'],
-  relax_column_count: true,
-  skip_empty_lines: false,
-};
-
-/**
- * Lines per window (one csv-parse call for the window's quoted segments). After a malformed
- * record the window shrinks to the minimum, so a file with many malformed lines does not re-read
- * a whole window for each; every clean window doubles it again.
- */
-const MAX_WINDOW_LINES = 2048;
-const MIN_WINDOW_LINES = 16;
-
-type Item = { line: number; fields: string[] } | { line: number; segment: string };
-
-/**
- * Calls `onRecord` for every record (blank lines included) with the line it starts on. A
- * malformed record goes to `onMalformed` with its first line. Either callback returns false
- * to stop.
- */
-function readRecords(
-  text: string,
-  onRecord: (fields: string[], line: number) => boolean,
-  onMalformed: (line: number, problem: string) => boolean,
-): void {
-  // [line, break, line, break, ..., line]; a final empty "line" after the last break is none.
-  const parts = text.split(/(\r\n|\n|\r)/);
-  const count = parts[parts.length - 1] === '' ? (parts.length - 1) / 2 : (parts.length + 1) / 2;
-
-  let i = 0; // 0-based index of the next line to read
-  let windowLines = MAX_WINDOW_LINES;
-  while (i < count) {
-    // Collect a window of records and quoted segments.
-    const items: Item[] = [];
-    const segments: string[] = [];
-    let j = i;
-    while (j < count && j - i < windowLines) {
-      const line = parts[2 * j];
-      if (line.indexOf('"') < 0) {
-        items.push({ line: j + 1, fields: line.split(',') });
-        j++;
-        continue;
-      }
-      let open = false;
-      let k = j;
-      let segment = '';
-      do {
-        const l = parts[2 * k];
-        for (let q = l.indexOf('"'); q >= 0; q = l.indexOf('"', q + 1)) open = !open;
-        segment += l + (parts[2 * k + 1] ?? '');
-        k++;
-      } while (open && k < count);
-      items.push({ line: j + 1, segment });
-      segments.push(segment);
-      j = k;
-    }
-
-    // Parse all the window's segments at once; each should be one record. When the call fails,
-    // csv-parse's `records` tells how many records (segments) came before the malformed one.
-    let parsed: string[][] | null = null;
-    let failedAt = -1;
-    let failure: unknown = null;
-    if (segments.length > 0) {
-      try {
-        parsed = parse(segments.join(''), CSV_OPTIONS);
-      } catch (err) {
-        const before = (err as { records?: unknown }).records;
-        if (typeof before === 'number' && Number.isInteger(before) && before >= 0 && before < segments.length) {
-          parsed = before === 0 ? [] : parseOrNull(segments.slice(0, before).join(''));
-          failedAt = before;
-          failure = err;
-        }
-      }
-      if (parsed !== null && parsed.length !== (failedAt >= 0 ? failedAt : segments.length)) {
-        parsed = null; // not one record per segment: take them one by one
-        failedAt = -1;
-      }
-    }
-
-    let s = 0;
-    let resumeAt = j;
-    windowLines = Math.min(MAX_WINDOW_LINES, windowLines * 2);
-    for (const item of items) {
-      if ('fields' in item) {
-        if (!onRecord(item.fields, item.line)) return;
-        continue;
-      }
-      let records: string[][];
-      if (s === failedAt) {
-        records = [];
-      } else if (parsed !== null) {
-        records = [parsed[s]];
-      } else {
-        try {
-          records = parse(item.segment, CSV_OPTIONS);
-        } catch (err) {
-          failure = err;
-          records = [];
-        }
-      }
-      s++;
-      if (records.length === 0) {
-        // Malformed: report it at its first line and resume on the next line.
-        if (!onMalformed(item.line, describeParseError(failure))) return;
-        resumeAt = item.line; // the 0-based index of the line after the malformed record's first
-        windowLines = MIN_WINDOW_LINES;
-        break;
-      }
-      let line = item.line;
-      for (const record of records) {
-        if (!onRecord(record, line)) return;
-        line += 1 + lineBreaksIn(record);
-      }
-    }
-    i = resumeAt;
-  }
-}
-
-function parseOrNull(text: string): string[][] | null {
-  try {
-    return parse(text, CSV_OPTIONS);
-  } catch {
-    return null;
-  }
-}
-
-function lineBreaksIn(record: string[]): number {
-  let n = 0;
-  for (const field of record) {
-    if (field.indexOf('\n') < 0 && field.indexOf('\r') < 0) continue;
-    for (let c = 0; c < field.length; c++) {
-      const code = field.charCodeAt(c);
-      if (code === 10) n++;
-      else if (code === 13 && field.charCodeAt(c + 1) !== 10) n++;
-    }
-  }
-  return n;
-}
-
-function describeParseError(err: unknown): string {
-  const code = (err as { code?: unknown })?.code;
-  switch (code) {
-    case 'INVALID_OPENING_QUOTE':
-      return 'a quote (") inside an unquoted value; quote the whole value and double the quotes inside it ("")';
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      return 'quotes do not pair up: a quoted value starting on this line must end just before a comma or the end of a line, and a quote inside it is written as two quotes ("")';
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return 'a quoted value that starts on this line is never closed';
-    default: {
-      if (err === null || err === undefined) return 'unreadable record';
-      // csv-parse's own line numbers count from the window, not the file: leave them out.
-      const message = err instanceof Error ? err.message.replace(/\s*at line \d+/g, '') : String(err);
-      return typeof code === 'string' ? `${message} (${code})` : message;
-    }
-  }
 }

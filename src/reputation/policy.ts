@@ -1,8 +1,8 @@
-// Reputation policy (spec 5) as pure state transitions, so the rules are tested without a
+// Reputation policy (README "Reputation and suppression") as pure state transitions, so the rules are tested without a
 // server and the workflow only sequences them with I/O. Imported by workflow code: no I/O, no
 // clock, no randomness here — times are passed in.
 import { HARD_CATEGORIES, type BounceCategory } from '../delivery/contract';
-import { NON_SUPPRESSING_CATEGORIES, type ReputationEventType, type ReputationSignal, type SuppressionStatus } from './contract';
+import { NON_SUPPRESSING_CATEGORIES, type ReputationEventType, type ReputationSignal, type Suppression, type SuppressionReason, type SuppressionStatus } from './contract';
 import { OUTCOME_KIND, outcomeBlame, type Blame } from './blame';
 import { replyScope } from '../delivery/classify';
 
@@ -18,22 +18,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const DEDUP_WINDOW_MS = 31 * DAY_MS;
 /** Upper bound of remembered ids, so a very busy address keeps a bounded state. */
 export const DEDUP_MAX_KEYS = 5000;
-
-export type SuppressionReason = 'soft_bounce_threshold' | 'hard_bounce' | 'manual' | 'import' | (string & {});
-export type SuppressionSource = 'auto' | 'manual' | 'import';
-
-export interface Suppression {
-  reason: SuppressionReason;
-  category: BounceCategory | null;
-  source: SuppressionSource;
-  messageId: string | null;
-  reply: string | null;
-  since: string;
-  /** ISO time the suppression lifts itself; null = until an operator lifts it. */
-  until: string | null;
-  actor: string | null;
-  note: string | null;
-}
 
 export type ReputationEntryType = ReputationEventType | 'suppressed' | 'lifted';
 
@@ -125,7 +109,7 @@ export function suppressionStatus(address: string, active: Suppression | null): 
   };
 }
 
-/** A hard bounce suppresses unless it is the sender's problem (spec 2 table). */
+/** A hard bounce suppresses unless it is the sender's problem (policy_block, message_too_large). */
 export function hardBounceSuppresses(category: BounceCategory): boolean {
   return (HARD_CATEGORIES as readonly string[]).includes(category) && !NON_SUPPRESSING_CATEGORIES.includes(category);
 }
@@ -146,7 +130,7 @@ export type ReputationEffect = { type: 'suppress'; suppression: Suppression } | 
 const RETRYING_REPORT: Blame = { counts: false, why: 'reported while the send was still retrying (an older worker): only a send that ends expired counts' };
 
 /**
- * Applies one send outcome (spec 5): a delivery resets the count; a send that ended `expired`
+ * Applies one send outcome: a delivery resets the count; a send that ended `expired`
  * counts as failed when its deciding reply blames the address (src/reputation/blame.ts), and the
  * Nth failed send in a row suppresses; a hard bounce that blames the address suppresses at
  * once. Every outcome is remembered with whether it counted and why not. Returns the

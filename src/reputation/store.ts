@@ -1,7 +1,7 @@
 // The suppression list. Senders read active rows (neither lifted nor expired); reputation
 // workflows, operators and imports write them. Lifted rows stay for the record.
 import type { Pool } from 'pg';
-import type { Suppression, SuppressionSource } from './policy';
+import type { Suppression, SuppressionSource } from './contract';
 
 /** The condition for a row that stops sends: neither lifted nor expired. */
 export const ACTIVE_SUPPRESSION = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
@@ -79,12 +79,8 @@ export async function listSuppressions(pool: Pool, f: ListFilter = {}): Promise<
   return res.rows.map(toRow);
 }
 
-export interface ImportRow {
-  address: string;
-  reason: string;
-  expiresAt: string | null;
-  note: string | null;
-}
+/** A row of a CSV import: `expiresAt` is the file's `expires_at` column (the suppression's `until`). */
+export type ImportRow = { address: string; expiresAt: string | null } & Pick<Suppression, 'reason' | 'note'>;
 
 /**
  * Inserts or replaces many suppressions in one statement per batch (unnest), source `import`.

@@ -1,3 +1,5 @@
+// The bounce simulator's public surface (README section "The bounce simulator"): startSink() and
+// its types from server.ts, the scenario table's helpers, and the `rebound sink` command.
 export {
   startSink,
   scenarioFor,
@@ -11,4 +13,6 @@ export {
   type Scenario,
   type ScenarioKind,
 } from './server';
-export { runSink, SCENARIO_HELP, scenarioTable } from './main';
+export { SCENARIOS, SCENARIO_HELP, scenarioTable, scenarioMarkdown, type ScenarioRow, type ScenarioReply } from './scenarios';
+export { SinkLedger } from './ledger';
+export { runSink, defineSinkCommand } from './main';

@@ -1,36 +1,29 @@
-// Runs the bounce simulator as a process: `node dist/src/sink/main.js [--host H] [--port P]
-// [--control-port C]` (the rebound CLI may wrap runSink too).
+// The `rebound sink` command: its options, the scenario list its --help shows (from the table in
+// src/sink/scenarios.ts) and runSink(), which starts the bounce simulator as a long-running
+// process until SIGINT/SIGTERM. src/cli/main.ts mounts the command; `node dist/src/sink/main.js`
+// runs the same command on its own. Loads the SMTP server only when the command runs.
+// README section "The bounce simulator".
 
-import { startSink, type BounceSink } from './server';
+import { Command, InvalidArgumentError } from 'commander';
+import { logger } from '../log';
+import { SCENARIO_HELP_HEADING, scenarioTable } from './scenarios';
+import type { BounceSink } from './server';
 
-/** Which recipient local part produces which reply; '+tag' may follow any of them. */
-export const SCENARIO_HELP: { localPart: string; reply: string }[] = [
-  { localPart: 'anything else, accept*, ok*', reply: '250 2.1.5 Recipient OK; after DATA 250 2.0.0 Ok: queued as <id>' },
-  { localPart: 'greylist, greylist-N', reply: '450 4.2.0 ... Greylisted, try again in N seconds (first attempt), then 250' },
-  { localPart: 'full, mailbox-full', reply: '452 4.2.2 <addr>: mailbox full, over quota (always)' },
-  { localPart: 'full-K', reply: '452 4.2.2 <addr>: mailbox full, over quota (first K RCPTs of the address), then 250' },
-  { localPart: 'soft-K, softK', reply: '451 4.3.0 Temporary local problem, please try again later (first K attempts), then 250' },
-  { localPart: 'ratelimit, rate-limit', reply: '421 4.7.0 Too many messages, slow down (always; the server closes the connection)' },
-  { localPart: 'ratelimit-ip', reply: "421 4.7.28 ... mail sent from your IP address has been temporarily rate limited (Gmail's sender rate limit; closes the connection)" },
-  { localPart: 'slow-MS', reply: '250 2.1.5 Recipient OK, held back MS milliseconds (faults land inside the transaction)' },
-  { localPart: 'unknown, nouser', reply: '550 5.1.1 <addr>: Recipient address rejected: User unknown' },
-  { localPart: 'toolarge, too-large', reply: 'RCPT 250, then 552 5.3.4 Message size exceeds fixed limit after DATA (whole transaction)' },
-  { localPart: 'blocked, policy', reply: '554 5.7.1 <addr>: Relay access denied: message rejected due to policy' },
-  { localPart: 'drop', reply: 'connection destroyed at RCPT (no reply)' },
-];
-
-export function scenarioTable(): string {
-  const width = Math.max(...SCENARIO_HELP.map((s) => s.localPart.length));
-  return SCENARIO_HELP.map((s) => `  ${s.localPart.padEnd(width)}  ${s.reply}`).join('\n');
+export interface RunSinkOptions {
+  host?: string;
+  port?: number;
+  /** HTTP control port; null or absent = off. */
+  controlPort?: number | null;
 }
 
-export async function runSink(opts: { host?: string; port?: number; controlPort?: number | null } = {}): Promise<BounceSink> {
+/** Starts the sink, logs where it listens, prints the scenario list, and stops it on a signal. */
+export async function runSink(opts: RunSinkOptions = {}): Promise<BounceSink> {
+  const { startSink } = await import('./server.js');
   const sink = await startSink({ host: opts.host, port: opts.port, controlPort: opts.controlPort ?? null });
   const control = sink.controlPort === null ? null : `http://${sink.host}:${sink.controlPort}`;
-  process.stdout.write(JSON.stringify({ msg: 'sink listening', smtp: sink.url, control }) + '\n');
-  process.stdout.write(
-    `Recipient local part -> reply (state per whole address; "+tag" is ignored for the scenario):\n${scenarioTable()}\n`,
-  );
+  // the table first: the logger writes asynchronously, so "sink listening" comes out after it
+  process.stdout.write(`${SCENARIO_HELP_HEADING}\n${scenarioTable()}\n`);
+  logger.info({ smtp: sink.url, control }, 'sink listening');
   let closing = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -38,9 +31,9 @@ export async function runSink(opts: { host?: string; port?: number; controlPort?
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     sink.close().then(
-      () => process.stdout.write(JSON.stringify({ msg: 'sink closed', signal }) + '\n'),
+      () => logger.info({ signal }, 'sink closed'),
       (err: unknown) => {
-        process.stderr.write(JSON.stringify({ msg: 'sink close failed', error: String(err) }) + '\n');
+        logger.error({ error: String(err) }, 'sink close failed');
         process.exitCode = 1;
       },
     );
@@ -50,36 +43,30 @@ export async function runSink(opts: { host?: string; port?: number; controlPort?
   return sink;
 }
 
-function parseArgs(argv: string[]): { host?: string; port?: number; controlPort?: number | null } {
-  const out: { host?: string; port?: number; controlPort?: number | null } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const port = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: not a port: ${v}`);
-      return n;
-    };
-    if (flag === '--host') out.host = value();
-    else if (flag === '--port') out.port = port(value());
-    else if (flag === '--control-port') out.controlPort = port(value());
-    else throw new Error(`unknown option ${flag} (use --host, --port, --control-port)`);
-  }
-  return out;
+function port(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a port (0-65535).');
+  return n;
+}
+
+/** Gives `cmd` the sink's description, options, scenario help and action. */
+export function defineSinkCommand(cmd: Command): Command {
+  return cmd
+    .description('run the bounce simulator: a real SMTP server answering by recipient local part')
+    .option('--host <host>', 'interface', '127.0.0.1')
+    .option('--port <port>', 'SMTP port', port, 2525)
+    .option('--control-port <port>', 'HTTP port for GET /received, GET /duplicates, POST /reset', port, 2526)
+    .addHelpText('after', `\n${SCENARIO_HELP_HEADING}\n${scenarioTable()}`)
+    .action(async (o: { host: string; port: number; controlPort: number }) => {
+      await runSink({ host: o.host, port: o.port, controlPort: o.controlPort });
+    });
 }
 
 if (require.main === module) {
-  try {
-    runSink(parseArgs(process.argv.slice(2))).catch((err: unknown) => {
+  defineSinkCommand(new Command('rebound-sink'))
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;
     });
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  }
 }

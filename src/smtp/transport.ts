@@ -6,6 +6,15 @@ import { SmtpPool, type SmtpPoolOptions } from './pool';
 export type SmtpTransport = SmtpPool;
 
 const STARTTLS_POLICIES = ['required', 'opportunistic', 'never'] as const;
+const DEFAULT_POOL_SIZE = 5;
+
+/** `pool=N`, the connections kept open to the relay; a bad value stops the worker, like starttls. */
+function poolSize(value: string | null): number {
+  if (value === null) return DEFAULT_POOL_SIZE;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n === 0) throw new Error(`REBOUND_SMTP_URL pool must be a positive integer (connections to the relay), got "${value}"`);
+  return n;
+}
 
 export function transportOptions(smtpUrl: string): SmtpPoolOptions {
   let url: URL;
@@ -22,7 +31,7 @@ export function transportOptions(smtpUrl: string): SmtpPoolOptions {
   if (!(STARTTLS_POLICIES as readonly string[]).includes(starttls)) {
     throw new Error(`REBOUND_SMTP_URL starttls must be one of ${STARTTLS_POLICIES.join(', ')}, got "${starttls}"`);
   }
-  const maxConnections = Number(url.searchParams.get('pool') ?? 5);
+  const maxConnections = poolSize(url.searchParams.get('pool'));
   return {
     connection: {
       host: url.hostname,
@@ -37,7 +46,7 @@ export function transportOptions(smtpUrl: string): SmtpPoolOptions {
       socketTimeout: 60_000,
     },
     auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
-    maxConnections: Number.isInteger(maxConnections) && maxConnections > 0 ? maxConnections : 5,
+    maxConnections,
     maxMessages: 1000,
     idleTimeoutMs: 30_000,
   };

@@ -20,7 +20,6 @@ export interface ReboundWorkerOptions {
   client?: Client;
   /** The pool the activities use; by default one is made from the configuration (tests inject faults through their own). */
   pool?: Pool;
-  maxCachedWorkflows?: number;
 }
 
 export interface ReboundWorker {
@@ -88,7 +87,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.REBOUND_MAX_CACHED_WORKFLOWS ?? 300),
+    maxCachedWorkflows: config.maxCachedWorkflows,
     ...WORKER_TUNING,
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl) }, 'worker ready');

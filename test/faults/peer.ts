@@ -3,9 +3,10 @@
 // (a listener that accepts and never says a word).
 //
 // The sink's own counters live in its memory and restart with it, so the suite counts from its
-// transaction log instead: one JSON line per SMTP transaction on stdout, collected here across
-// every run of the sink, each stamped with the time it arrived (within a millisecond or so of
-// the sink's final 250, which it logs just before sending).
+// transaction log instead: one JSON line per SMTP transaction on stdout (a pino line with
+// `msg: "sink transaction"` and the SinkTransactionLog fields at the top level), collected here
+// across every run of the sink, each stamped with the time it arrived (within a millisecond or so
+// of the sink's final 250: it hands the line to its logger just before sending the reply).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -55,6 +56,9 @@ export class Peer {
     writeSync(log, `--- sink run ${run} at ${new Date().toISOString()}\n`);
     const group = spawnGroup('sink', process.execPath, [BIN, 'sink', '--port', String(this.port), '--control-port', String(this.controlPort)], {
       cwd: this.dir,
+      // the lines read below are the sink's info-level log lines: a quieter REBOUND_LOG_LEVEL in
+      // the suite's environment must not hide them
+      env: { ...process.env, REBOUND_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.group = group;

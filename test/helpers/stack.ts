@@ -46,13 +46,12 @@ export interface TimeSkippingStack {
   /** A client on the worker's task queue. */
   rebound: ReboundClient;
   config: ReboundConfig;
-  worker: ReboundWorker;
   /**
-   * Runs `fn` with the file's worker. One worker serves the whole file on one task queue: a
-   * reputation workflow outlives the test that started it, and a workflow task left on a queue
-   * nobody polls would stop the test server from skipping time.
+   * The file's worker, running from the start to the teardown. One worker serves the whole file
+   * on one task queue: a reputation workflow outlives the test that started it, and a workflow
+   * task left on a queue nobody polls would stop the test server from skipping time.
    */
-  withWorker<T>(fn: (rebound: ReboundClient, worker: ReboundWorker) => Promise<T>): Promise<T>;
+  worker: ReboundWorker;
   teardown(): Promise<void>;
 }
 
@@ -94,7 +93,6 @@ export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> =
     rebound,
     config,
     worker,
-    withWorker: (fn) => fn(rebound, worker),
     async teardown() {
       worker.worker.shutdown();
       await running;

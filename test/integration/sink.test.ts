@@ -1,11 +1,12 @@
 // The bounce simulator against a real, pooled nodemailer transport. Besides checking the sink,
 // these tests pin down how nodemailer reports each outcome, which the send activity relies on.
+// What needs no server (the scenario table, the ledger) is tested in test/unit/sink-*.test.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, SendMailOptions } from 'nodemailer';
-import { scenarioFor, startSink, type BounceSink } from '../../src/sink';
+import { startSink, type BounceSink } from '../../src/sink';
 
 type Transport = ReturnType<typeof makeTransport>;
 
@@ -49,34 +50,6 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-
-describe('scenarioFor', () => {
-  test('maps local parts to scenarios, ignoring case and +tags, keyed by the whole address', () => {
-    assert.equal(scenarioFor('someone@example.test').kind, 'accept');
-    assert.equal(scenarioFor('accept-anything@example.test').kind, 'accept');
-    assert.equal(scenarioFor('ok123@example.test').kind, 'accept');
-    const g = scenarioFor('GreyList+T1@Example.test');
-    assert.equal(g.kind, 'greylist');
-    assert.equal(g.hintSeconds, null);
-    assert.equal(g.tag, 't1');
-    assert.equal(g.key, 'greylist+t1@example.test');
-    assert.equal(scenarioFor('greylist-300@x.test').hintSeconds, 300);
-    assert.equal(scenarioFor('full@x.test').kind, 'full');
-    assert.equal(scenarioFor('mailbox-full+a@x.test').kind, 'full');
-    assert.deepEqual([scenarioFor('soft-3@x.test').kind, scenarioFor('soft-3@x.test').failures], ['soft', 3]);
-    assert.equal(scenarioFor('soft2@x.test').failures, 2);
-    assert.equal(scenarioFor('soft-0@x.test').kind, 'accept');
-    assert.equal(scenarioFor('rate-limit@x.test').kind, 'ratelimit');
-    assert.equal(scenarioFor('ratelimit@x.test').kind, 'ratelimit');
-    assert.equal(scenarioFor('nouser@x.test').kind, 'unknown');
-    assert.equal(scenarioFor('unknown+1@x.test').kind, 'unknown');
-    assert.equal(scenarioFor('too-large@x.test').kind, 'toolarge');
-    assert.equal(scenarioFor('policy@x.test').kind, 'blocked');
-    assert.equal(scenarioFor('blocked@x.test').kind, 'blocked');
-    assert.equal(scenarioFor('drop@x.test').kind, 'drop');
-    assert.equal(scenarioFor('dropbox@x.test').kind, 'accept');
-  });
-});
 
 describe('bounce sink with a pooled nodemailer transport', () => {
   let sink: BounceSink;

@@ -1,4 +1,4 @@
-// Domain health as pure logic: windows, rates, verdict boundaries (spec 7), ranking, and the
+// Domain health as pure logic: windows, rates, verdict boundaries (README "Domain health"), ranking, and the
 // checks of what callers ask for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -2,29 +2,9 @@
 // Times are passed explicitly; no clock, no server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DEDUP_MAX_KEYS,
-  DEDUP_WINDOW_MS,
-  DEFAULT_SOFT_BOUNCE_THRESHOLD,
-  DEFAULT_SUPPRESSION_DAYS,
-  MAX_SOFT_BOUNCE_THRESHOLD,
-  MIN_SOFT_BOUNCE_THRESHOLD,
-  RECENT_EVENTS,
-  applyLegacyOutcome,
-  applyOutcome,
-  hardBounceSuppresses,
-  initialReputationState,
-  isActive,
-  lift,
-  suppress,
-  validateSettings,
-  type ReputationEffect,
-  type ReputationSettings,
-  type ReputationState,
-  type Suppression,
-} from '../../src/reputation/policy';
+import { DEDUP_MAX_KEYS, DEDUP_WINDOW_MS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, MAX_SOFT_BOUNCE_THRESHOLD, MIN_SOFT_BOUNCE_THRESHOLD, RECENT_EVENTS, applyLegacyOutcome, applyOutcome, hardBounceSuppresses, initialReputationState, isActive, lift, suppress, validateSettings, type ReputationEffect, type ReputationSettings, type ReputationState } from '../../src/reputation/policy';
+import { type Suppression, type ReputationEventType, type ReputationSignal } from '../../src/reputation/contract';
 import { HARD_CATEGORIES, SOFT_CATEGORIES, type BounceCategory, type ReplyScope } from '../../src/delivery/contract';
-import { type ReputationEventType, type ReputationSignal } from '../../src/reputation/contract';
 
 const S = 1_000;
 const M = 60 * S;
@@ -103,7 +83,7 @@ const countEffects = (effects: ReputationEffect[]): number => effects.filter((e)
 // Constants
 // ---------------------------------------------------------------------------------------------
 
-test('defaults match spec 5: threshold 5 in 1..20, 180 days, 20 recent events', () => {
+test('defaults match README "Reputation and suppression": threshold 5 in 1..20, 180 days, 20 recent events', () => {
   assert.equal(DEFAULT_SOFT_BOUNCE_THRESHOLD, 5);
   assert.equal(MIN_SOFT_BOUNCE_THRESHOLD, 1);
   assert.equal(MAX_SOFT_BOUNCE_THRESHOLD, 20);

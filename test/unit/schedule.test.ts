@@ -38,7 +38,7 @@ function retry(result: NextAttempt): { atMs: number; delayMs: number; lastAttemp
   return { atMs, delayMs, lastAttempt };
 }
 
-test('profiles match spec 3', () => {
+test('profiles match the README table', () => {
   assert.deepEqual(PROFILES.standard, { delaysMs: [5 * M, 15 * M, H, 4 * H], deadlineMs: 72 * H });
   assert.deepEqual(PROFILES.urgent, { delaysMs: [30 * S, M, 2 * M, 5 * M], deadlineMs: 15 * M });
   assert.deepEqual(PROFILES.bulk, { delaysMs: [15 * M, H, 4 * H, 8 * H], deadlineMs: 72 * H });

@@ -1,4 +1,5 @@
-// Suppression CSV import and export (spec 5: operators import and export suppressions).
+// Suppression CSV import and export (README "Reputation and suppression": operators import and
+// export suppressions).
 // Expected line numbers are counted by hand (or, for generated files, from the text itself).
 
 import { describe, it } from 'node:test';
@@ -6,7 +7,7 @@ import assert from 'node:assert/strict';
 
 import type { SuppressionRow } from '../../src/reputation/store';
 import { ValidationError } from '../../src/errors';
-import { SUPPRESSION_CSV_COLUMNS, parseSuppressionCsv, suppressionsToCsv } from '../../src/reputation/csv';
+import { SUPPRESSION_CSV_COLUMNS, parseIsoDateTime, parseSuppressionCsv, suppressionsToCsv } from '../../src/reputation/csv';
 
 const NOW = Date.parse('2025-06-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
@@ -174,6 +175,63 @@ describe('suppression CSV: expires_at and days', () => {
   it('uses the days column without an expires_at column', () => {
     const r = parseCsv(lines('address,days', 'a@example.com,10', 'b@example.com,'), 20);
     assert.deepEqual(r.rows.map((x) => x.expiresAt), [inDays(10), inDays(20)]);
+  });
+});
+
+describe('suppression CSV: the expires_at date-time form', () => {
+  it('accepts ISO 8601 date-times with a zone, in the forms people and exports write', () => {
+    const accepted: [string, string][] = [
+      ['2030-01-31T00:00:00Z', '2030-01-31T00:00:00.000Z'],
+      ['2030-01-31T00:00:00.000Z', '2030-01-31T00:00:00.000Z'],
+      ['2030-01-31t12:34:56z', '2030-01-31T12:34:56.000Z'],
+      ['2030-01-31 12:34Z', '2030-01-31T12:34:00.000Z'],
+      ['2030-01-31T12:34:56.7Z', '2030-01-31T12:34:56.700Z'],
+      ['2030-01-31T12:34:56,25Z', '2030-01-31T12:34:56.250Z'],
+      ['2030-01-31T12:34:56.999999999Z', '2030-01-31T12:34:56.999Z'], // cut, not rounded
+      ['2030-01-31T12:00:00+05:30', '2030-01-31T06:30:00.000Z'],
+      ['2030-01-31T12:00:00-0800', '2030-01-31T20:00:00.000Z'],
+      ['2030-01-31T00:00:00+23:59', '2030-01-30T00:01:00.000Z'],
+      ['2030-01-31T23:59:59-23:59', '2030-02-01T23:58:59.000Z'],
+      ['2028-02-29T00:00:00Z', '2028-02-29T00:00:00.000Z'], // leap year
+      ['2000-02-29T00:00:00Z', '2000-02-29T00:00:00.000Z'], // divisible by 400
+      ['0050-06-01T00:00:00Z', '0050-06-01T00:00:00.000Z'], // not mapped to 1950
+    ];
+    for (const [value, iso] of accepted) {
+      const ms = parseIsoDateTime(value);
+      assert.equal(ms === null ? null : new Date(ms).toISOString(), iso, value);
+    }
+  });
+
+  it('rejects dates without a time or a zone, days that do not exist and values out of range', () => {
+    const rejected = [
+      '2030-01-31', // no time
+      '2030-01-31T00:00:00', // no zone
+      '2030-01-31T00Z', // no minutes
+      '2030-02-29T00:00:00Z', // not a leap year
+      '2100-02-29T00:00:00Z', // divisible by 100, not 400
+      '2030-04-31T00:00:00Z',
+      '2030-13-01T00:00:00Z',
+      '2030-00-10T00:00:00Z',
+      '2030-01-00T00:00:00Z',
+      '2030-01-32T00:00:00Z',
+      '2030-01-31T24:00:00Z',
+      '2030-01-31T23:60:00Z',
+      '2030-01-31T23:59:60Z', // no leap seconds
+      '2030-01-31T00:00:00.Z', // a fraction needs digits
+      '2030-01-31T00:00:00.1234567890Z', // at most 9 digits
+      '2030-01-31T00:00:00+24:00',
+      '2030-01-31T00:00:00+05:60',
+      '2030-01-31T00:00:00+5:30',
+      '2030-01-31T00:00:00 UTC',
+      '2030-1-31T00:00:00Z',
+      '30-01-31T00:00:00Z',
+      '+002030-01-31T00:00:00Z', // expanded years
+      '2030-01-31X00:00:00Z',
+      ' 2030-01-31T00:00:00Z', // the caller trims
+      'Thu, 31 Jan 2030 00:00:00 GMT', // Date.parse would take it
+      '',
+    ];
+    for (const value of rejected) assert.equal(parseIsoDateTime(value), null, value);
   });
 });
 

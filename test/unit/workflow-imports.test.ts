@@ -12,7 +12,11 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 /** Pure policy: no I/O, no clock, no randomness of their own; safe inside a workflow. */
 const PURE_POLICY = [
+  'src/delivery/attempt.ts',
   'src/delivery/classify.ts',
+  'src/delivery/reply-line.ts',
+  'src/delivery/reply-texts.ts',
+  'src/delivery/scope.ts',
   'src/delivery/duration.ts',
   'src/delivery/schedule.ts',
   'src/delivery/states.ts',

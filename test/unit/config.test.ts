@@ -1,0 +1,202 @@
+// The configuration: loadConfig's defaults and errors, and the three places that list the
+// variables (CONFIG_VARIABLES, `rebound --help`, README "Configuration") kept in step.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildProgram } from '../../src/cli/main';
+import { CONFIG_VARIABLES, LOG_LEVELS, configDefault, loadConfig, parseLogLevel } from '../../src/config';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+// loadConfig reads rebound.config.json from the working directory when it exists: run in an
+// empty one so the defaults do not depend on where the tests start.
+process.chdir(mkdtempSync(path.join(os.tmpdir(), 'rebound-config-test-')));
+
+interface Row {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Code spans and Markdown's escaped pipes do not count as differences. */
+const plain = (s: string): string => s.replace(/`/g, '').replace(/\\\|/g, '|').trim();
+
+function readmeRows(): Row[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Configuration\n'));
+  assert.ok(section, 'README.md has a "## Configuration" section');
+  return section
+    .split('\n')
+    .filter((line) => /^\| `[A-Z_]+` \|/.test(line))
+    .map((line) => {
+      const cells = line.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+      assert.equal(cells.length, 3, `three cells: ${line}`);
+      return { name: plain(cells[0]), default: plain(cells[1]), description: plain(cells[2]) };
+    });
+}
+
+function helpRows(): Row[] {
+  let out = '';
+  const program = buildProgram().configureOutput({ writeOut: (s) => (out += s) });
+  program.outputHelp();
+  const lines = out.split('\n');
+  const start = lines.indexOf('Environment:');
+  assert.ok(start >= 0, `--help has an Environment: table\n${out}`);
+  const rows: Row[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const m = /^ {2}([A-Z_]+) +(.*) \(default: (.*)\)$/.exec(line);
+    if (!m) break;
+    rows.push({ name: m[1], description: plain(m[2]), default: m[3] });
+  }
+  return rows;
+}
+
+const declared = (): Row[] => CONFIG_VARIABLES.map((v) => ({ name: v.name, default: v.default, description: plain(v.description) }));
+
+test('config variables: each declared once', () => {
+  const names = CONFIG_VARIABLES.map((v) => v.name);
+  assert.deepEqual(names, [...new Set(names)]);
+});
+
+test('config variables: `rebound --help` prints every one, in order, with its default', () => {
+  assert.deepEqual(helpRows(), declared());
+});
+
+test('config variables: the README "Configuration" table lists every one, in order, with its default', () => {
+  assert.deepEqual(readmeRows(), declared());
+});
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) return sourceFiles(file);
+    return file.endsWith('.ts') ? [file] : [];
+  });
+}
+
+test('config variables: src/ reads the environment only through src/config.ts', () => {
+  // Not configuration, or the parser's own building blocks:
+  const allowed: Record<string, string> = {
+    // the operator's login name, recorded as the actor of suppression changes
+    'src/cli/main.ts': 'process.env.USER',
+    // the configuration file is loaded by loadConfig, with loadConfig's env
+    'src/domains/config-file.ts': 'env: NodeJS.ProcessEnv = process.env',
+  };
+  const offenders: string[] = [];
+  for (const file of sourceFiles(path.join(ROOT, 'src'))) {
+    const rel = path.relative(ROOT, file).split(path.sep).join('/');
+    if (rel === 'src/config.ts') continue;
+    for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
+      if (!line.includes('process.env')) continue;
+      if (allowed[rel] && line.includes(allowed[rel])) continue;
+      offenders.push(`${rel}:${i + 1}: ${line.trim()}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test('loadConfig: the defaults', () => {
+  const c = loadConfig({});
+  assert.deepEqual(
+    {
+      temporalAddress: c.temporalAddress,
+      temporalNamespace: c.temporalNamespace,
+      taskQueue: c.taskQueue,
+      databaseUrl: c.databaseUrl,
+      smtpUrl: c.smtpUrl,
+      maxMessageBytes: c.maxMessageBytes,
+      maxCachedWorkflows: c.maxCachedWorkflows,
+      logLevel: c.logLevel,
+      softBounceThreshold: c.reputation.softBounceThreshold,
+      suppressionDays: c.reputation.suppressionDays,
+      configFile: c.configFile,
+      domains: c.domains,
+      temporalCliPath: c.temporalCliPath,
+      temporalTestServerPath: c.temporalTestServerPath,
+      testDatabaseUrl: c.testDatabaseUrl,
+    },
+    {
+      temporalAddress: '127.0.0.1:7233',
+      temporalNamespace: 'default',
+      taskQueue: 'rebound',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/rebound',
+      smtpUrl: 'smtp://127.0.0.1:2525',
+      maxMessageBytes: 25 * 1024 * 1024,
+      maxCachedWorkflows: 300,
+      logLevel: 'info',
+      softBounceThreshold: 5,
+      suppressionDays: 180,
+      configFile: null,
+      domains: [],
+      // Unset: the lookup in src/dev/tools.ts tries PATH, then .tools/.
+      temporalCliPath: null,
+      temporalTestServerPath: null,
+      testDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/rebound_test',
+    },
+  );
+});
+
+test('loadConfig: values from the environment, trimmed; empty counts as unset', () => {
+  const c = loadConfig({
+    TEMPORAL_ADDRESS: ' temporal.internal:7233 ',
+    TEMPORAL_NAMESPACE: 'mail',
+    REBOUND_TASK_QUEUE: 'rebound-eu',
+    DATABASE_URL: 'postgres://app@db.internal/rebound',
+    REBOUND_SMTP_URL: 'smtps://user:pw@relay.example.test',
+    REBOUND_MAX_MESSAGE_BYTES: '1048576',
+    REBOUND_MAX_CACHED_WORKFLOWS: '50',
+    REBOUND_LOG_LEVEL: 'debug',
+    REBOUND_SOFT_BOUNCE_THRESHOLD: '3',
+    REBOUND_SUPPRESSION_DAYS: '30',
+    TEMPORAL_CLI_PATH: '/opt/temporal/bin/temporal',
+    TEMPORAL_TEST_SERVER_PATH: '  ',
+    REBOUND_TEST_DATABASE_URL: '',
+  });
+  assert.equal(c.temporalAddress, 'temporal.internal:7233');
+  assert.equal(c.temporalNamespace, 'mail');
+  assert.equal(c.taskQueue, 'rebound-eu');
+  assert.equal(c.databaseUrl, 'postgres://app@db.internal/rebound');
+  assert.equal(c.smtpUrl, 'smtps://user:pw@relay.example.test');
+  assert.equal(c.maxMessageBytes, 1048576);
+  assert.equal(c.maxCachedWorkflows, 50);
+  assert.equal(c.logLevel, 'debug');
+  assert.equal(c.reputation.softBounceThreshold, 3);
+  assert.equal(c.reputation.suppressionDays, 30);
+  assert.equal(c.temporalCliPath, '/opt/temporal/bin/temporal');
+  assert.equal(c.temporalTestServerPath, null);
+  assert.equal(c.testDatabaseUrl, configDefault('REBOUND_TEST_DATABASE_URL'));
+});
+
+test('loadConfig: each bad value throws an error naming its variable and the value', () => {
+  const cases: [string, string[]][] = [
+    ['REBOUND_MAX_MESSAGE_BYTES', ['0', '-1', '1.5', 'lots']],
+    ['REBOUND_MAX_CACHED_WORKFLOWS', ['0', '-3', '2.5', 'many']],
+    ['REBOUND_SOFT_BOUNCE_THRESHOLD', ['0', '21', '2.5', 'five']],
+    ['REBOUND_SUPPRESSION_DAYS', ['0', '-7', '100000', 'a year']],
+    ['REBOUND_LOG_LEVEL', ['loud', 'INFO', 'warning']],
+    ['REBOUND_CONFIG', ['missing.json']],
+  ];
+  for (const [name, values] of cases) {
+    for (const value of values) {
+      assert.throws(() => loadConfig({ [name]: value }), (err: Error) => {
+        assert.ok(err.message.includes(name), `${name}=${value}: ${err.message}`);
+        assert.ok(err.message.includes(value), `${name}=${value}: ${err.message}`);
+        return true;
+      });
+    }
+  }
+});
+
+test('parseLogLevel: the level src/log.ts starts the logger with', () => {
+  assert.equal(parseLogLevel({}), 'info');
+  for (const level of LOG_LEVELS) assert.equal(parseLogLevel({ REBOUND_LOG_LEVEL: level }), level);
+  assert.equal(parseLogLevel({ REBOUND_LOG_LEVEL: ' warn ' }), 'warn');
+  assert.throws(() => parseLogLevel({ REBOUND_LOG_LEVEL: 'verbose' }), /^Error: REBOUND_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/);
+});
+
+test('configDefault: an unknown name is a programming error', () => {
+  assert.equal(configDefault('TEMPORAL_NAMESPACE'), 'default');
+  assert.throws(() => configDefault('REBOUND_NO_SUCH_VARIABLE'), /REBOUND_NO_SUCH_VARIABLE is not a configuration variable/);
+});
