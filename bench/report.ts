@@ -1,6 +1,7 @@
 // The bench's outputs: one JSON object (the keys at the top level, taken from the
 // primary persistence mode, plus every figure per mode), a plain-text table for the terminal,
-// and a short markdown report.
+// and a short markdown report. Long because it is the list of every figure the bench reports,
+// each in the three forms; splitting it would scatter one figure across files.
 import type { BenchOptions } from './args';
 import type { Machine, CpuUse } from './measure';
 import { round } from './measure';

@@ -1,6 +1,7 @@
 // What the run proved: every recipient counted at the receiving server, every final state read
 // back from the database and the status query, every message's delay weighed against its own
-// schedule and the faults it lived through. Pure: the observations in, the verdicts out.
+// schedule and the faults it lived through. Pure: the observations in, the verdicts out. Its
+// length is the rules below, kept together because each verdict uses all of them.
 //
 // The rules:
 // - Lost: a recipient that must be delivered, whose message is final, never accepted by the

@@ -1,6 +1,7 @@
 // The fault suite as one function: start the isolated stack, stream the traffic while the
 // faults land, wait until every message is final, count, stop everything. run.ts is its
-// command line; test/integration/faults.test.ts runs the quick form.
+// command line; test/integration/faults.test.ts runs the quick form. One function on purpose:
+// the order of start, traffic, faults, drain and teardown is the suite.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

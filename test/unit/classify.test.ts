@@ -1,7 +1,7 @@
 // Classification (README "Behaviour": Classification and the scope table) against real-world
 // replies. Expected values come from the README's tables and rules, not from the implementation.
 // The scope column says whom the reply is about: only `recipient` may ever blame the address, so a
-// doubt is never `recipient`.
+// doubt is never `recipient`. Long because it is one table row per real reply.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,5 @@
+// The configuration file (README "Retry policy per domain"): every accepted form and every
+// rejected one with its exact message and position. Long because it is cases, one per rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// Retry policy per recipient domain (README "Retry policy per domain"): which rule matches an
+// address and how a schedule is built field by field. Tables, one row per precedence case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

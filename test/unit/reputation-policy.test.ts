@@ -1,5 +1,6 @@
-// Spec 5 (reputation and suppression) against the pure policy in src/reputation/policy.ts.
-// Times are passed explicitly; no clock, no server.
+// README "Reputation and suppression" against the pure policy in src/reputation/policy.ts.
+// Times are passed explicitly; no clock, no server. Long because it is tables: one row per
+// rule and boundary, kept in one file so a rule's cases read together.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEDUP_MAX_KEYS, DEDUP_WINDOW_MS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, MAX_SOFT_BOUNCE_THRESHOLD, MIN_SOFT_BOUNCE_THRESHOLD, RECENT_EVENTS, applyLegacyOutcome, applyOutcome, hardBounceSuppresses, initialReputationState, isActive, lift, suppress, validateSettings, type ReputationEffect, type ReputationSettings, type ReputationState } from '../../src/reputation/policy';

@@ -1,3 +1,5 @@
+// Retry schedules (README "Behaviour", retry profiles): the built-in profiles, jitter, wait
+// hints, the deadline's last attempt and custom schedules. Tables, one row per rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

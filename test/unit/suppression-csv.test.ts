@@ -1,6 +1,7 @@
 // Suppression CSV import and export (README "Reputation and suppression": operators import and
 // export suppressions).
 // Expected line numbers are counted by hand (or, for generated files, from the text itself).
+// Long because every malformed-file case is spelled out as a file, which is what it tests.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
