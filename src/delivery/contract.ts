@@ -233,9 +233,19 @@ export const RecipientDomainsKey = defineSearchAttributeKey('RecipientDomains', 
 export const BounceCategoriesKey = defineSearchAttributeKey('BounceCategories', SearchAttributeType.KEYWORD_LIST);
 export const DeliveryAttemptsKey = defineSearchAttributeKey('DeliveryAttempts', SearchAttributeType.INT);
 
-export const SEARCH_ATTRIBUTES = {
-  DeliveryState: 'Keyword',
-  RecipientDomains: 'KeywordList',
-  BounceCategories: 'KeywordList',
-  DeliveryAttempts: 'Int',
-} as const;
+/** The delivery workflow's search attributes, declared once (the keys above). */
+export const DELIVERY_SEARCH_ATTRIBUTES = [DeliveryStateKey, RecipientDomainsKey, BounceCategoriesKey, DeliveryAttemptsKey] as const;
+
+/** How the Temporal CLI names each type (`--search-attribute Name=Type`, `operator search-attribute create`). */
+const CLI_TYPE_NAME: Record<SearchAttributeType, string> = {
+  [SearchAttributeType.TEXT]: 'Text',
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.DOUBLE]: 'Double',
+  [SearchAttributeType.BOOL]: 'Bool',
+  [SearchAttributeType.DATETIME]: 'Datetime',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+};
+
+/** Name -> CLI type of every search attribute, for registering them with a server. */
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, string>> = Object.fromEntries(DELIVERY_SEARCH_ATTRIBUTES.map((k) => [k.name, CLI_TYPE_NAME[k.type]]));
