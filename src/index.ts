@@ -8,5 +8,5 @@ export { PROFILES, planNextAttempt, resolveSchedule } from './delivery/schedule'
 export { parseDuration, formatDuration } from './delivery/duration';
 export { loadConfig, type ReboundConfig } from './config';
 export * from './delivery/contract';
-export * from './message/address';
+export { normaliseAddress, domainOf } from './message/address';
 export * from './reputation/contract';

@@ -6,10 +6,9 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import type { Pool } from 'pg';
 import { getActiveSuppression, importSuppressions, listSuppressions, markLifted, upsertSuppression, type ListFilter, type SuppressionRow } from '../reputation/store';
 import { ValidationError } from '../errors';
-import { addressProblem } from '../message/validate';
 import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../reputation/policy';
 import { parseSuppressionCsv, suppressionsToCsv } from '../reputation/csv';
-import { normaliseAddress } from '../message/address';
+import { addressProblem, normaliseAddress } from '../message/address';
 import { reputationWorkflowId, type SuppressionStatus, liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../reputation/contract';
 
 export interface AddOptions {

@@ -1,7 +1,7 @@
 // Domain health as pure logic: windows, rates, verdicts, ranking and the checks of what callers
 // ask for. No I/O: src/domains/store.ts reads the rollups, src/client/domains.ts puts both together.
 import { ValidationError, quoteValue } from '../errors';
-import { addressProblem } from '../message/validate';
+import { addressProblem } from '../message/address';
 import { DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId } from '../delivery/contract';
 import { DOMAIN_SORTS, VERDICTS, type DomainHealth, type DomainListOptions, type DomainSort, type Verdict } from './contract';
 

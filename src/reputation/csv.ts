@@ -9,9 +9,8 @@
 import { stringify } from 'csv-stringify/sync';
 import type { ImportRow, SuppressionRow } from './store';
 import { ValidationError, quoteValue } from '../errors';
-import { addressProblem } from '../message/validate';
 import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, validSuppressionDays } from './policy';
-import { normaliseAddress } from '../message/address';
+import { addressProblem, normaliseAddress } from '../message/address';
 import { readCsvRecords, type CsvLineRecord } from './csv-reader';
 
 /** The export format, in column order. The import reads the same columns (plus `days`). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ValidationError, validateSendRequest, parseMailbox, utf8Length, type SendRequest } from '../../src/message/validate';
+import { ValidationError, validateSendRequest, type SendRequest } from '../../src/message/validate';
+import { parseMailbox, utf8Length } from '../../src/message/address';
 import { ValidationError as BaseValidationError } from '../../src/errors';
 import { PROFILES } from '../../src/delivery/schedule';
 

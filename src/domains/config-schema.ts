@@ -1,0 +1,136 @@
+// Validating a configuration file's data (README "Retry policy per domain"): the zod schema of
+// the file and of a rule with the messages it reports, the checks of domain keys, and the
+// resolution of each rule's schedule. Each problem is named by its key path, such as
+// `domains["*.example.com"].delays[1]`; a valid file becomes the list of DomainRule.
+import { z } from 'zod';
+import { ValidationError, quoteValue } from '../errors';
+import { resolveSchedule } from '../delivery/schedule';
+import { PROFILE_NAMES, type ProfileName } from '../delivery/contract';
+import type { ConfigFileIssue } from './config-file';
+import { domainKeyProblem, normaliseDomainKey, type DomainRule, type ScheduleFields } from './policy';
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `domains["*.example.com"].delays[1]`: domain keys are always quoted, they contain dots. */
+export function keyPath(segments: readonly PropertyKey[]): string {
+  return segments
+    .map((segment, i) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      const name = String(segment);
+      const isDomainKey = i === 1 && segments[0] === 'domains';
+      if (IDENTIFIER.test(name) && !isDomainKey) return i === 0 ? name : `.${name}`;
+      return `[${JSON.stringify(name)}]`;
+    })
+    .join('');
+}
+
+function shown(value: unknown): string {
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isObject ? 'an object' : quoteValue(value);
+}
+
+type ZodErrorFn = (issue: { code: string; input?: unknown }) => string;
+
+/** Messages for a strict object: unknown keys list the allowed ones, anything else says what to write. */
+function objectError(allowed: string, expected: string): ZodErrorFn {
+  return (issue) =>
+    issue.code === 'unrecognized_keys' ? `unknown key (expected ${allowed})` : `expected ${expected}, got ${shown(issue.input)}`;
+}
+
+const Duration = z.union([z.string(), z.number()], {
+  error: (issue) => `expected a duration such as "10m" or a whole number of milliseconds, got ${shown(issue.input)}`,
+});
+
+const RuleSchema = z.strictObject(
+  {
+    profile: z
+      .enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], {
+        error: (issue) => `unknown profile ${shown(issue.input)}; use one of ${PROFILE_NAMES.join(', ')}`,
+      })
+      .optional(),
+    delays: z
+      .array(Duration, { error: (issue) => `expected a list of durations such as ["1m", "10m", "1h"], got ${shown(issue.input)}` })
+      .optional(),
+    deadline: Duration.optional(),
+  },
+  { error: objectError('profile, delays or deadline', 'a rule such as { "profile": "bulk" }') },
+);
+
+const FileSchema = z.strictObject(
+  {
+    // null too: in YAML, `domains:` with every entry commented out reads as null.
+    domains: z
+      .record(z.string(), z.unknown(), {
+        error: (issue) => `expected a mapping from domain to rule, got ${shown(issue.input)}`,
+      })
+      .nullish(),
+  },
+  { error: objectError('domains', 'an object with a "domains" mapping') },
+);
+
+function zodIssues(issues: z.core.$ZodIssue[], base: PropertyKey[]): ConfigFileIssue[] {
+  return issues.flatMap((issue) => {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: keyPath([...path, key]), reason: issue.message }));
+    }
+    return [{ path: keyPath(path), reason: issue.message }];
+  });
+}
+
+export function validateConfig(data: unknown): { rules: DomainRule[]; issues: ConfigFileIssue[] } {
+  const top = FileSchema.safeParse(data);
+  if (!top.success) return { rules: [], issues: zodIssues(top.error.issues, []) };
+  // The raw object, not zod's copy: a "__proto__" key must stay an ordinary (invalid) key.
+  const domains = (data as { domains?: Record<string, unknown> | null }).domains ?? {};
+  const rules: DomainRule[] = [];
+  const issues: ConfigFileIssue[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, value] of Object.entries(domains)) {
+    issues.push(...checkDomainKey(key, seen));
+    const checked = checkRule(key, value);
+    issues.push(...checked.issues);
+    if (checked.rule) rules.push(checked.rule);
+  }
+  return { rules: issues.length > 0 ? [] : rules, issues };
+}
+
+/** Records the key in `seen` (normalised -> as written) to catch keys differing only in case. */
+function checkDomainKey(key: string, seen: Map<string, string>): ConfigFileIssue[] {
+  const path = keyPath(['domains', key]);
+  const pattern = normaliseDomainKey(key);
+  const problem = domainKeyProblem(pattern);
+  if (problem !== null) return [{ path, reason: problem }];
+  const earlier = seen.get(pattern);
+  if (earlier !== undefined) {
+    return [{ path, reason: `the same domain as ${JSON.stringify(earlier)} (keys are compared trimmed and case-insensitively)` }];
+  }
+  seen.set(pattern, key);
+  return [];
+}
+
+function checkRule(key: string, value: unknown): { rule: DomainRule | null; issues: ConfigFileIssue[] } {
+  const base = ['domains', key];
+  const shape = RuleSchema.safeParse(value);
+  if (!shape.success) return { rule: null, issues: zodIssues(shape.error.issues, base) };
+  const given = ruleFields(shape.data);
+  if (Object.keys(given).length === 0) {
+    return { rule: null, issues: [{ path: keyPath(base), reason: 'empty rule: give a profile, delays and/or a deadline' }] };
+  }
+  try {
+    const { schedule, profile } = resolveSchedule(given);
+    return { rule: { pattern: normaliseDomainKey(key), schedule, profile, given }, issues: [] };
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    return { rule: null, issues: [{ path: `${keyPath(base)}.${err.field}`, reason: err.reason }] };
+  }
+}
+
+/** The fields the rule wrote, and only those (an absent field stays absent, not undefined). */
+function ruleFields(data: z.infer<typeof RuleSchema>): ScheduleFields {
+  const given: ScheduleFields = {};
+  if (data.profile !== undefined) given.profile = data.profile;
+  if (data.delays !== undefined) given.delays = [...data.delays];
+  if (data.deadline !== undefined) given.deadline = data.deadline;
+  return given;
+}
