@@ -15,6 +15,12 @@ export interface ReboundWorkerOptions {
   config: ReboundConfig;
   /** A pre-built bundle (tests build it once); otherwise the worker bundles WORKFLOWS_PATH. */
   workflowBundle?: WorkflowBundleOption;
+  /**
+   * Runs workflows without the SDK's 5 s limit on one workflow task (the SDK's debug mode). For
+   * tests that replay very large histories on a shared, busy machine, where the limit aborts
+   * the process instead of testing what they test; never for production workers.
+   */
+  unlimitedWorkflowTasks?: boolean;
   /** Reuse an existing connection (the time-skipping test environment provides one). */
   nativeConnection?: NativeConnection;
   client?: Client;
@@ -89,6 +95,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,
     ...WORKER_TUNING,
+    ...(opts.unlimitedWorkflowTasks ? { debugMode: true } : {}),
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl) }, 'worker ready');
   return {

@@ -22,7 +22,7 @@ export interface DevStack {
   teardown(): Promise<void>;
 }
 
-export async function startDevStack(overrides: Partial<ReboundConfig> = {}): Promise<DevStack> {
+export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: { unlimitedWorkflowTasks?: boolean } = {}): Promise<DevStack> {
   await prepareDatabase(TEST_DATABASE_URL);
   const server = await startDevServer({ port: await freePort(), uiPort: null, dbFile: null });
   const sink = await startSink({ port: 0, log: () => undefined });
@@ -37,7 +37,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}): Pro
   };
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporalNamespace });
-  const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client });
+  const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client, unlimitedWorkflowTasks: options.unlimitedWorkflowTasks });
   const running = worker.run();
   const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains });
   return {
