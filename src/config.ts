@@ -27,6 +27,8 @@ export interface ReboundConfig {
   temporalTestServerPath: string | null;
   /** The database the tests use. */
   testDatabaseUrl: string;
+  /** Where `rebound api` listens (README "HTTP API"). */
+  apiListen: { host: string; port: number };
 }
 
 export interface ConfigVariable {
@@ -54,6 +56,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
   { name: 'REBOUND_CONFIG', default: 'rebound.config.json', description: 'configuration file with retry policies per recipient domain (JSON or YAML; the default, or .yaml/.yml, is read from the working directory when it exists)' },
   { name: 'REBOUND_MAX_CACHED_WORKFLOWS', default: '300', description: 'workflow runs a worker keeps cached; an evicted one is replayed when it wakes' },
+  { name: 'REBOUND_API_LISTEN', default: '127.0.0.1:3025', description: 'host:port the HTTP API (`rebound api`) listens on' },
   { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
@@ -92,6 +95,15 @@ function numeric(env: NodeJS.ProcessEnv, name: string): number {
   return value;
 }
 
+/** `host:port`, e.g. `127.0.0.1:3025` or `[::1]:3025`; port 0 picks a free one. */
+function hostPort(env: NodeJS.ProcessEnv, name: string): { host: string; port: number } {
+  const raw = envOr(env, name);
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`${name} must be host:port (e.g. 127.0.0.1:3025), got "${raw}"`);
+  return { host: m[1] ?? m[2], port };
+}
+
 /**
  * REBOUND_LOG_LEVEL on its own: src/log.ts creates the logger when it is first imported, before
  * any entry point has called loadConfig, and uses this so the variable is still parsed here.
@@ -121,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     maxMessageBytes: positiveInteger(env, 'REBOUND_MAX_MESSAGE_BYTES'),
     maxCachedWorkflows: positiveInteger(env, 'REBOUND_MAX_CACHED_WORKFLOWS'),
     logLevel: parseLogLevel(env),
+    apiListen: hostPort(env, 'REBOUND_API_LISTEN'),
     reputation: validateSettings({
       softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
       suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),

@@ -43,3 +43,14 @@ export class ServiceUnavailableError extends Error {
     super(message);
   }
 }
+
+/**
+ * A message id (idempotency key) already used for a different message: the stored message is
+ * left as it was and nothing new starts. A ValidationError on `id`, so callers that handle
+ * those need no change; the HTTP API answers it with 409 (README "HTTP API").
+ */
+export class IdConflictError extends ValidationError {
+  constructor(readonly messageId: string) {
+    super('id', `message id "${messageId}" was already used for a different message; use a new id`);
+  }
+}

@@ -1,6 +1,6 @@
 // The package's public surface: the client SDK, the pure policy and the shared vocabulary.
 export { ReboundClient, type ReboundClientOptions, type SendReceipt } from './client/rebound-client';
-export { ValidationError } from './errors';
+export { IdConflictError, ServiceUnavailableError, ValidationError } from './errors';
 export type { SendRequest, ValidatedSendRequest, Mailbox } from './message/validate';
 export { validateSendRequest } from './message/validate';
 export { classifyLine, classifyReply, parseReplyLine, parseWaitHint, suppressesAddress } from './delivery/classify';

@@ -2,11 +2,13 @@
 // machine-readable output. This file builds the program and holds what its commands share: the
 // client wrapper that reports a failure and exits with its code. The commands live by group:
 // delivery.ts (send, status, wait, cancel, retry-now, classify), suppressions.ts (suppressions,
-// address), domains.ts (domains, domain) and stack.ts (config check, worker, sink, dev, demo).
+// address), domains.ts (domains, domain), stack.ts (config check, worker, sink, dev, demo) and
+// api.ts (api, api-keys).
 import { Command } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp } from '../config';
 import { FINAL_MESSAGE_STATES } from '../delivery/contract';
+import { addApiCommands } from './api';
 import { addDeliveryCommands } from './delivery';
 import { addDomainCommands } from './domains';
 import { exitCodeFor, reportFailure } from './output';
@@ -41,6 +43,7 @@ export function buildProgram(): Command {
   addDomainCommands(program, withClient);
   addConfigCommand(program);
   addStackCommands(program);
+  addApiCommands(program, withClient);
   return program;
 }
 

@@ -10,10 +10,10 @@ import { isDatabaseUnavailable } from '../db/outage';
 import type { DomainRule } from '../domains/config-file';
 import { planSchedules } from '../domains/policy';
 import { createPool } from '../db/pool';
-import { ServiceUnavailableError, ValidationError } from '../errors';
+import { IdConflictError, ServiceUnavailableError } from '../errors';
 import { composeMessage } from '../message/compose';
-import { validateSendRequest, type SendRequest } from '../message/validate';
-import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId, type DeliveryInput, type DeliveryStatus, type SchedulePlan, retryNowSignal, statusQuery } from '../delivery/contract';
+import { DEFAULT_MAX_BYTES, validateSendRequest, type SendRequest } from '../message/validate';
+import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId, type DeliveryInput, type DeliveryStatus, type MessageState, type SchedulePlan, retryNowSignal, statusQuery } from '../delivery/contract';
 import { domainOf } from '../message/address';
 import { Domains } from './domains';
 import { Suppressions } from './suppressions';
@@ -34,6 +34,8 @@ export interface SendReceipt {
   workflowId: string;
   /** False when this id was sent before: nothing new was stored or started. */
   created: boolean;
+  /** The message's state as stored: `queued` for a new one, the first delivery's for a repeat. */
+  state: MessageState;
 }
 
 /** The workflow's input: references and schedules, never content or credentials. */
@@ -80,6 +82,16 @@ export class ReboundClient {
     return this.opts.client;
   }
 
+  /** The PostgreSQL pool the client stores messages with (the HTTP API shares it). */
+  get pool(): Pool {
+    return this.opts.pool;
+  }
+
+  /** The largest message `send()` accepts, in bytes (the HTTP API sizes its body limit on it). */
+  get maxMessageBytes(): number {
+    return this.opts.maxMessageBytes ?? DEFAULT_MAX_BYTES;
+  }
+
   /**
    * Validates, composes, stores and starts one message. Invalid input throws a ValidationError
    * naming the field, before anything is stored or started. A repeated id returns the first
@@ -102,7 +114,7 @@ export class ReboundClient {
       plans,
     });
     if (row.contentHash !== composed.contentHash) {
-      throw new ValidationError('id', `message id "${messageId}" was already used for a different message; use a new id`);
+      throw new IdConflictError(messageId);
     }
     // Start from what is stored: on a repeated id that is the first request's message.
     const input = deliveryInput(messageId, row.recipients, row.plans ?? plans);
@@ -124,7 +136,7 @@ export class ReboundClient {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    return { messageId, workflowId, created };
+    return { messageId, workflowId, created, state: row.state };
   }
 
   /** Stores the message; PostgreSQL unreachable is a clear, retryable error, and nothing starts. */

@@ -1,0 +1,60 @@
+// The HTTP API's fastify instance (README "HTTP API"), built from a connected ReboundClient, the
+// pool its keys are in and the configuration; `rebound api` (src/cli/api.ts) listens with it,
+// the tests inject it on a free port.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import type { ReboundClient } from '../client/rebound-client';
+import type { ReboundConfig } from '../config';
+import { logger as rootLogger, type Logger } from '../log';
+import { handleError, Problem, sendProblem } from './problems';
+import { registerHealthRoutes } from './routes/health';
+import { registerMessageRoutes } from './routes/messages';
+
+/**
+ * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
+ * exact limit on the content is the SDK's (a 422 naming the field), this one only keeps bodies
+ * that cannot be accepted from being read and parsed at all (413).
+ */
+export function bodyLimitFor(maxMessageBytes: number): number {
+  return maxMessageBytes + Math.max(1024 * 1024, Math.ceil(maxMessageBytes / 4));
+}
+
+export interface ApiServerOptions {
+  rebound: ReboundClient;
+  /** Where the API keys are (usually the client's pool). */
+  pool: Pool;
+  config: Pick<ReboundConfig, 'maxMessageBytes'>;
+  logger?: Logger;
+}
+
+export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: (opts.logger ?? rootLogger).child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: bodyLimitFor(opts.config.maxMessageBytes),
+    // Behind a proxy the connection is not the client: request ids, not addresses, tie logs together.
+    requestIdHeader: 'x-request-id',
+  });
+  // Schemas document (contract.ts); validation is the SDK's, so fields are named as it names them.
+  app.setValidatorCompiler(() => () => true);
+  // JSON only: fastify would otherwise hand a text/plain body to the routes as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler((err, request, reply) => handleError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, new Problem(404, 'not-found', `no route ${request.method} ${request.url}; the routes are listed at /openapi.json`)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Rebound HTTP API', version: 'v1', description: 'Durable email delivery: send a message, follow it, cancel it, retry it now. Errors are RFC 9457 problem details.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a key from `rebound api-keys create`' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
+  registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  await app.ready();
+  return app;
+}
