@@ -7,6 +7,7 @@ import type { ReboundConfig } from '../config';
 import { formatStatus, printJson, table } from '../cli/output';
 import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '../delivery/contract';
 import { type SuppressionStatus } from '../reputation/contract';
+import type { DevApi } from './api';
 import { startStack, untilSignal } from './stack';
 
 interface DemoCase {
@@ -94,6 +95,13 @@ async function domainTable(client: ReboundClient): Promise<string> {
   return listTable((await client.domains.list({ window: '24h', limit: 10_000 })).filter((d) => demo.has(d.domain)));
 }
 
+/** A message's state as the HTTP API reports it to a caller holding the development key. */
+async function statusOverHttp(api: DevApi, messageId: string): Promise<{ status: number; state: string | null }> {
+  const res = await fetch(`${api.url}/v1/messages/${encodeURIComponent(messageId)}`, { headers: { authorization: `Bearer ${api.key}` } });
+  const body = (await res.json().catch(() => null)) as { state?: string } | null;
+  return { status: res.status, state: body?.state ?? null };
+}
+
 export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise<void> {
   const stack = await startStack(config);
   const client = await ReboundClient.connect(stack.config);
@@ -136,8 +144,12 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
     const uiLink = stack.server.uiUrl
       ? `${stack.server.uiUrl}/namespaces/${stack.config.temporalNamespace}/workflows?query=${encodeURIComponent(`WorkflowId STARTS_WITH "delivery:demo-${tag}"`)}`
       : null;
+    // The same answer over the HTTP API, with the development key: what a service in any language sees.
+    const overHttp = await statusOverHttp(stack.api, ids[0]);
+    const httpAgrees = overHttp.status === 200 && overHttp.state === rows[0].status!.state;
+    if (!httpAgrees) mismatches.push(rows[0]);
     if (opts.json) {
-      printJson({ tag, uiLink, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
+      printJson({ tag, uiLink, api: { url: stack.api.url, checked: { messageId: ids[0], ...overHttp } }, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
     } else {
       process.stdout.write(`\nAll ${rows.length} demo messages are final.\n`);
       for (const r of rows) process.stdout.write(`\n${r.c.label} (expected ${r.c.expected})\n${formatStatus(r.status!)}\n`);
@@ -151,6 +163,11 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
       }
       process.stdout.write(`  inspect: node bin/rebound.js address ${repeatedAddresses(tag)[0].address}\n`);
       process.stdout.write(`\nDomain health, last 24 hours (node bin/rebound.js domains):\n${await domainTable(client)}\n`);
+      process.stdout.write(
+        `\nHTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\n` +
+          `  development key (scope admin, revoked when this stack stops): ${stack.api.key}\n` +
+          `  curl -H "Authorization: Bearer $KEY" ${stack.api.url}/v1/messages/${ids[0]}  -> ${overHttp.status} ${overHttp.state ?? ''}${httpAgrees ? ', as the SDK says' : '  <- unexpected'}\n`,
+      );
       if (uiLink) process.stdout.write(`Temporal UI: ${uiLink}\n`);
     }
     if (mismatches.length > 0) exitCode = 1;

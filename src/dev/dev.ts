@@ -6,10 +6,12 @@ import { startStack, untilSignal } from './stack';
 export async function runDev(config: ReboundConfig): Promise<void> {
   const stack = await startStack(config);
   logger.info(
-    { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, sink: stack.sink?.url ?? null, taskQueue: stack.config.taskQueue },
+    { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, sink: stack.sink?.url ?? null, api: stack.api.url, taskQueue: stack.config.taskQueue },
     'rebound dev stack is up; Ctrl-C stops it',
   );
-  if (stack.server.uiUrl) process.stderr.write(`\nTemporal UI: ${stack.server.uiUrl}\n\n`);
+  if (stack.server.uiUrl) process.stderr.write(`\nTemporal UI: ${stack.server.uiUrl}\n`);
+  // The key goes to the terminal only, never to the JSON log.
+  process.stderr.write(`HTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\ndevelopment key (scope admin, revoked on Ctrl-C): ${stack.api.key}\n\n`);
   await untilSignal();
   await stack.stop();
 }

@@ -1,13 +1,14 @@
 // The whole local stack from the parsed configuration (README "Configuration"): Temporal dev
 // server (started or reused), the database (migrated), the bounce simulator (unless
-// REBOUND_SMTP_URL points elsewhere) and a worker in this process. `rebound dev` and
-// `rebound demo` are thin layers over it.
+// REBOUND_SMTP_URL points elsewhere), a worker in this process and the HTTP API with a
+// development key. `rebound dev` and `rebound demo` are thin layers over it.
 import path from 'node:path';
 import { configDefault, type ReboundConfig } from '../config';
 import { prepareDatabase } from '../db/setup';
 import { logger } from '../log';
 import { startSink, type BounceSink } from '../sink';
 import { createReboundWorker, installJsonRuntimeLogger, type ReboundWorker } from '../worker/worker';
+import { startDevApi, type DevApi } from './api';
 import { startDevServer, type DevServer } from './temporal-server';
 import { PROJECT_ROOT } from './tools';
 
@@ -16,7 +17,8 @@ export interface Stack {
   server: DevServer;
   sink: BounceSink | null;
   worker: ReboundWorker;
-  /** Stops the worker, then what this stack started (a reused server is left running). */
+  api: DevApi;
+  /** Stops the API and the worker, then what this stack started (a reused server is left running). */
   stop(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     namespace: config.temporalNamespace,
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
-  const started: { sink: BounceSink | null; worker?: ReboundWorker } = { sink: null };
+  const started: { sink: BounceSink | null; worker?: ReboundWorker; api?: DevApi } = { sink: null };
   try {
     await prepareDatabase(config.databaseUrl, (msg) => logger.info({}, msg));
     if (sendsToSink(config)) {
@@ -54,19 +56,23 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
       config.smtpUrl = started.sink.url;
     }
     started.worker = await createReboundWorker({ config });
+    started.api = await startDevApi(config);
   } catch (err) {
     await started.sink?.close();
     await server.stop();
     throw err;
   }
   const worker = started.worker;
+  const api = started.api;
   const running = worker.run();
   return {
     config,
     server,
     sink: started.sink,
     worker,
+    api,
     async stop() {
+      await api.stop();
       worker.worker.shutdown();
       await running.catch((err) => logger.error({ err }, 'worker stopped with an error'));
       await started.sink?.close();

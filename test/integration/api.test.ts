@@ -15,6 +15,8 @@ import { getMessage } from '../../src/delivery/messages';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { testAddress, testMessage, uid } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
+import { startDevApi } from '../../src/dev/api';
+import { freePort } from '../../src/dev/temporal-server';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -220,6 +222,29 @@ describe('HTTP API', () => {
     } finally {
       await down.close();
       await downPool.end();
+    }
+  });
+
+  test('the local stack\'s API (rebound dev, the demo): listens where configured, its development key works and is revoked at stop', async () => {
+    const port = await freePort();
+    const dev = await startDevApi({ ...stack.config, apiListen: { host: '127.0.0.1', port } });
+    let stopped = false;
+    try {
+      assert.equal(dev.url, `http://127.0.0.1:${port}`);
+      const ready = await fetch(`${dev.url}/readyz`);
+      assert.equal(ready.status, 200);
+      const unknown = await fetch(`${dev.url}/v1/messages/no-such-${uid()}`, { headers: { authorization: `Bearer ${dev.key}` } });
+      assert.equal(unknown.status, 404, 'the key is accepted (an unknown message, not a 401)');
+      const row = await stack.pool.query('SELECT scope, revoked_at FROM api_keys WHERE name LIKE $1 ORDER BY created_at DESC LIMIT 1', ['development (rebound dev%']);
+      assert.deepEqual([row.rows[0].scope, row.rows[0].revoked_at], ['admin', null]);
+      // A second stack on the same address fails clearly instead of half starting.
+      await assert.rejects(startDevApi({ ...stack.config, apiListen: { host: '127.0.0.1', port } }), /cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+      await dev.stop();
+      stopped = true;
+      const revoked = await stack.pool.query('SELECT count(*)::int AS n FROM api_keys WHERE name LIKE $1 AND revoked_at IS NULL', [`development (rebound dev, pid ${process.pid})`]);
+      assert.equal(revoked.rows[0].n, 0, 'every development key of this process is revoked');
+    } finally {
+      if (!stopped) await dev.stop();
     }
   });
 });
