@@ -9,6 +9,7 @@ import type { ReboundClient } from '../client/rebound-client';
 import type { ReboundConfig } from '../config';
 import { logger as rootLogger, type Logger } from '../log';
 import { handleError, Problem, sendProblem } from './problems';
+import { registerAddressRoutes } from './routes/addresses';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
 
@@ -55,6 +56,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
   registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerAddressRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   await app.ready();
   return app;
 }

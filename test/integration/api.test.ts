@@ -85,7 +85,20 @@ describe('HTTP API', () => {
     assert.equal(typeof doc.body.info.title, 'string');
     assert.deepEqual(
       Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort(),
-      ['GET /healthz', 'GET /readyz', 'GET /v1/messages/{id}', 'POST /v1/messages', 'POST /v1/messages/{id}/cancel', 'POST /v1/messages/{id}/retry-now'],
+      [
+        'DELETE /v1/suppressions/{address}',
+        'GET /healthz',
+        'GET /readyz',
+        'GET /v1/addresses/{address}',
+        'GET /v1/domains',
+        'GET /v1/domains/{domain}',
+        'GET /v1/messages/{id}',
+        'GET /v1/suppressions/{address}',
+        'POST /v1/messages',
+        'POST /v1/messages/{id}/cancel',
+        'POST /v1/messages/{id}/retry-now',
+        'PUT /v1/suppressions/{address}',
+      ],
     );
     const send = doc.body.paths['/v1/messages'].post;
     assert.deepEqual(Object.keys(send.responses).sort(), ['200', '202', '400', '401', '403', '409', '413', '415', '422', '503']);
@@ -246,5 +259,38 @@ describe('HTTP API', () => {
     } finally {
       if (!stopped) await dev.stop();
     }
+  });
+
+  test('suppressions: check (read), add and lift (admin, recorded with the key as actor), 422 naming the field; reputation and domain health', async () => {
+    const address = `api-supp+${uid()}@example.test`;
+    const path = `/v1/suppressions/${encodeURIComponent(address)}`;
+    const before = await call('GET', path, { key: keys.read });
+    assert.equal(before.status, 200);
+    assert.equal(before.body.suppressed, false);
+    assert.equal((await call('PUT', path, { key: keys.send, body: { reason: 'complaint' } })).status, 403, 'send may not suppress');
+    const bad = await call('PUT', path, { key: keys.admin, body: { days: 0 } });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.errors[0].field, 'days');
+    const added = await call('PUT', path, { key: keys.admin, body: { reason: 'complaint', days: 30, note: 'from the API test' } });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    assert.deepEqual([added.body.suppressed, added.body.reason, added.body.source], [true, 'complaint', 'manual']);
+    const row = await stack.pool.query('SELECT actor FROM suppressions WHERE address = $1', [address]);
+    assert.equal(row.rows[0].actor, 'api:api-test-admin');
+    const seen = await call('GET', `/v1/addresses/${encodeURIComponent(address)}`, { key: keys.read });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body.suppression.suppressed, true);
+    const lifted = await call('DELETE', `${path}?reason=${encodeURIComponent('mailbox fixed')}`, { key: keys.admin });
+    assert.equal(lifted.status, 200);
+    assert.equal(lifted.body.suppressed, false);
+    assert.equal((await call('GET', '/v1/suppressions/not-an-address', { key: keys.read })).body.errors[0].field, 'address');
+
+    const domains = await call('GET', '/v1/domains?window=7d', { key: keys.read });
+    assert.equal(domains.status, 200);
+    assert.ok(Array.isArray(domains.body));
+    const badWindow = await call('GET', '/v1/domains?window=90d', { key: keys.read });
+    assert.equal(badWindow.status, 422);
+    const one = await call('GET', '/v1/domains/example.test', { key: keys.read });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(one.body.domain, 'example.test');
   });
 });
