@@ -30,7 +30,7 @@ import { registerSearchAttributes } from '../../src/dev/temporal-server';
 import { temporalTestServerPath } from '../../src/dev/tools';
 import type { ReputationNotice } from '../../src/reputation/contract';
 import type { deliveryWorkflow } from '../../workflows/delivery';
-import { attemptOffsets, runDurationMs } from '../helpers/history';
+import { attemptOffsets, recordHistory, runDurationMs } from '../helpers/history';
 import { uid, workflowBundle } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -267,6 +267,7 @@ describe('delivery workflow control flow (time-skipping server, stub activities)
     const [record] = d.script.states;
     assert.equal(record.state, 'failed');
     assert.deepEqual(record.expired?.map((e) => [e.address, e.reply.kind, e.reply.category, e.reply.code]), [[d.to, 'soft', 'mailbox_full', 452]]);
+    await recordHistory(d.handle, 'last-attempt-at-deadline');
   });
 
   test('a cancel that arrives during the last attempt, which ends in expire: the conclusion still runs and the run completes', async () => {
@@ -316,5 +317,6 @@ describe('delivery workflow control flow (time-skipping server, stub activities)
     assert.equal(names[names.length - 1], 'workflowExecutionCompleted');
     const deadline = Date.parse(final!.deadline);
     assert.ok(d.script.sends[2].scheduledMs >= deadline && d.script.sends[2].scheduledMs - deadline < SEC, 'the last attempt was the deadline one');
+    await recordHistory(d.handle, 'cancel-during-last-attempt');
   });
 });
