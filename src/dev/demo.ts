@@ -1,7 +1,7 @@
 // `rebound demo`: starts the stack, sends one message per simulator scenario on a compressed
 // schedule (seconds instead of hours), follows them live to the end and prints a summary.
 import { randomBytes } from 'node:crypto';
-import { ReboundClient } from '../client/rebound-client';
+import type { ReboundClient } from '../client/rebound-client';
 import { listTable } from '../cli/domains';
 import type { ReboundConfig } from '../config';
 import { formatStatus, printJson, table } from '../cli/output';
@@ -104,7 +104,8 @@ async function statusOverHttp(api: DevApi, messageId: string): Promise<{ status:
 
 export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise<void> {
   const stack = await startStack(config);
-  const client = await ReboundClient.connect(stack.config);
+  // The stack's API already holds a connected client: the demo uses it rather than a second one.
+  const client = stack.api.rebound;
   let exitCode = 0;
   try {
     const tag = randomBytes(3).toString('hex');
@@ -176,7 +177,6 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
       await untilSignal();
     }
   } finally {
-    await client.close();
     await stack.stop();
   }
   process.exitCode = exitCode;

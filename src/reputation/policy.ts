@@ -160,6 +160,16 @@ export function applyOutcome(
     ...(blame.counts ? {} : { why: blame.why }),
   });
   if (!blame.counts) return null;
+  // The blame rules already kept out the hard bounces that are not the address's fault.
+  return countOutcome(state, event, signal, settings, nowMs, true);
+}
+
+/**
+ * A counted outcome moves the count of failed sends in a row: a delivery resets it, a soft
+ * bounce adds one. Returns the suppression it triggers, if any: a hard bounce that suppresses,
+ * or the threshold reached.
+ */
+function countOutcome(state: ReputationState, event: ReputationEventType, signal: ReputationSignal, settings: ReputationSettings, nowMs: number, hardBounceSuppresses: boolean): ReputationEffect {
   if (event === 'delivered') {
     state.consecutiveSoftBounces = 0;
     return null;
@@ -167,7 +177,7 @@ export function applyOutcome(
   if (event === 'softBounced') state.consecutiveSoftBounces += 1;
   if (isActive(state.suppression, nowMs)) return null;
   const reason: SuppressionReason | null =
-    event === 'hardBounced' ? 'hard_bounce' : state.consecutiveSoftBounces >= settings.softBounceThreshold ? 'soft_bounce_threshold' : null;
+    event === 'hardBounced' ? (hardBounceSuppresses ? 'hard_bounce' : null) : state.consecutiveSoftBounces >= settings.softBounceThreshold ? 'soft_bounce_threshold' : null;
   return reason ? suppress(state, automaticSuppression(reason, signal, settings, nowMs)) : null;
 }
 
@@ -210,21 +220,7 @@ export function applyLegacyOutcome(
   state.totals[event] += 1;
   state.lastEventAtMs = nowMs;
   remember(state, { type: event, at: new Date(nowMs).toISOString(), messageId: signal.messageId, category: signal.category });
-
-  if (event === 'delivered') {
-    state.consecutiveSoftBounces = 0;
-    return null;
-  }
-  if (event === 'softBounced') state.consecutiveSoftBounces += 1;
-  if (isActive(state.suppression, nowMs)) return null;
-
-  const reason: SuppressionReason | null =
-    event === 'hardBounced' && hardBounceSuppresses(signal.category)
-      ? 'hard_bounce'
-      : event === 'softBounced' && state.consecutiveSoftBounces >= settings.softBounceThreshold
-        ? 'soft_bounce_threshold'
-        : null;
-  return reason ? suppress(state, automaticSuppression(reason, signal, settings, nowMs)) : null;
+  return countOutcome(state, event, signal, settings, nowMs, hardBounceSuppresses(signal.category));
 }
 
 export function suppress(state: ReputationState, suppression: Suppression): ReputationEffect {

@@ -60,7 +60,10 @@ interface NodemailerError extends Error {
   responseCode?: number;
 }
 
-/** A connection the server dropped (idle timeout, restart) before this message was started on it. */
+/**
+ * A connection the server dropped (idle timeout, restart) before this message was started on it:
+ * nodemailer's own rule (its errors module is not part of its public exports).
+ */
 function isTransient(err: NodemailerError): boolean {
   return err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'ETIMEDOUT';
 }

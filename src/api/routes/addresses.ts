@@ -97,8 +97,7 @@ export function registerAddressRoutes(app: FastifyInstance, deps: { rebound: Reb
       },
     },
     async (request) => {
-      const suppression = await rebound.suppressions.check(request.params.address);
-      const reputation = await rebound.suppressions.reputation(request.params.address);
+      const [suppression, reputation] = await Promise.all([rebound.suppressions.check(request.params.address), rebound.suppressions.reputation(request.params.address)]);
       return { address: suppression.address, suppression, reputation };
     },
   );
