@@ -29,6 +29,12 @@ export interface ReboundConfig {
   testDatabaseUrl: string;
   /** Where `rebound api` listens (README "HTTP API"). */
   apiListen: { host: string; port: number };
+  /** Requests per minute one API key may make before it is answered 429 (README "HTTP API"). */
+  apiRateLimitPerMinute: number;
+  /** Where a worker serves /metrics, or null for none (README "Metrics"). */
+  metricsListen: { host: string; port: number } | null;
+  /** Webhook URLs on loopback and private ranges are accepted (the dev stack sets it). */
+  webhooksAllowPrivate: boolean;
 }
 
 export interface ConfigVariable {
@@ -57,6 +63,9 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_CONFIG', default: 'rebound.config.json', description: 'configuration file with retry policies per recipient domain (JSON or YAML; the default, or .yaml/.yml, is read from the working directory when it exists)' },
   { name: 'REBOUND_MAX_CACHED_WORKFLOWS', default: '300', description: 'workflow runs a worker keeps cached; an evicted one is replayed when it wakes' },
   { name: 'REBOUND_API_LISTEN', default: '127.0.0.1:3025', description: 'host:port the HTTP API (`rebound api`) listens on' },
+  { name: 'REBOUND_API_RATE_LIMIT', default: '600', description: 'requests per minute one API key may make; more are answered 429 with Retry-After' },
+  { name: 'REBOUND_METRICS_LISTEN', default: 'off', description: 'host:port a worker serves Prometheus /metrics on (e.g. 127.0.0.1:9464), or off (the API always serves /metrics)' },
+  { name: 'REBOUND_WEBHOOKS_ALLOW_PRIVATE', default: '0', description: 'set to 1 to accept webhook URLs on loopback and private addresses (`rebound dev` and the demo set it)' },
   { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
@@ -104,6 +113,14 @@ function hostPort(env: NodeJS.ProcessEnv, name: string): { host: string; port: n
   return { host: m[1] ?? m[2], port };
 }
 
+/** `1`/`true`/`yes` or `0`/`false`/`no` (case-insensitive). */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = envOr(env, name).toLowerCase();
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new Error(`${name} must be 1 or 0, got "${raw}"`);
+}
+
 /**
  * REBOUND_LOG_LEVEL on its own: src/log.ts creates the logger when it is first imported, before
  * any entry point has called loadConfig, and uses this so the variable is still parsed here.
@@ -134,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     maxCachedWorkflows: positiveInteger(env, 'REBOUND_MAX_CACHED_WORKFLOWS'),
     logLevel: parseLogLevel(env),
     apiListen: hostPort(env, 'REBOUND_API_LISTEN'),
+    apiRateLimitPerMinute: positiveInteger(env, 'REBOUND_API_RATE_LIMIT'),
+    metricsListen: envOr(env, 'REBOUND_METRICS_LISTEN').toLowerCase() === 'off' ? null : hostPort(env, 'REBOUND_METRICS_LISTEN'),
+    webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
     reputation: validateSettings({
       softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
       suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),

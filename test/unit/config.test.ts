@@ -116,6 +116,9 @@ test('loadConfig: the defaults', () => {
       temporalCliPath: c.temporalCliPath,
       temporalTestServerPath: c.temporalTestServerPath,
       testDatabaseUrl: c.testDatabaseUrl,
+      apiRateLimitPerMinute: c.apiRateLimitPerMinute,
+      metricsListen: c.metricsListen,
+      webhooksAllowPrivate: c.webhooksAllowPrivate,
     },
     {
       temporalAddress: '127.0.0.1:7233',
@@ -134,6 +137,9 @@ test('loadConfig: the defaults', () => {
       temporalCliPath: null,
       temporalTestServerPath: null,
       testDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/rebound_test',
+      apiRateLimitPerMinute: 600,
+      metricsListen: null,
+      webhooksAllowPrivate: false,
     },
   );
 });
@@ -153,7 +159,13 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
     TEMPORAL_CLI_PATH: '/opt/temporal/bin/temporal',
     TEMPORAL_TEST_SERVER_PATH: '  ',
     REBOUND_TEST_DATABASE_URL: '',
+    REBOUND_API_RATE_LIMIT: '60',
+    REBOUND_METRICS_LISTEN: '0.0.0.0:9464',
+    REBOUND_WEBHOOKS_ALLOW_PRIVATE: 'yes',
   });
+  assert.equal(c.apiRateLimitPerMinute, 60);
+  assert.deepEqual(c.metricsListen, { host: '0.0.0.0', port: 9464 });
+  assert.equal(c.webhooksAllowPrivate, true);
   assert.equal(c.temporalAddress, 'temporal.internal:7233');
   assert.equal(c.temporalNamespace, 'mail');
   assert.equal(c.taskQueue, 'rebound-eu');
@@ -173,6 +185,9 @@ test('loadConfig: each bad value throws an error naming its variable and the val
   const cases: [string, string[]][] = [
     ['REBOUND_MAX_MESSAGE_BYTES', ['0', '-1', '1.5', 'lots']],
     ['REBOUND_MAX_CACHED_WORKFLOWS', ['0', '-3', '2.5', 'many']],
+    ['REBOUND_API_RATE_LIMIT', ['0', 'fast']],
+    ['REBOUND_METRICS_LISTEN', ['9464', 'on']],
+    ['REBOUND_WEBHOOKS_ALLOW_PRIVATE', ['maybe']],
     ['REBOUND_SOFT_BOUNCE_THRESHOLD', ['0', '21', '2.5', 'five']],
     ['REBOUND_SUPPRESSION_DAYS', ['0', '-7', '100000', 'a year']],
     ['REBOUND_LOG_LEVEL', ['loud', 'INFO', 'warning']],
