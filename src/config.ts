@@ -35,6 +35,8 @@ export interface ReboundConfig {
   metricsListen: { host: string; port: number } | null;
   /** Webhook URLs on loopback and private ranges are accepted (the dev stack sets it). */
   webhooksAllowPrivate: boolean;
+  /** The Temporal UI the dashboard links runs into. */
+  temporalUiUrl: string;
 }
 
 export interface ConfigVariable {
@@ -66,6 +68,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_API_RATE_LIMIT', default: '600', description: 'requests per minute one API key may make; more are answered 429 with Retry-After' },
   { name: 'REBOUND_METRICS_LISTEN', default: 'off', description: 'host:port a worker serves Prometheus /metrics on (e.g. 127.0.0.1:9464), or off (the API always serves /metrics)' },
   { name: 'REBOUND_WEBHOOKS_ALLOW_PRIVATE', default: '0', description: 'set to 1 to accept webhook URLs on loopback and private addresses (`rebound dev` and the demo set it)' },
+  { name: 'REBOUND_TEMPORAL_UI_URL', default: 'http://localhost:8233', description: 'Temporal UI the dashboard links each run into' },
   { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     apiRateLimitPerMinute: positiveInteger(env, 'REBOUND_API_RATE_LIMIT'),
     metricsListen: envOr(env, 'REBOUND_METRICS_LISTEN').toLowerCase() === 'off' ? null : hostPort(env, 'REBOUND_METRICS_LISTEN'),
     webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
+    temporalUiUrl: envOr(env, 'REBOUND_TEMPORAL_UI_URL').replace(/\/+$/, ''),
     reputation: validateSettings({
       softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
       suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),
