@@ -14,8 +14,9 @@ import { replyScope } from '../src/delivery/classify';
 import { recipientStateAfter } from '../src/delivery/attempt';
 import { planNextAttempt } from '../src/delivery/schedule';
 import { finalMessageState } from '../src/delivery/states';
+import { attemptSummary, waitSummary } from '../src/delivery/summaries';
 import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
-import type { AttemptReply, ClassifiedReply, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan } from '../src/delivery/contract';
+import type { AttemptReply, ClassifiedReply, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan, SoftCategory } from '../src/delivery/contract';
 import { domainOf } from '../src/message/address';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -96,6 +97,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   let attempts = 0;
   let nextAttemptAt: number | null = null;
   let retryNowRequested = false;
+  /** The soft replies' categories behind the coming wait, to name its timer. */
+  let waitReasons: SoftCategory[] = [];
   const bounceCategories = new Set<string>();
   /** Per open recipient, the soft reply its expiry would be judged by (src/reputation/blame.ts). */
   const deciding = new Map<string, ClassifiedReply>();
@@ -168,16 +171,20 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       g.attemptsMade += 1;
       g.nextAtMs = null;
     }
-    const result = await sendAttempt({
-      messageId: input.messageId,
-      attempt: attempts,
-      recipients: pending.map((r) => r.address),
-      progress: {
-        recipientsTotal: recipients.length,
-        deliveredBefore: recipients.filter((r) => r.state === 'delivered').length,
-        openElsewhere: open().length - pending.length,
+    // The summary names the activity in the Temporal UI's timeline; it is user metadata, which
+    // replay does not compare, so runs recorded without it replay unchanged.
+    const result = await sendAttempt.executeWithOptions({ summary: attemptSummary(attempts, pending.length) }, [
+      {
+        messageId: input.messageId,
+        attempt: attempts,
+        recipients: pending.map((r) => r.address),
+        progress: {
+          recipientsTotal: recipients.length,
+          deliveredBefore: recipients.filter((r) => r.state === 'delivered').length,
+          openElsewhere: open().length - pending.length,
+        },
       },
-    });
+    ]);
     for (const s of result.suppressed) {
       const r = pending.find((p) => p.address === s.address);
       if (!r) continue;
@@ -190,8 +197,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
     // The attempt log the activity could not write: its replies are in this history, so the
     // transaction is never repeated; the log is written before anything reads it again.
-    if (result.unrecorded) await recordAttemptLog(result.unrecorded);
-    if (result.unreported.length > 0) await notifyReputation(result.unreported);
+    if (result.unrecorded) await recordAttemptLog.executeWithOptions({ summary: `record attempt ${attempts} (PostgreSQL was away)` }, [result.unrecorded]);
+    if (result.unreported.length > 0) await notifyReputation.executeWithOptions({ summary: 'tell the addresses\' reputation' }, [result.unreported]);
     return { softReplies: result.replies.filter((r) => r.kind === 'soft'), finalState: result.finalState };
   };
 
@@ -228,14 +235,16 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         const expired = planGroups(due, softReplies);
         if (open().length === 0) return { recorded: null, expired };
         // Other groups go on: these expiries are recorded, and their addresses told, now.
-        if (expired.length > 0) await CancellationScope.nonCancellable(() => recordDeliveryState({ messageId: input.messageId, state: null, expired }));
+        if (expired.length > 0) await CancellationScope.nonCancellable(() => recordDeliveryState.executeWithOptions({ summary: `record ${expired.length} expired` }, [{ messageId: input.messageId, state: null, expired }]));
+        waitReasons = softReplies.map((r) => r.category as SoftCategory);
         state = 'retrying';
         publish();
       }
       const waiting = groups.filter((g) => openOf(g).length > 0);
       nextAttemptAt = Math.min(...waiting.map((g) => g.dueAtMs));
       retryNowRequested = false;
-      if (nextAttemptAt > Date.now()) await condition(() => retryNowRequested, nextAttemptAt - Date.now());
+      const waitMs = nextAttemptAt - Date.now();
+      if (waitMs > 0) await condition(() => retryNowRequested, waitMs, { summary: waitSummary(waitMs, waitReasons) });
       if (retryNowRequested) for (const g of waiting) g.dueAtMs = Date.now();
     }
   };
@@ -244,7 +253,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     state = final;
     nextAttemptAt = null;
     publish();
-    if (!alreadyRecorded) await recordDeliveryState({ messageId: input.messageId, state, ...(expired.length > 0 ? { expired } : {}) });
+    if (!alreadyRecorded) await recordDeliveryState.executeWithOptions({ summary: `record final state: ${state}` }, [{ messageId: input.messageId, state, ...(expired.length > 0 ? { expired } : {}) }]);
   };
 
   let outcome: { recorded: MessageState | null; expired: ExpiredRecipient[] };

@@ -15,6 +15,7 @@ import { composeMessage } from '../message/compose';
 import { DEFAULT_MAX_BYTES, validateSendRequest, type SendRequest } from '../message/validate';
 import { DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, DELIVERY_WORKFLOW_TYPE, deliveryWorkflowId, type DeliveryInput, type DeliveryStatus, type MessageState, type SchedulePlan, retryNowSignal, statusQuery } from '../delivery/contract';
 import { domainOf } from '../message/address';
+import { deliverySummary, planProfiles } from '../delivery/summaries';
 import { Domains } from './domains';
 import { Suppressions } from './suppressions';
 
@@ -127,6 +128,8 @@ export class ReboundClient {
         // A running delivery for this id is returned as it is; a closed one is never rerun.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // The Temporal UI's one-line summary of the run: counts, profiles and domains, never the subject.
+        staticSummary: deliverySummary(row.recipients.map(domainOf), row.recipients.length, planProfiles(input.plans ?? [])),
         typedSearchAttributes: [
           { key: DeliveryStateKey, value: 'queued' },
           { key: RecipientDomainsKey, value: [...new Set(row.recipients.map(domainOf))].sort() },
