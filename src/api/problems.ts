@@ -33,6 +33,7 @@ const TITLES = {
   'id-conflict': 'The message id was already used for a different message',
   'already-finished': 'The delivery has already ended',
   'payload-too-large': 'The request body is too large',
+  'rate-limited': 'Too many requests for this API key',
   'invalid-fields': 'The request has invalid fields',
   unavailable: 'A service Rebound depends on is unavailable',
   internal: 'Internal error',

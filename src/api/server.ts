@@ -12,6 +12,7 @@ import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
+import { registerRateLimit } from './rate-limit';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -26,7 +27,7 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes'>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute'>;
   logger?: Logger;
 }
 
@@ -52,6 +53,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerRateLimit(app, opts.config.apiRateLimitPerMinute);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });

@@ -293,4 +293,30 @@ describe('HTTP API', () => {
     assert.equal(one.status, 200, JSON.stringify(one.body));
     assert.equal(one.body.domain, 'example.test');
   });
+
+  test('a key over REBOUND_API_RATE_LIMIT is answered 429 with Retry-After; other keys and /healthz go on', async () => {
+    const limited = await buildApiServer({ rebound: stack.rebound, pool: stack.pool, config: { ...stack.config, apiRateLimitPerMinute: 3 }, logger: logger.child({}, { level: 'warn' }) });
+    try {
+      const url = await limited.listen({ host: '127.0.0.1', port: 0 });
+      const get = (path: string, key?: string) => fetch(`${url}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      const one = (await createApiKey(stack.pool, { name: `rate-${uid()}`, scope: 'read' })).key;
+      const other = (await createApiKey(stack.pool, { name: `rate-${uid()}`, scope: 'read' })).key;
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await get('/v1/domains', one)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const over = await get('/v1/domains', one);
+      assert.equal(over.status, 429);
+      assert.equal(over.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      const retryAfter = Number(over.headers.get('retry-after'));
+      assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${over.headers.get('retry-after')}`);
+      const problem = (await over.json()) as { type: string; detail: string };
+      assert.equal(problem.type, 'urn:rebound:problem:rate-limited');
+      assert.match(problem.detail, /REBOUND_API_RATE_LIMIT/);
+      assert.equal((await get('/v1/domains', other)).status, 200, 'another key has its own allowance');
+      for (let i = 0; i < 5; i++) assert.equal((await get('/healthz')).status, 200, 'health checks take no key and are not counted');
+      assert.equal((await get('/v1/domains')).status, 401, 'no key: 401, not 429');
+    } finally {
+      await limited.close();
+    }
+  });
 });
