@@ -3,7 +3,8 @@
 // The shapes describe the JSON types (and the profile names), as the HTTP API's schemas do
 // (src/api/contract.ts): what a value means is checked by the SDK's own validation, so an error
 // names a field exactly as `ReboundClient.send()` and the API do (`to[0]`, `headers["X-A"]`).
-// A value of the wrong JSON type is refused by the MCP SDK against the shape, naming its path.
+// A value of the wrong JSON type, or an unknown field, is refused by the MCP SDK against the
+// shape (server.ts makes each a strict object), naming its path.
 import { z } from 'zod';
 import { PROFILE_NAMES, type MessageState, type ProfileName } from '../delivery/contract';
 

@@ -5,6 +5,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { problemOf } from '../api/problems';
 import type { ReboundClient } from '../client/rebound-client';
 import { logger as rootLogger, type Logger } from '../log';
@@ -89,25 +90,25 @@ export function buildMcpServer(opts: McpServerOptions): McpServer {
     annotations: { readOnlyHint, destructiveHint: false, idempotentHint: true, openWorldHint: name === 'send_message' },
   });
 
-  server.registerTool('send_message', { ...meta('send_message', 'Send an email', false), inputSchema: sendMessageShape }, (args) =>
+  server.registerTool('send_message', { ...meta('send_message', 'Send an email', false), inputSchema: z.strictObject(sendMessageShape) }, (args) =>
     run('send_message', { messageId: args.idempotencyKey ?? args.id }, () => sendMessage(rebound, args)),
   );
-  server.registerTool('get_delivery_status', { ...meta('get_delivery_status', 'Delivery status', true), inputSchema: messageIdShape }, (args) =>
+  server.registerTool('get_delivery_status', { ...meta('get_delivery_status', 'Delivery status', true), inputSchema: z.strictObject(messageIdShape) }, (args) =>
     run('get_delivery_status', args, () => getDeliveryStatus(rebound, args)),
   );
-  server.registerTool('wait_for_outcome', { ...meta('wait_for_outcome', 'Wait for the outcome', true), inputSchema: waitShape }, (args, extra) =>
+  server.registerTool('wait_for_outcome', { ...meta('wait_for_outcome', 'Wait for the outcome', true), inputSchema: z.strictObject(waitShape) }, (args, extra) =>
     run('wait_for_outcome', args, () => waitForOutcome(rebound, args, extra.signal)),
   );
-  server.registerTool('check_suppression', { ...meta('check_suppression', 'Check a suppression', true), inputSchema: addressShape }, (args) =>
+  server.registerTool('check_suppression', { ...meta('check_suppression', 'Check a suppression', true), inputSchema: z.strictObject(addressShape) }, (args) =>
     run('check_suppression', {}, () => checkSuppression(rebound, args)),
   );
-  server.registerTool('lift_suppression', { ...meta('lift_suppression', 'Lift a suppression', false), inputSchema: liftShape }, (args) =>
+  server.registerTool('lift_suppression', { ...meta('lift_suppression', 'Lift a suppression', false), inputSchema: z.strictObject(liftShape) }, (args) =>
     run('lift_suppression', {}, () => liftSuppression(rebound, args)),
   );
-  server.registerTool('get_domain_health', { ...meta('get_domain_health', 'Domain health', true), inputSchema: domainShape }, (args) =>
+  server.registerTool('get_domain_health', { ...meta('get_domain_health', 'Domain health', true), inputSchema: z.strictObject(domainShape) }, (args) =>
     run('get_domain_health', {}, () => getDomainHealth(rebound, args)),
   );
-  server.registerTool('list_retrying', { ...meta('list_retrying', 'Messages retrying', true), inputSchema: retryingShape }, (args) =>
+  server.registerTool('list_retrying', { ...meta('list_retrying', 'Messages retrying', true), inputSchema: z.strictObject(retryingShape) }, (args) =>
     run('list_retrying', {}, () => listRetrying(rebound, args)),
   );
   return server;
