@@ -69,9 +69,14 @@ export async function waitForOutcome(rebound: ReboundClient, args: { messageId: 
     const status = await getDeliveryStatus(rebound, args);
     const left = until - Date.now();
     if (isFinal(status) || left <= 0 || signal?.aborted) return { final: isFinal(status), status };
-    await new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.min(WAIT_POLL_MS, left));
-      signal?.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(WAIT_POLL_MS, left));
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 }
