@@ -24,3 +24,12 @@ export const logger: Logger = pino(OPTIONS);
 export function synchronousLogger(): Logger {
   return pino(OPTIONS, pino.destination({ fd: 1, sync: true }));
 }
+
+/**
+ * Sends every later line of `logger` (and of its children, which share its stream) to stderr.
+ * For `rebound mcp`, whose stdout is the Model Context Protocol channel (README "For AI agents:
+ * rebound mcp"); every other command keeps logging to stdout. Call it before anything logs.
+ */
+export function logToStderr(): void {
+  (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = pino.destination({ fd: 2 });
+}

@@ -2,8 +2,8 @@
 // machine-readable output. This file builds the program and holds what its commands share: the
 // client wrapper that reports a failure and exits with its code. The commands live by group:
 // delivery.ts (send, status, wait, cancel, retry-now, classify), suppressions.ts (suppressions,
-// address), domains.ts (domains, domain), stack.ts (config check, worker, sink, dev, demo) and
-// api.ts (api, api-keys).
+// address), domains.ts (domains, domain), stack.ts (config check, worker, sink, dev, demo),
+// api.ts (api, api-keys) and mcp.ts (mcp).
 import { Command } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp } from '../config';
@@ -11,6 +11,7 @@ import { FINAL_MESSAGE_STATES } from '../delivery/contract';
 import { addApiCommands } from './api';
 import { addDeliveryCommands } from './delivery';
 import { addDomainCommands } from './domains';
+import { addMcpCommand } from './mcp';
 import { exitCodeFor, reportFailure } from './output';
 import { addConfigCommand, addStackCommands } from './stack';
 import { addSuppressionCommands } from './suppressions';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   addConfigCommand(program);
   addStackCommands(program);
   addApiCommands(program, withClient);
+  addMcpCommand(program);
   return program;
 }
 
