@@ -16,6 +16,7 @@ import { parseArgs, type BenchOptions } from './args';
 import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
+import { interceptorMicrosPerAttempt } from '../src/metrics/overhead';
 import { buildResult, markdown, table, type ModeResult } from './report';
 import { runCeiling } from './scenarios/ceiling';
 import { runCost, type CostResult } from './scenarios/cost';
@@ -206,7 +207,11 @@ async function main(): Promise<number> {
       domains ??= r.domains;
     }
     const duplicates = await sink.duplicates();
-    const result = buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() });
+    const result = {
+      ...buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() }),
+      // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
+      metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
+    };
 
     if (opts.write) {
       mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });

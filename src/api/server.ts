@@ -12,6 +12,7 @@ import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
+import { registerMetricsRoutes } from './routes/metrics';
 import { registerRateLimit } from './rate-limit';
 
 /**
@@ -56,6 +57,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   await registerRateLimit(app, opts.config.apiRateLimitPerMinute);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerMetricsRoutes(app, { pool: opts.pool });
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
   registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerAddressRoutes(app, { rebound: opts.rebound, pool: opts.pool });

@@ -7,6 +7,9 @@ import { createActivities } from '../../activities';
 import { redactUrl, type ReboundConfig } from '../config';
 import { createPool } from '../db/pool';
 import { logger } from '../log';
+import { metricsInterceptor } from '../metrics/interceptor';
+import { setSdkMetricsAddress } from '../metrics/sdk-metrics';
+import { startMetricsServer, type MetricsServer } from '../metrics/server';
 import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -32,6 +35,8 @@ export interface ReboundWorker {
   worker: Worker;
   pool: Pool;
   transport: SmtpTransport;
+  /** The worker's /metrics (README "Metrics"), when `config.metricsListen` is set. */
+  metrics: MetricsServer | null;
   /** Runs until shutdown, then releases the pool, the transport and the connections it opened. */
   run(): Promise<void>;
 }
@@ -60,8 +65,13 @@ export const WORKER_NODE_FLAGS = ['--max-old-space-size=256'] as const;
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's own logs (worker and workflow loggers) into our structured JSON logger. */
-export function installJsonRuntimeLogger(): void {
+/**
+ * Routes the SDK's own logs (worker and workflow loggers) into our structured JSON logger and,
+ * given `sdkMetricsAddress` (a loopback host:port), has the SDK's core export its Prometheus
+ * metrics there for the worker's /metrics to append (README "Metrics"). Once per process: the
+ * runtime cannot be installed twice.
+ */
+export function installJsonRuntimeLogger(opts: { sdkMetricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
@@ -69,7 +79,9 @@ export function installJsonRuntimeLogger(): void {
       const level = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       logger[level]({ ...entry.meta, sdk: true }, entry.message);
     }),
+    ...(opts.sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.sdkMetricsAddress } } } } : {}),
   });
+  setSdkMetricsAddress(opts.sdkMetricsAddress ?? null);
 }
 
 export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<ReboundWorker> {
@@ -85,6 +97,8 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   const ownsPool = !opts.pool;
   const pool = opts.pool ?? createPool(config.databaseUrl);
   const transport = createSmtpTransport(config.smtpUrl);
+  // Before the worker: a port that is taken fails the start here, with nothing to undo but the server.
+  const metrics = config.metricsListen ? await startMetricsServer(config.metricsListen) : null;
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
@@ -96,16 +110,23 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     maxCachedWorkflows: config.maxCachedWorkflows,
     ...WORKER_TUNING,
     ...(opts.unlimitedWorkflowTasks ? { debugMode: true } : {}),
+    // Counts attempts, final states and suppressions from the activities' results (README "Metrics").
+    interceptors: { activity: [metricsInterceptor()] },
+  }).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
   });
-  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl) }, 'worker ready');
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl), metrics: metrics?.url ?? null }, 'worker ready');
   return {
     worker,
     pool,
     transport,
+    metrics,
     async run() {
       try {
         await worker.run();
       } finally {
+        await metrics?.close();
         transport.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();

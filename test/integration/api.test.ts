@@ -88,6 +88,7 @@ describe('HTTP API', () => {
       [
         'DELETE /v1/suppressions/{address}',
         'GET /healthz',
+      'GET /metrics',
         'GET /readyz',
         'GET /v1/addresses/{address}',
         'GET /v1/domains',
