@@ -10,8 +10,12 @@ import type { ReboundConfig } from '../config';
 import { logger as rootLogger, type Logger } from '../log';
 import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
+import { registerDomainSeriesRoutes } from './routes/domains-series';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
+import { registerMessageListRoutes } from './routes/messages-list';
+import { suppressionRoutes } from './routes/suppressions';
+import { registerUiRoutes } from './ui/routes';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -26,7 +30,7 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes'>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'temporalUiUrl' | 'temporalNamespace'>;
   logger?: Logger;
 }
 
@@ -57,6 +61,10 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
   registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerAddressRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerMessageListRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  await app.register(suppressionRoutes({ rebound: opts.rebound, pool: opts.pool }));
+  registerDomainSeriesRoutes(app, { pool: opts.pool });
+  registerUiRoutes(app, { config: opts.config });
   await app.ready();
   return app;
 }
