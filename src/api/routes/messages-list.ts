@@ -119,7 +119,7 @@ export function registerMessageListRoutes(app: FastifyInstance, deps: { rebound:
       onRequest: requireScope(pool, 'read'),
       schema: {
         summary: 'List deliveries',
-        description: `Deliveries, newest first, through Temporal visibility. Filters: \`state\` (${MESSAGE_STATES.join(', ')}), \`domain\` (a recipient domain), \`category\` (a bounce category seen so far). \`limit\` 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT}); \`cursor\` is the previous page's nextCursor.`,
+        description: `Deliveries in Temporal visibility's order (running ones first, then the latest to close). Filters: \`state\` (${MESSAGE_STATES.join(', ')}), \`domain\` (a recipient domain), \`category\` (a bounce category seen so far). \`limit\` 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT}); \`cursor\` is the previous page's nextCursor.`,
         tags: ['messages'],
         security: [{ apiKey: [] }],
         querystring: {
