@@ -40,6 +40,8 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 # setup-cli resolves migrations/ as ../../../migrations from dist/src/db, i.e. /app/migrations.
 COPY migrations ./migrations
+# The dashboard's page, script and stylesheet, read at run time (README "Dashboard").
+COPY src/api/ui/assets ./src/api/ui/assets
 
 # Files stay owned by root (read-only to the process); nothing is written under /app at runtime.
 USER node

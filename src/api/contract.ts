@@ -137,3 +137,141 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   422: 'invalid fields, named as the SDK names them',
   503: 'PostgreSQL or Temporal unreachable; see Retry-After',
 };
+
+// ---------------------------------------------------------------------------------------------
+// Lists, CSV and the dashboard's series (README "HTTP API", lists)
+
+/** One delivery in GET /v1/messages, from Temporal visibility (the delivery search attributes). */
+export interface MessageListItem {
+  messageId: string;
+  workflowId: string;
+  /** DeliveryState; null for a run that has not published it. */
+  state: MessageState | null;
+  attempts: number;
+  domains: string[];
+  categories: string[];
+  startTime: string | null;
+  closeTime: string | null;
+}
+
+export interface ListResponse<T> {
+  items: T[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+}
+
+const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+
+export const messageListResponseSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['messageId', 'workflowId', 'state', 'attempts', 'domains', 'categories', 'startTime', 'closeTime'],
+        properties: {
+          messageId: { type: 'string' },
+          workflowId: { type: 'string' },
+          state: { anyOf: [messageState, { type: 'null' }] },
+          attempts: { type: 'integer' },
+          domains: { ...stringList, description: 'recipient domains' },
+          categories: { ...stringList, description: 'categories of the bounces so far' },
+          startTime: nullableTime,
+          closeTime: nullableTime,
+        },
+      },
+    },
+    nextCursor: { type: ['string', 'null'], description: "opaque: Temporal's page token, tied to the filters it was given with" },
+  },
+} as const;
+
+export const suppressionListResponseSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          address: { type: 'string' },
+          reason: { type: 'string' },
+          category: { type: ['string', 'null'] },
+          source: { type: ['string', 'null'] },
+          since: { type: 'string', format: 'date-time' },
+          until: nullableTime,
+          liftedAt: nullableTime,
+          note: { type: ['string', 'null'] },
+        },
+      },
+    },
+    nextCursor: { type: ['string', 'null'] },
+  },
+} as const;
+
+/** The answer to POST /v1/suppressions/import. */
+export interface ImportResponse {
+  imported: number;
+  skipped: number;
+  errors: { line: number; message: string }[];
+}
+
+export const importResponseSchema = {
+  type: 'object',
+  required: ['imported', 'skipped', 'errors'],
+  properties: {
+    imported: { type: 'integer', description: 'rows written (an address given twice counts once)' },
+    skipped: { type: 'integer', description: 'rows with lifted_at set (from an export of lifted rows)' },
+    errors: { type: 'array', items: { type: 'object', required: ['line', 'message'], properties: { line: { type: 'integer', description: 'physical line of the file, the header is 1' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+/** One bucket of GET /v1/domains/{domain}/series. */
+export interface SeriesPoint {
+  at: string;
+  attempts: number;
+  sends: number;
+  softBounces: number;
+  hardBounces: number;
+  softBounceRate: number;
+  hardBounceRate: number;
+}
+
+export interface SeriesResponse {
+  domain: string;
+  window: '24h' | '7d';
+  bucket: 'hour' | 'day';
+  /** The verdict lines: under `watch` healthy, over `bad` bad. */
+  thresholds: { watch: number; bad: number };
+  points: SeriesPoint[];
+}
+
+export const seriesResponseSchema = {
+  type: 'object',
+  required: ['domain', 'window', 'bucket', 'thresholds', 'points'],
+  properties: {
+    domain: { type: 'string' },
+    window: { type: 'string', enum: ['24h', '7d'] },
+    bucket: { type: 'string', enum: ['hour', 'day'] },
+    thresholds: { type: 'object', properties: { watch: { type: 'number' }, bad: { type: 'number' } } },
+    points: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          at: { type: 'string', format: 'date-time' },
+          attempts: { type: 'integer' },
+          sends: { type: 'integer' },
+          softBounces: { type: 'integer' },
+          hardBounces: { type: 'integer' },
+          softBounceRate: { type: 'number' },
+          hardBounceRate: { type: 'number' },
+        },
+      },
+    },
+  },
+} as const;

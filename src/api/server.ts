@@ -10,10 +10,14 @@ import type { ReboundConfig } from '../config';
 import { logger as rootLogger, type Logger } from '../log';
 import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
+import { registerDomainSeriesRoutes } from './routes/domains-series';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
 import { registerMetricsRoutes } from './routes/metrics';
 import { registerRateLimit } from './rate-limit';
+import { registerMessageListRoutes } from './routes/messages-list';
+import { suppressionRoutes } from './routes/suppressions';
+import { registerUiRoutes } from './ui/routes';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -28,7 +32,7 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute'>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace'>;
   logger?: Logger;
 }
 
@@ -61,6 +65,10 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
   registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerAddressRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerMessageListRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  await app.register(suppressionRoutes({ rebound: opts.rebound, pool: opts.pool }));
+  registerDomainSeriesRoutes(app, { pool: opts.pool });
+  registerUiRoutes(app, { config: opts.config });
   await app.ready();
   return app;
 }

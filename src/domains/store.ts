@@ -103,3 +103,38 @@ export async function topReplies(pool: Pool, domain: string, hours: number, limi
     count: Number(r.count),
   }));
 }
+
+/** One bucket of a domain's series: the rollup's counters for that UTC hour or day. */
+export interface SeriesBucket extends DomainCounts {
+  /** Start of the bucket, ISO. */
+  at: string;
+}
+
+/**
+ * A domain's last `count` hours (from domain_hourly) or days (from domain_daily), ending with the
+ * current one, oldest first; buckets without attempts are zeros, so a chart has no gaps.
+ */
+export async function domainSeries(pool: Pool, domain: string, unit: 'hour' | 'day', count: number, at?: Date): Promise<SeriesBucket[]> {
+  const table = unit === 'hour' ? 'domain_hourly' : 'domain_daily';
+  const res = await pool.query(
+    `WITH now AS (SELECT date_trunc('${unit}', coalesce($3::timestamptz, now()), 'UTC') AS t),
+          buckets AS (SELECT generate_series((SELECT t FROM now) - make_interval(${unit}s => $2::int - 1), (SELECT t FROM now), interval '1 ${unit}') AS at)
+     SELECT b.at, ${ROLLUP_COUNTERS.map((c) => `coalesce(r.${c}, 0) AS ${c}`).join(', ')}
+       FROM buckets b LEFT JOIN ${table} r ON r.domain = $1 AND r.${unit} = b.at
+      ORDER BY b.at`,
+    [domain, count, at ?? null],
+  );
+  return res.rows.map((r) => ({
+    at: (r.at as Date).toISOString(),
+    domain,
+    attempts: Number(r.attempts),
+    sends: Number(r.sends),
+    delivered: Number(r.delivered),
+    softRecipient: Number(r.soft_recipient),
+    softDestination: Number(r.soft_destination),
+    softSender: Number(r.soft_sender),
+    softMessage: Number(r.soft_message),
+    hard: Number(r.hard),
+    expired: Number(r.expired),
+  }));
+}

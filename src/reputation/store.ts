@@ -28,6 +28,11 @@ function toRow(r: Record<string, any>): SuppressionRow {
   };
 }
 
+/** A row of the suppressions table as the API and CLI show it. */
+export function suppressionRowOf(r: Record<string, any>): SuppressionRow {
+  return toRow(r);
+}
+
 export async function getActiveSuppression(pool: Pool, address: string): Promise<SuppressionRow | null> {
   const res = await pool.query(`SELECT * FROM suppressions WHERE address = $1 AND ${ACTIVE_SUPPRESSION}`, [address]);
   return res.rows[0] ? toRow(res.rows[0]) : null;
