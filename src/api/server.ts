@@ -12,6 +12,7 @@ import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
 import { registerHealthRoutes } from './routes/health';
 import { registerMessageRoutes } from './routes/messages';
+import { registerWebhookRoutes } from './routes/webhooks';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -57,6 +58,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerHealthRoutes(app, { pool: opts.pool, temporal: opts.rebound.temporal });
   registerMessageRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerAddressRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerWebhookRoutes(app, { rebound: opts.rebound, pool: opts.pool, config: opts.config });
   await app.ready();
   return app;
 }

@@ -8,6 +8,7 @@ import { redactUrl, type ReboundConfig } from '../config';
 import { createPool } from '../db/pool';
 import { logger } from '../log';
 import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
+import { createWebhookDispatcher } from '../webhooks/dispatch';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -85,12 +86,15 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   const ownsPool = !opts.pool;
   const pool = opts.pool ?? createPool(config.databaseUrl);
   const transport = createSmtpTransport(config.smtpUrl);
+  // Starts the webhook deliveries of the events this worker's activities write; its sweeper
+  // starts those left undispatched by a crash or written by the CLI and the API (README "Webhooks").
+  const webhooks = createWebhookDispatcher({ pool, client, taskQueue: config.taskQueue, logger });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation }),
+    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -103,9 +107,11 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     pool,
     transport,
     async run() {
+      const stopSweeper = webhooks.startSweeper();
       try {
         await worker.run();
       } finally {
+        await stopSweeper();
         transport.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();

@@ -20,6 +20,7 @@ const PURE_POLICY = [
   'src/delivery/duration.ts',
   'src/delivery/schedule.ts',
   'src/delivery/states.ts',
+  'src/webhooks/schedule.ts',
   'src/reputation/blame.ts',
   'src/reputation/policy.ts',
   'src/message/address.ts',
