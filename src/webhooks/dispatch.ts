@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Pool } from 'pg';
 import type { Logger } from '../log';
 import { WEBHOOK_WORKFLOW_TYPE, webhookWorkflowId, type AnyWebhookEventType, type WebhookDeliveryInput } from './contract';
-import { dispatchTargets, markDispatched, subscribedTypes, undispatchedEvents } from './store';
+import { dispatchTargets, markDispatched, pruneEvents, subscribedTypes, undispatchedEvents } from './store';
 
 /** How long the list of subscribed types is trusted: a new endpoint gets events within this. */
 export const SUBSCRIPTIONS_CACHE_MS = 5_000;
@@ -15,6 +15,9 @@ export const SUBSCRIPTIONS_CACHE_MS = 5_000;
 export const SWEEP_INTERVAL_MS = 2_000;
 export const SWEEP_MIN_AGE_MS = 1_000;
 const SWEEP_BATCH = 200;
+/** Dispatched events are kept this long (a week: twice the schedule), then pruned by a sweep about once an hour. */
+export const EVENT_RETENTION_DAYS = 7;
+const PRUNE_EVERY_SWEEPS = 1800;
 
 export interface WebhookDispatcherDeps {
   pool: Pool;
@@ -108,8 +111,10 @@ export function createWebhookDispatcher({ pool, client, taskQueue, logger }: Web
       let stopped = false;
       let running: Promise<void> = Promise.resolve();
       let failing = false;
+      let sweeps = 0;
       const sweep = async () => {
         try {
+          if (sweeps++ % PRUNE_EVERY_SWEEPS === PRUNE_EVERY_SWEEPS - 1) await pruneEvents(pool, EVENT_RETENTION_DAYS, 10_000);
           for (;;) {
             const ids = await undispatchedEvents(pool, SWEEP_MIN_AGE_MS, SWEEP_BATCH);
             if (ids.length > 0) await dispatch(ids);

@@ -101,3 +101,16 @@ export async function undispatchedEvents(pool: Pool, olderThanMs: number, limit:
   );
   return res.rows.map((r) => r.id);
 }
+
+/**
+ * Deletes events dispatched longer ago than `olderThanDays` (their deliveries have ended: the
+ * whole schedule spans about 3 days), at most `limit` at a time. Returns how many went.
+ */
+export async function pruneEvents(pool: Pool, olderThanDays: number, limit: number): Promise<number> {
+  const res = await pool.query(
+    `DELETE FROM webhook_events WHERE id IN (
+       SELECT id FROM webhook_events WHERE dispatched_at < now() - make_interval(days => $1) LIMIT $2)`,
+    [olderThanDays, limit],
+  );
+  return res.rowCount ?? 0;
+}

@@ -173,6 +173,8 @@ describe('webhooks', () => {
       ['message.cancelled', cancelled, sends.cancelled.messageId],
       ['address.suppressed', blocked, null],
       ['address.lifted', blocked, null],
+      // the hard bounce suppresses its address (README "Reputation and suppression")
+      ['address.suppressed', unknown, sends.bounced.messageId],
     ];
     const mine = (r: Received) => {
       const d = parsed(r).data;
@@ -233,6 +235,8 @@ describe('webhooks', () => {
     assert.equal(byType('address.suppressed', blocked).source, 'manual');
     assert.equal(byType('address.suppressed', blocked).actor, 'webhooks-test');
     assert.equal(byType('address.lifted', blocked).reason, 'test over');
+    assert.equal(byType('address.suppressed', unknown).source, 'auto');
+    assert.equal(byType('address.suppressed', unknown).category, 'unknown_user');
     // One deferred event per recipient although the urgent schedule soft-bounced many times.
     assert.equal(events.filter((x) => x.type === 'message.deferred' && x.data.recipient === full).length, 1);
     for (const r of ok2xx) assert.doesNotMatch(r.body, /Your receipt|Thank you for your order|subject/i);
