@@ -293,4 +293,34 @@ describe('webhooks', () => {
     }
     await stack.pool.query('DELETE FROM webhook_endpoints');
   });
+
+  test('a CSV import writes one address.suppressed event per row; without a subscriber it writes none', async () => {
+    const tag = uid();
+    const quiet = `quiet+${tag}@example.test`;
+    assert.equal((await stack.rebound.suppressions.importCsv(`address,reason\n${quiet},manual\n`)).imported, 1);
+    const none = await stack.pool.query("SELECT 1 FROM webhook_events WHERE key LIKE 'address.suppressed ' || $1 || ' %'", [quiet]);
+    assert.equal(none.rowCount, 0, 'no endpoint subscribes: no event');
+
+    behaviour.set('/imports', () => ({ status: 200 }));
+    const endpoint = await register('/imports', ['address.suppressed']);
+    const a = `a+${tag}@example.test`;
+    const b = `b+${tag}@example.test`;
+    assert.equal((await stack.rebound.suppressions.importCsv(`address,reason\n${a},manual\n${b},manual\n`)).imported, 2);
+    const got = await eventually('both imported addresses', async () => delivered('/imports').map((r) => parsed(r).data), (d) => d.length === 2);
+    assert.deepEqual(got.map((d) => d.address).sort(), [a, b]);
+    assert.ok(got.every((d) => d.source === 'import'));
+    for (const r of at('/imports')) assert.ok(signatureValid(endpoint.secret, r));
+    await stack.pool.query('DELETE FROM webhook_endpoints');
+  });
+
+  test('deleting an endpoint stops the tries in flight at the next one', async () => {
+    behaviour.set('/failing', () => ({ status: 500 }));
+    const endpoint = await register('/failing', ['message.delivered']);
+    const { eventId } = (await call('POST', `/v1/webhooks/${endpoint.id}/test`, { key: admin })).body;
+    await eventually('the first try', async () => at('/failing').length, (n) => n === 1);
+    assert.equal((await call('DELETE', `/v1/webhooks/${endpoint.id}`, { key: admin })).status, 204);
+    const result = await stack.env.client.workflow.getHandle(webhookWorkflowId(eventId, endpoint.id)).result();
+    assert.deepEqual(result, { outcome: 'skipped', tries: 2 });
+    assert.equal(at('/failing').length, 1);
+  });
 });
