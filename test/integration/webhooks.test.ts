@@ -132,6 +132,11 @@ describe('webhooks', () => {
     }
     await strict.close();
 
+    const doc = (await call('GET', '/openapi.json')).body;
+    assert.ok(doc.paths['/v1/webhooks'].post && doc.paths['/v1/webhooks'].get, 'documented in the OpenAPI document');
+    assert.ok(doc.paths['/v1/webhooks/{id}'].delete && doc.paths['/v1/webhooks/{id}/test'].post);
+    assert.ok(doc.paths['/v1/webhooks'].post.responses['201'].content['application/json'].schema.properties.secret);
+
     assert.equal((await call('DELETE', `/v1/webhooks/${created.id}`, { key: admin })).status, 204);
     assert.equal((await call('DELETE', `/v1/webhooks/${created.id}`, { key: admin })).status, 404);
     assert.equal((await call('POST', `/v1/webhooks/${created.id}/test`, { key: admin })).status, 404);
