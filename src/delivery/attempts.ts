@@ -157,7 +157,6 @@ const RECORD_ATTEMPT = `
  * A named (prepared) statement: planning this many CTEs cost more than running them, about
  * 2.5 ms an attempt on the bench machine; prepared once per connection, the whole statement
  * costs what the attempt log and ledger alone did before the rollups (bench/RESULTS.md).
- *
  */
 export async function recordAttempt(pool: Pool, record: AttemptRecord): Promise<void> {
   await recordAttemptWithEvents(pool, record, []);

@@ -115,10 +115,12 @@ export function createWebhookDispatcher({ pool, client, taskQueue, logger }: Web
       const sweep = async () => {
         try {
           if (sweeps++ % PRUNE_EVERY_SWEEPS === PRUNE_EVERY_SWEEPS - 1) await pruneEvents(pool, EVENT_RETENTION_DAYS, 10_000);
-          for (;;) {
+          // No active endpoint: nothing to start (the cached list is the only query).
+          const active = (await types()).size > 0;
+          for (let more = active; more; ) {
             const ids = await undispatchedEvents(pool, SWEEP_MIN_AGE_MS, SWEEP_BATCH);
             if (ids.length > 0) await dispatch(ids);
-            if (ids.length < SWEEP_BATCH || stopped) break;
+            more = ids.length === SWEEP_BATCH && !stopped;
           }
           if (failing) logger.info({}, 'webhook sweeper works again');
           failing = false;
