@@ -12,7 +12,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadAttemptContext, recordAttempt, type AttemptContext } from '../src/delivery/attempts';
+import { loadAttemptContext, recordAttemptWithEvents, type AttemptContext } from '../src/delivery/attempts';
 import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/delivery/leases';
 import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/delivery/classify';
@@ -24,13 +24,32 @@ import type { AttemptLog, AttemptReply, DeliveryStateRecord, SendAttemptInput, S
 import type { ReputationNotice } from '../src/reputation/contract';
 import { recordDeliveryState as storeDeliveryState } from '../src/delivery/messages';
 import { noticeOf, type ReputationNotifier, type ReputationNotifiers } from './reputation';
+import type { WebhookDispatcher } from '../src/webhooks/dispatch';
+import { attemptEvents, expiryEvents } from '../src/webhooks/events';
+import type { SuppressionCheck } from '../src/reputation/contract';
+import type { MessageEventType } from '../src/webhooks/contract';
+
+/** The event types an attempt can produce: when no endpoint subscribes to any, none are built. */
+const ATTEMPT_EVENT_TYPES: readonly MessageEventType[] = ['message.delivered', 'message.bounced', 'message.deferred', 'message.suppressed'];
+const STATE_EVENT_TYPES: readonly MessageEventType[] = ['message.expired', 'message.cancelled'];
+
+/** An attempt log with the recipients it skipped as suppressed (their webhook events), also when handed to the workflow. */
+type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[] };
 
 export interface SendDeps {
   pool: Pool;
   transport: SmtpTransport;
   notifyReputation: ReputationNotifier;
   outage: DatabaseOutage;
+  /** Absent (tests of the send activity alone): no webhook events are written. */
+  webhooks?: WebhookWriter;
 }
+
+/** What the delivery activities need of the webhook dispatcher. */
+type WebhookWriter = Pick<WebhookDispatcher, 'wants' | 'dispatchSoon'>;
+
+/** Without a dispatcher: nothing subscribes, nothing to start. */
+const NO_WEBHOOKS: WebhookWriter = { wants: async () => false, dispatchSoon: () => undefined };
 
 /**
  * How often a running attempt heartbeats. The workflow's heartbeat timeout (30 s) leaves room
@@ -61,7 +80,7 @@ function noticesFor(messageId: string, ended: AttemptReply[]): ReputationNotice[
   return ended.map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
-export function createSendActivities({ pool, transport, notifyReputation, outage }: SendDeps) {
+export function createSendActivities({ pool, transport, notifyReputation, outage, webhooks = NO_WEBHOOKS }: SendDeps) {
   /** Leases of runs that ended in this process but whose release PostgreSQL did not take, by message. */
   const unreleased = new Map<string, string>();
   const MAX_UNRELEASED = 10_000;
@@ -121,9 +140,9 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
    * them and hands the log to the workflow, which writes it with a follow-up activity. A retry
    * of this activity would send again what the server accepted.
    */
-  async function recordOrHandOver(record: AttemptLog): Promise<boolean> {
+  async function recordOrHandOver(record: AttemptLogWithSkips): Promise<boolean> {
     try {
-      await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttempt(pool, record));
+      await recordWithEvents(record);
       return true;
     } catch (err) {
       log.warn('attempt log handed to the workflow: the replies are kept in its history and written when PostgreSQL answers', {
@@ -152,10 +171,20 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     },
 
     /** The attempt log a send activity could not write; retried until PostgreSQL answers. */
-    async recordAttemptLog(record: AttemptLog): Promise<void> {
-      await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttempt(pool, record));
+    async recordAttemptLog(record: AttemptLogWithSkips): Promise<void> {
+      await recordWithEvents(record);
     },
   };
+
+  /**
+   * The attempt log with its webhook events in one statement (README "Webhooks"); their
+   * deliveries are started in the background, never waited for.
+   */
+  async function recordWithEvents(record: AttemptLogWithSkips): Promise<void> {
+    const events = (await webhooks.wants(ATTEMPT_EVENT_TYPES)) ? attemptEvents(record.messageId, record.replies, record.suppressed ?? [], new Date().toISOString()) : [];
+    const ids = await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttemptWithEvents(pool, record, events));
+    webhooks.dispatchSoon(ids);
+  }
 
   async function sendAttemptHeartbeating(input: SendAttemptInput, lease: SendLease): Promise<SendAttemptResult> {
     // PostgreSQL unreachable here: nothing was sent, the activity fails and is retried (the same
@@ -171,7 +200,7 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
     const { finalState, ended } = settleAttempt(input.progress, replies);
-    const record: AttemptLog = { messageId: input.messageId, attempt: input.attempt, replies, finalState };
+    const record: AttemptLogWithSkips = { messageId: input.messageId, attempt: input.attempt, replies, finalState, ...(suppressed.length > 0 ? { suppressed } : {}) };
     const recorded = await recordOrHandOver(record);
 
     // Reputation is told after the attempt is recorded, and a failure to tell it must not
@@ -201,13 +230,14 @@ export interface DeliveryStateDeps {
   pool: Pool;
   outage: DatabaseOutage;
   notifiers: ReputationNotifiers;
+  webhooks?: WebhookWriter;
 }
 
 /**
  * What a delivery decides without an attempt: recipients that expired (their addresses are
  * told) and the final state when its last attempt did not record it (expired, cancelled).
  */
-export function createDeliveryStateActivities({ pool, outage, notifiers }: DeliveryStateDeps) {
+export function createDeliveryStateActivities({ pool, outage, notifiers, webhooks = NO_WEBHOOKS }: DeliveryStateDeps) {
   return {
     /**
      * Idempotent, so a retry after a crash changes nothing twice: the expiries and the final
@@ -216,8 +246,10 @@ export function createDeliveryStateActivities({ pool, outage, notifiers }: Deliv
      * suppression check at once; a retried one may come after a suppression was added.
      */
     async recordDeliveryState(record: DeliveryStateRecord): Promise<void> {
-      await outage.run(`recording the state of message ${record.messageId}`, () => storeDeliveryState(pool, record));
       const at = new Date().toISOString();
+      const events = record.expired?.length && (await webhooks.wants(STATE_EVENT_TYPES)) ? expiryEvents(record.messageId, record.expired, at) : [];
+      const eventIds = await outage.run(`recording the state of message ${record.messageId}`, () => storeDeliveryState(pool, record, events));
+      webhooks.dispatchSoon(eventIds);
       const notices = (record.expired ?? []).map((e) => noticeOf(record.messageId, e.address, 'softBounced', e.reply, at));
       await (Context.current().info.attempt === 1 ? notifiers.afterAttempt : notifiers.later)(notices);
     },

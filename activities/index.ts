@@ -6,8 +6,10 @@ import { DatabaseOutage } from '../src/db/outage';
 import { logger } from '../src/log';
 import type { ReputationWorkflowSettings } from '../src/reputation/policy';
 import type { SmtpTransport } from '../src/smtp/transport';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/dispatch';
 import { createDeliveryStateActivities, createSendActivities } from './delivery';
 import { createReputationActivities, createSuppressionActivities, reputationNotifiers } from './reputation';
+import { createWebhookActivities, type WebhookTryRecord } from './webhooks';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -15,16 +17,24 @@ export interface ActivityDeps {
   client: Client;
   taskQueue: string;
   reputation: ReputationWorkflowSettings;
+  /** Webhook URLs on private addresses allowed (REBOUND_WEBHOOKS_ALLOW_PRIVATE); default false. */
+  webhooksAllowPrivate?: boolean;
+  /** Starts webhook deliveries of the events activities write (the worker passes the one its sweeper uses). */
+  webhooks?: WebhookDispatcher;
+  /** Called after every webhook try, e.g. to count deliveries by outcome. */
+  onWebhookTry?: (record: WebhookTryRecord) => void;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const notifiers = reputationNotifiers(deps);
   // One per worker process: an outage is logged once, whichever activity meets it first.
   const outage = new DatabaseOutage(logger);
+  const webhooks = deps.webhooks ?? createWebhookDispatcher({ ...deps, logger });
   return {
-    ...createSendActivities({ ...deps, notifyReputation: notifiers.afterAttempt, outage }),
-    ...createDeliveryStateActivities({ ...deps, outage, notifiers }),
+    ...createSendActivities({ ...deps, notifyReputation: notifiers.afterAttempt, outage, webhooks }),
+    ...createDeliveryStateActivities({ ...deps, outage, notifiers, webhooks }),
     ...createReputationActivities(notifiers),
     ...createSuppressionActivities({ ...deps, outage }),
+    ...createWebhookActivities({ ...deps, outage, webhooksAllowPrivate: deps.webhooksAllowPrivate ?? false }),
   };
 }

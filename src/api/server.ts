@@ -18,6 +18,7 @@ import { registerRateLimit } from './rate-limit';
 import { registerMessageListRoutes } from './routes/messages-list';
 import { suppressionRoutes } from './routes/suppressions';
 import { registerUiRoutes } from './ui/routes';
+import { registerWebhookRoutes } from './routes/webhooks';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -69,6 +70,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   await app.register(suppressionRoutes({ rebound: opts.rebound, pool: opts.pool }));
   registerDomainSeriesRoutes(app, { pool: opts.pool });
   registerUiRoutes(app, { config: opts.config });
+  registerWebhookRoutes(app, { rebound: opts.rebound, pool: opts.pool, config: opts.config });
   await app.ready();
   return app;
 }

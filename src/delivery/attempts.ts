@@ -8,6 +8,8 @@ import type { SuppressionCheck } from '../reputation/contract';
 import { ROLLUP_COUNTERS, rollupUpserts } from '../domains/store';
 import { SEND_LEASE_TTL_MS, TAKE_SEND_LEASE, type SendLease } from './leases';
 import { ACTIVE_SUPPRESSION } from '../reputation/store';
+import type { OutboxEvent } from '../webhooks/contract';
+import { insertedEventIds, messageEventParams, messageEventsSource, outboxInsert } from '../webhooks/outbox';
 
 export interface AcceptedRecipient {
   recipient: string;
@@ -144,8 +146,8 @@ const RECORD_ATTEMPT = `
   ), final AS (
     UPDATE messages SET state = $15, finished_at = coalesce(finished_at, now())
      WHERE id = $1 AND $15::text IS NOT NULL
-  )
-  SELECT 1`;
+  ), ${outboxInsert('events', messageEventsSource(16, '$1', '$2'))}
+  SELECT ${insertedEventIds('events')}`;
 
 /**
  * Records one attempt's replies, the newly accepted recipients, the domain rollups and, when the
@@ -157,9 +159,17 @@ const RECORD_ATTEMPT = `
  * costs what the attempt log and ledger alone did before the rollups (bench/RESULTS.md).
  */
 export async function recordAttempt(pool: Pool, record: AttemptRecord): Promise<void> {
+  await recordAttemptWithEvents(pool, record, []);
+}
+
+/**
+ * recordAttempt with the attempt's webhook events (src/webhooks/events.ts), written to the
+ * outbox in the same statement; returns the ids of those it inserted (README "Webhooks").
+ */
+export async function recordAttemptWithEvents(pool: Pool, record: AttemptRecord, events: OutboxEvent[]): Promise<string[]> {
   const { messageId, attempt, replies, finalState } = record;
   const accepted = replies.filter((r) => r.kind === 'delivered' && !r.alreadyAccepted);
-  await pool.query({
+  const res = await pool.query({
     name: 'rebound-record-attempt',
     text: RECORD_ATTEMPT,
     values: [
@@ -179,6 +189,8 @@ export async function recordAttempt(pool: Pool, record: AttemptRecord): Promise<
       accepted.map((r) => r.enhanced),
       accepted.map((r) => r.text),
       finalState,
+      ...messageEventParams(events),
     ],
   });
+  return res.rows[0].event_ids;
 }

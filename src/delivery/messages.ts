@@ -3,6 +3,8 @@
 // (its state, its expired recipients).
 import type { Pool } from 'pg';
 import { rollupUpserts } from '../domains/store';
+import type { OutboxEvent } from '../webhooks/contract';
+import { cancelledEventsSource, insertedEventIds, messageEventParams, messageEventsSource, outboxInsert } from '../webhooks/outbox';
 import { FINAL_MESSAGE_STATES, type DeliveryStateRecord, type MessageState, type ProfileName, type RetrySchedule, type SchedulePlan } from './contract';
 
 export interface StoredMessageInput {
@@ -77,11 +79,15 @@ export async function getMessage(pool: Pool, id: string): Promise<MessageRow | n
  * (when given; `finished_at` set once it is final), the recipients that expired and, for those
  * newly recorded only, the `expired` count of their domain's current hour and day. Idempotent:
  * a retried activity inserts no expiry twice, so it counts none twice (the expirations key).
+ *
+ * Webhook events in the same statement (README "Webhooks"): `events` (the expiries', built by
+ * src/webhooks/events.ts) and, for a cancellation, one per recipient still open. Returns the
+ * ids of the events it inserted.
  */
-export async function recordDeliveryState(pool: Pool, record: DeliveryStateRecord): Promise<void> {
+export async function recordDeliveryState(pool: Pool, record: DeliveryStateRecord, events: OutboxEvent[] = []): Promise<string[]> {
   const { messageId, state } = record;
   const final = state !== null && FINAL_MESSAGE_STATES.includes(state);
-  await pool.query(
+  const res = await pool.query(
     `WITH state AS (
        UPDATE messages SET state = $2, finished_at = CASE WHEN $3 THEN coalesce(finished_at, now()) ELSE NULL END
         WHERE id = $1 AND $2::text IS NOT NULL
@@ -92,8 +98,11 @@ export async function recordDeliveryState(pool: Pool, record: DeliveryStateRecor
        RETURNING domain, at
      ), delta AS (
        SELECT domain, date_trunc('hour', at, 'UTC') AS hour, count(*) AS expired FROM expired GROUP BY 1, 2
-     ), ${rollupUpserts('delta', ['expired'])}
-     SELECT 1`,
-    [messageId, state, final, (record.expired ?? []).map((e) => e.address)],
+     ), ${rollupUpserts('delta', ['expired'])},
+     ${outboxInsert('events', messageEventsSource(5, '$1', null))},
+     ${outboxInsert('cancelled', cancelledEventsSource('$1', '$2'))}
+     SELECT ${insertedEventIds('events', 'cancelled')}`,
+    [messageId, state, final, (record.expired ?? []).map((e) => e.address), ...messageEventParams(events)],
   );
+  return res.rows[0].event_ids;
 }

@@ -9,6 +9,7 @@ import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '..
 import { type SuppressionStatus } from '../reputation/contract';
 import type { DevApi } from './api';
 import { startStack, untilSignal } from './stack';
+import { startWebhookReceiver, type ReceivedEvent, type WebhookReceiver } from './webhook-receiver';
 
 interface DemoCase {
   label: string;
@@ -102,12 +103,38 @@ async function statusOverHttp(api: DevApi, messageId: string): Promise<{ status:
   return { status: res.status, state: body?.state ?? null };
 }
 
+/** The events a recipient's outcome ends with: one of these per recipient. */
+const FINAL_EVENTS = ['message.delivered', 'message.bounced', 'message.expired', 'message.suppressed', 'message.cancelled'];
+const DEMO_EVENTS = [...FINAL_EVENTS, 'message.deferred', 'address.suppressed', 'address.lifted'];
+
+/** Registers the demo's receiver over the HTTP API, as a service would, and gives it the secret. */
+async function registerReceiver(api: DevApi, receiver: WebhookReceiver): Promise<void> {
+  const res = await fetch(`${api.url}/v1/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: receiver.url, events: DEMO_EVENTS }),
+  });
+  const body = (await res.json()) as { secret?: string; detail?: string };
+  if (res.status !== 201 || !body.secret) throw new Error(`the demo could not register its webhook receiver: ${res.status} ${body.detail ?? ''}`);
+  receiver.useSecret(body.secret);
+}
+
+/** Waits (bounded) until every recipient's final event has arrived; the events are delivered after the outcome, durably. */
+async function settledEvents(receiver: WebhookReceiver, messageIds: Set<string>, recipients: number): Promise<ReceivedEvent[]> {
+  const until = Date.now() + 30_000;
+  const mine = () => receiver.events().filter((e) => messageIds.has(String(e.data.messageId)) || e.type.startsWith('address.'));
+  while (mine().filter((e) => FINAL_EVENTS.includes(e.type)).length < recipients && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  return mine();
+}
+
 export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise<void> {
   const stack = await startStack(config);
   // The stack's API already holds a connected client: the demo uses it rather than a second one.
   const client = stack.api.rebound;
+  const receiver = await startWebhookReceiver();
   let exitCode = 0;
   try {
+    await registerReceiver(stack.api, receiver);
     const tag = randomBytes(3).toString('hex');
     const cases = demoCases(tag);
     const ids: string[] = [];
@@ -149,8 +176,14 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
     const overHttp = await statusOverHttp(stack.api, ids[0]);
     const httpAgrees = overHttp.status === 200 && overHttp.state === rows[0].status!.state;
     if (!httpAgrees) mismatches.push(rows[0]);
+    const recipientCount = cases.reduce((n, c) => n + c.to.length, 0);
+    const events = await settledEvents(receiver, new Set(ids), recipientCount);
+    const finalEvents = events.filter((e) => FINAL_EVENTS.includes(e.type)).length;
+    const eventsComplete = finalEvents === recipientCount && receiver.rejected() === 0;
+    if (!eventsComplete) mismatches.push(rows[0]);
+    const eventCounts = events.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.type]: (acc[e.type] ?? 0) + 1 }), {});
     if (opts.json) {
-      printJson({ tag, uiLink, api: { url: stack.api.url, checked: { messageId: ids[0], ...overHttp } }, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
+      printJson({ tag, uiLink, dashboard: `${stack.api.url}/ui`, api: { url: stack.api.url, checked: { messageId: ids[0], ...overHttp } }, webhooks: { url: receiver.url, events: eventCounts, finalEvents, recipients: recipientCount, rejected: receiver.rejected() }, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
     } else {
       process.stdout.write(`\nAll ${rows.length} demo messages are final.\n`);
       for (const r of rows) process.stdout.write(`\n${r.c.label} (expected ${r.c.expected})\n${formatStatus(r.status!)}\n`);
@@ -169,6 +202,12 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
           `  development key (scope admin, revoked when this stack stops): ${stack.api.key}\n` +
           `  curl -H "Authorization: Bearer $KEY" ${stack.api.url}/v1/messages/${ids[0]}  -> ${overHttp.status} ${overHttp.state ?? ''}${httpAgrees ? ', as the SDK says' : '  <- unexpected'}\n`,
       );
+      process.stdout.write(`Dashboard: ${stack.api.url}/ui (enter the development key)\n`);
+      process.stdout.write(
+        `\nWebhooks: the demo's receiver (${receiver.url}) verified ${events.length} signed events: ` +
+          `${Object.entries(eventCounts).sort().map(([t, n]) => `${n} ${t}`).join(', ')}; ` +
+          `${finalEvents} of ${recipientCount} recipients' outcomes${eventsComplete ? ', every one' : '  <- unexpected'}${receiver.rejected() > 0 ? `, ${receiver.rejected()} refused  <- unexpected` : ''}\n`,
+      );
       if (uiLink) process.stdout.write(`Temporal UI: ${uiLink}\n`);
     }
     if (mismatches.length > 0) exitCode = 1;
@@ -177,6 +216,7 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
       await untilSignal();
     }
   } finally {
+    await receiver.close();
     await stack.stop();
   }
   process.exitCode = exitCode;

@@ -35,7 +35,8 @@ function sendsToSink(config: ReboundConfig): boolean {
 
 export async function startStack(loaded: ReboundConfig, opts: StackOptions = {}): Promise<Stack> {
   // A copy: the sink's own URL replaces smtpUrl below, and the caller's object stays as parsed.
-  const config = { ...loaded };
+  // Webhook receivers on this machine are allowed: the local stack is for trying things (README "Webhooks").
+  const config = { ...loaded, webhooksAllowPrivate: true };
   installJsonRuntimeLogger();
   const [host, port] = config.temporalAddress.split(':');
   const server = await startDevServer({

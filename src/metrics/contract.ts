@@ -30,9 +30,10 @@ export type SuppressionSourceLabel = (typeof SUPPRESSION_SOURCE_LABELS)[number] 
 /**
  * What one attempt to deliver one webhook event came to: `delivered` (a 2xx), `failed` (any
  * other answer, a timeout or a refused connection: retried on the schedule), `disabled` (a 410,
- * which disables the endpoint), `gave_up` (the last attempt of the schedule failed).
+ * which disables the endpoint), `gave_up` (the last attempt of the schedule failed), `skipped`
+ * (nothing sent: the endpoint was deleted or disabled meanwhile).
  */
-export const WEBHOOK_DELIVERY_OUTCOMES = ['delivered', 'failed', 'disabled', 'gave_up'] as const;
+export const WEBHOOK_DELIVERY_OUTCOMES = ['delivered', 'failed', 'disabled', 'gave_up', 'skipped'] as const;
 export type WebhookDeliveryOutcome = (typeof WEBHOOK_DELIVERY_OUTCOMES)[number];
 
 /** Whether the send activity returned or threw (then Temporal retries it). */

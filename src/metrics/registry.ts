@@ -2,6 +2,7 @@
 // prom-client's default process metrics, and the rule that bounds recipient-domain labels. A
 // process that runs both a worker and the API (`rebound dev`) shows both on either /metrics.
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { WebhookTryOutcome } from '../webhooks/contract';
 import { FINAL_MESSAGE_STATES } from '../delivery/contract';
 import { METRIC, WEBHOOK_DELIVERY_OUTCOMES, type AcceptedResult, type ActivityOutcome, type StatusClass, type WebhookDeliveryOutcome, type WorkerIncrement } from './contract';
 import { DomainLabels } from './domains';
@@ -118,6 +119,11 @@ export function observeAttemptDuration(seconds: number, outcome: ActivityOutcome
  */
 export function countWebhookDelivery(outcome: WebhookDeliveryOutcome): void {
   processMetrics().webhookDeliveries.inc({ outcome });
+}
+
+/** A try of the webhook delivery activity as the metric counts it: a failed last try is the schedule given up. */
+export function webhookTryOutcome(outcome: WebhookTryOutcome, attempt: number, maxTries: number): WebhookDeliveryOutcome {
+  return outcome === 'failed' && attempt >= maxTries ? 'gave_up' : outcome;
 }
 
 export function statusClass(statusCode: number): StatusClass {

@@ -11,6 +11,9 @@ import { metricsInterceptor } from '../metrics/interceptor';
 import { setSdkMetricsAddress } from '../metrics/sdk-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics/server';
 import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
+import { createWebhookDispatcher } from '../webhooks/dispatch';
+import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
+import { countWebhookDelivery, webhookTryOutcome } from '../metrics/registry';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -99,12 +102,15 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   const transport = createSmtpTransport(config.smtpUrl);
   // Before the worker: a port that is taken fails the start here, with nothing to undo but the server.
   const metrics = config.metricsListen ? await startMetricsServer(config.metricsListen) : null;
+  // Starts the webhook deliveries of the events this worker's activities write; its sweeper
+  // starts those left undispatched by a crash or written by the CLI and the API (README "Webhooks").
+  const webhooks = createWebhookDispatcher({ pool, client, taskQueue: config.taskQueue, logger });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation }),
+    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -123,10 +129,12 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     transport,
     metrics,
     async run() {
+      const stopSweeper = webhooks.startSweeper();
       try {
         await worker.run();
       } finally {
         await metrics?.close();
+        await stopSweeper();
         transport.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();

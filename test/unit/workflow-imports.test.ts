@@ -21,6 +21,7 @@ const PURE_POLICY = [
   'src/delivery/schedule.ts',
   'src/delivery/states.ts',
   'src/delivery/summaries.ts',
+  'src/webhooks/schedule.ts',
   'src/reputation/blame.ts',
   'src/reputation/policy.ts',
   'src/message/address.ts',
