@@ -20,12 +20,13 @@ import { settleAttempt } from '../src/delivery/attempt';
 import { TransactionAbandoned } from '../src/smtp/pool';
 import { sendRaw } from '../src/smtp/send-raw';
 import type { SmtpTransport } from '../src/smtp/transport';
-import type { AttemptLog, AttemptReply, DeliveryStateRecord, SendAttemptInput, SendAttemptResult } from '../src/delivery/contract';
+import type { AttemptLog, AttemptReply, Deferral, DeliveryStateRecord, SendAttemptInput, SendAttemptResult } from '../src/delivery/contract';
 import type { ReputationNotice } from '../src/reputation/contract';
 import { recordDeliveryState as storeDeliveryState } from '../src/delivery/messages';
 import { noticeOf, type ReputationNotifier, type ReputationNotifiers } from './reputation';
 import type { WebhookDispatcher } from '../src/webhooks/dispatch';
-import { attemptEvents, expiryEvents } from '../src/webhooks/events';
+import { attemptEvents, deferralEvents, expiryEvents } from '../src/webhooks/events';
+import { insertMessageEvents } from '../src/webhooks/outbox-write';
 import type { SuppressionCheck } from '../src/reputation/contract';
 import type { MessageEventType } from '../src/webhooks/contract';
 
@@ -33,8 +34,11 @@ import type { MessageEventType } from '../src/webhooks/contract';
 const ATTEMPT_EVENT_TYPES: readonly MessageEventType[] = ['message.delivered', 'message.bounced', 'message.deferred', 'message.suppressed'];
 const STATE_EVENT_TYPES: readonly MessageEventType[] = ['message.expired', 'message.cancelled'];
 
-/** An attempt log with the recipients it skipped as suppressed (their webhook events), also when handed to the workflow. */
-type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[] };
+/**
+ * An attempt log with the recipients it skipped as suppressed (their webhook events), and
+ * whether the workflow writes the first soft bounces' events itself; also when handed to it.
+ */
+type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[]; deferralsAfterPlan?: boolean };
 
 export interface SendDeps {
   pool: Pool;
@@ -181,7 +185,9 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
    * deliveries are started in the background, never waited for.
    */
   async function recordWithEvents(record: AttemptLogWithSkips): Promise<void> {
-    const events = (await webhooks.wants(ATTEMPT_EVENT_TYPES)) ? attemptEvents(record.messageId, record.replies, record.suppressed ?? [], new Date().toISOString()) : [];
+    const all = (await webhooks.wants(ATTEMPT_EVENT_TYPES)) ? attemptEvents(record.messageId, record.replies, record.suppressed ?? [], new Date().toISOString()) : [];
+    // The workflow writes message.deferred once it has planned the next attempt (recordDeferrals).
+    const events = record.deferralsAfterPlan ? all.filter((e) => e.type !== 'message.deferred') : all;
     const ids = await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttemptWithEvents(pool, record, events));
     webhooks.dispatchSoon(ids);
   }
@@ -200,7 +206,14 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
     const { finalState, ended } = settleAttempt(input.progress, replies);
-    const record: AttemptLogWithSkips = { messageId: input.messageId, attempt: input.attempt, replies, finalState, ...(suppressed.length > 0 ? { suppressed } : {}) };
+    const record: AttemptLogWithSkips = {
+      messageId: input.messageId,
+      attempt: input.attempt,
+      replies,
+      finalState,
+      ...(suppressed.length > 0 ? { suppressed } : {}),
+      ...(input.deferralsAfterPlan ? { deferralsAfterPlan: true } : {}),
+    };
     const recorded = await recordOrHandOver(record);
 
     // Reputation is told after the attempt is recorded, and a failure to tell it must not
@@ -222,7 +235,8 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
       skippedAlreadyAccepted: replies.filter((r) => r.alreadyAccepted).length,
       recorded,
     });
-    return { replies, suppressed, unreported, finalState: recorded ? finalState : null, unrecorded: recorded ? null : record };
+    const deferralsWanted = input.deferralsAfterPlan && replies.some((r) => r.kind === 'soft') ? await webhooks.wants(['message.deferred']) : false;
+    return { replies, suppressed, unreported, finalState: recorded ? finalState : null, unrecorded: recorded ? null : record, ...(deferralsWanted ? { deferralsWanted } : {}) };
   }
 }
 
@@ -252,6 +266,17 @@ export function createDeliveryStateActivities({ pool, outage, notifiers, webhook
       webhooks.dispatchSoon(eventIds);
       const notices = (record.expired ?? []).map((e) => noticeOf(record.messageId, e.address, 'softBounced', e.reply, at));
       await (Context.current().info.attempt === 1 ? notifiers.afterAttempt : notifiers.later)(notices);
+    },
+
+    /**
+     * The `message.deferred` events of recipients' first soft bounces, written once the workflow
+     * has planned their next attempt, so each event says when it is (README "Webhooks"). One
+     * event per recipient (its key): a retry writes nothing twice.
+     */
+    async recordDeferrals(input: { messageId: string; deferrals: Deferral[] }): Promise<void> {
+      const events = deferralEvents(input.messageId, input.deferrals, new Date().toISOString());
+      const ids = await outage.run(`recording the deferrals of message ${input.messageId}`, () => insertMessageEvents(pool, input.messageId, events));
+      webhooks.dispatchSoon(ids);
     },
   };
 }

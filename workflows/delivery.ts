@@ -7,7 +7,7 @@
 // The workflow sleeps until the earliest group is due, and an attempt carries the due groups.
 // A message with one schedule (every message before per-domain policies) is one group, and
 // runs exactly as it always did: histories recorded then replay unchanged.
-import { CancellationScope, condition, isCancellation, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { decidingReply } from '../src/reputation/blame';
 import { replyScope } from '../src/delivery/classify';
@@ -16,7 +16,7 @@ import { planNextAttempt } from '../src/delivery/schedule';
 import { finalMessageState } from '../src/delivery/states';
 import { attemptSummary, waitSummary } from '../src/delivery/summaries';
 import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
-import type { AttemptReply, ClassifiedReply, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan, SoftCategory } from '../src/delivery/contract';
+import type { AttemptReply, ClassifiedReply, Deferral, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan, SoftCategory } from '../src/delivery/contract';
 import { domainOf } from '../src/message/address';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -39,7 +39,7 @@ const { sendAttempt } = proxyActivities<Activities>({
 // database and the server answer, and regular rather than local
 // activities, since a local activity runs inside a workflow task and a task held across a long
 // timer skip (the time-skipping test server, a paused worker) expires.
-const { notifyReputation, recordDeliveryState, recordAttemptLog } = proxyActivities<Activities>({
+const { notifyReputation, recordDeliveryState, recordAttemptLog, recordDeferrals } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -99,6 +99,12 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   let retryNowRequested = false;
   /** The soft replies' categories behind the coming wait, to name its timer. */
   let waitReasons: SoftCategory[] = [];
+  // Runs started with this code write each first soft bounce's webhook event once its next
+  // attempt is planned, so the event can say when (README "Webhooks"); older runs replay as
+  // they were recorded, their send activity writing it without the time.
+  const deferralsAfterPlan = patched('deferred-events-after-plan');
+  /** Recipients whose first soft bounce came in the last attempt, when a webhook wants to hear of it. */
+  let firstSoftBounces: RecipientStatus[] = [];
   const bounceCategories = new Set<string>();
   /** Per open recipient, the soft reply its expiry would be judged by (src/reputation/blame.ts). */
   const deciding = new Map<string, ClassifiedReply>();
@@ -144,8 +150,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     domainsPublished = true;
   };
 
-  const applyReply = (r: RecipientStatus, reply: AttemptReply) => {
+  const applyReply = (r: RecipientStatus, reply: AttemptReply, deferralsWanted: boolean) => {
     const { address: _, alreadyAccepted: __, ...rest } = reply;
+    if (deferralsWanted && reply.kind === 'soft' && r.state === 'pending') firstSoftBounces.push(r);
     // Results recorded before scopes existed carry none: derive it (pure, deterministic).
     const lastReply: ClassifiedReply = { ...rest, scope: replyScope(rest) };
     r.attempts += 1;
@@ -183,6 +190,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
           deliveredBefore: recipients.filter((r) => r.state === 'delivered').length,
           openElsewhere: open().length - pending.length,
         },
+        ...(deferralsAfterPlan ? { deferralsAfterPlan: true } : {}),
       },
     ]);
     for (const s of result.suppressed) {
@@ -193,7 +201,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
     for (const reply of result.replies) {
       const r = pending.find((x) => x.address === reply.address);
-      if (r && isOpen(r)) applyReply(r, reply);
+      if (r && isOpen(r)) applyReply(r, reply, result.deferralsWanted === true);
     }
     // The attempt log the activity could not write: its replies are in this history, so the
     // transaction is never repeated; the log is written before anything reads it again.
@@ -223,6 +231,15 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     return expired;
   };
 
+  /** The first soft bounces of the last attempt that still wait, with their planned next attempt. */
+  const tellDeferrals = async () => {
+    const deferrals: Deferral[] = firstSoftBounces
+      .filter((r) => r.state === 'retrying' && groupOf(r).nextAtMs !== null)
+      .map((r) => ({ address: r.address, nextAttemptAt: iso(groupOf(r).nextAtMs!), reply: r.lastReply! }));
+    firstSoftBounces = [];
+    if (deferrals.length > 0) await recordDeferrals.executeWithOptions({ summary: `tell webhooks: ${deferrals.length} deferred` }, [{ messageId: input.messageId, deferrals }]);
+  };
+
   /** Runs attempts until no recipient is open; returns the final state if already recorded. */
   const deliver = async (): Promise<{ recorded: MessageState | null; expired: ExpiredRecipient[] }> => {
     for (;;) {
@@ -236,6 +253,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         if (open().length === 0) return { recorded: null, expired };
         // Other groups go on: these expiries are recorded, and their addresses told, now.
         if (expired.length > 0) await CancellationScope.nonCancellable(() => recordDeliveryState.executeWithOptions({ summary: `record ${expired.length} expired` }, [{ messageId: input.messageId, state: null, expired }]));
+        await CancellationScope.nonCancellable(() => tellDeferrals());
         waitReasons = softReplies.map((r) => r.category as SoftCategory);
         state = 'retrying';
         publish();

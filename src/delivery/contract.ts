@@ -176,6 +176,19 @@ export interface SendAttemptInput {
    * outside this attempt is still open (`openElsewhere` 0) and none of these soft-bounces.
    */
   progress: AttemptProgress;
+  /**
+   * Set by workflows that record each recipient's first soft bounce (`message.deferred`) once
+   * its next attempt is planned (recordDeferrals): the activity then leaves that event out.
+   * Absent in runs started before (README "Webhooks").
+   */
+  deferralsAfterPlan?: boolean;
+}
+
+/** A recipient's first soft bounce with its planned next attempt, for its `message.deferred` event. */
+export interface Deferral {
+  address: string;
+  nextAttemptAt: string;
+  reply: ClassifiedReply;
 }
 
 /** A recipient whose send ended `expired`, with the reply that decides how its address is blamed. */
@@ -215,6 +228,8 @@ export interface SendAttemptResult {
   unreported: ReputationNotice[];
   /** The final message state, when this attempt ended every recipient and it was recorded. */
   finalState: MessageState | null;
+  /** With deferralsAfterPlan: some webhook endpoint subscribes to `message.deferred`. */
+  deferralsWanted?: boolean;
 }
 
 /** Names shared by the worker, the client and the workflows. */

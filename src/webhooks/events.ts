@@ -2,7 +2,7 @@
 // from what the activity recording the outcome already holds. Never the subject or the body.
 // Pure. The address events are built by the statements that write the suppression list
 // (src/webhooks/outbox.ts), the cancellations by the one that records the final state.
-import type { AttemptReply, ExpiredRecipient } from '../delivery/contract';
+import type { AttemptReply, Deferral, ExpiredRecipient } from '../delivery/contract';
 import type { SuppressionCheck } from '../reputation/contract';
 import type { AnyWebhookEventType, EventReply, MessageEventData, MessageEventType, OutboxEvent } from './contract';
 
@@ -31,8 +31,9 @@ export function replyEventType(r: Pick<AttemptReply, 'kind'>): MessageEventType 
 /**
  * The events of one attempt: each reply's (the first soft bounce of a recipient is its
  * `message.deferred`: later ones have the same key and add nothing), and each recipient skipped
- * because it is suppressed. `nextAttemptAt` is null: the delivery workflow decides it after the
- * activity has returned (README "Webhooks").
+ * because it is suppressed. Here `nextAttemptAt` is null: the delivery workflow decides it after
+ * the activity has returned. Runs that write deferrals after planning (deferralEvents) leave
+ * these out (README "Webhooks").
  */
 export function attemptEvents(messageId: string, replies: AttemptReply[], suppressed: SuppressionCheck[], at: string): OutboxEvent[] {
   const events = replies.map((r) => {
@@ -45,6 +46,13 @@ export function attemptEvents(messageId: string, replies: AttemptReply[], suppre
     events.push(messageEvent('message.suppressed', at, { messageId, recipient: s.address, reply: null, category: null, scope: null, reason: s.reason }, 0));
   }
   return events;
+}
+
+/** The `message.deferred` events of first soft bounces whose next attempt the workflow has planned. */
+export function deferralEvents(messageId: string, deferrals: Deferral[], at: string): OutboxEvent[] {
+  return deferrals.map((d) =>
+    messageEvent('message.deferred', at, { messageId, recipient: d.address, reply: replyOf(d.reply), category: d.reply.category, scope: d.reply.scope ?? null, nextAttemptAt: d.nextAttemptAt, retryAfterMs: d.reply.retryAfterMs ?? null }, 0),
+  );
 }
 
 /** The events of recipients that expired, each with the reply its expiry is judged by. */

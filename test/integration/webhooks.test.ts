@@ -15,6 +15,7 @@ import { logger } from '../../src/log';
 import { webhookWorkflowId, type WebhookEventType } from '../../src/webhooks/contract';
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
+import { recordHistory } from '../helpers/history';
 
 let stack: TimeSkippingStack;
 let app: FastifyInstance;
@@ -220,6 +221,8 @@ describe('webhooks', () => {
       assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       if (messageId) assert.equal(e.data.messageId, messageId);
     }
+    await recordHistory(rebound.handle(sends.expired.messageId), 'delivery-deferral-told-then-expired');
+    await recordHistory(stack.env.client.workflow.getHandle(webhookWorkflowId(ids[0], endpoint.id)), 'webhook-receiver-down-then-up');
     const byType = (type: string, address: string) => events.find((x) => x.type === type && (x.data.recipient ?? x.data.address) === address).data;
     assert.deepEqual(byType('message.delivered', ok).reply.code, 250);
     assert.equal(byType('message.delivered', ok).category, 'delivered');
@@ -230,7 +233,10 @@ describe('webhooks', () => {
     const deferred = byType('message.deferred', full);
     assert.equal(deferred.category, 'mailbox_full');
     assert.equal(deferred.attempts, 1);
-    assert.ok('nextAttemptAt' in deferred);
+    // Written once the workflow planned the next attempt: the event says when it is.
+    const deferredEvent = events.find((x) => x.type === 'message.deferred' && x.data.recipient === full);
+    assert.match(String(deferred.nextAttemptAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Date.parse(deferred.nextAttemptAt) > Date.parse(deferredEvent.timestamp) - 1000, `next attempt ${deferred.nextAttemptAt} after the bounce ${deferredEvent.timestamp}`);
     const expiredData = byType('message.expired', full);
     assert.equal(expiredData.category, 'mailbox_full');
     assert.ok(expiredData.attempts > 1, `urgent: several attempts before expiring, got ${expiredData.attempts}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttemptReply } from '../../src/delivery/contract';
 import { classifyReply } from '../../src/delivery/classify';
-import { attemptEvents, expiryEvents, messageEventKey } from '../../src/webhooks/events';
+import { attemptEvents, deferralEvents, expiryEvents, messageEventKey } from '../../src/webhooks/events';
 import { validateWebhookRegistration } from '../../src/webhooks/validate';
 import { ValidationError } from '../../src/errors';
 
@@ -77,4 +77,17 @@ test('a registration is checked field by field', () => {
   for (const [body, field] of cases) {
     assert.throws(() => validateWebhookRegistration(body, false), (err: unknown) => err instanceof ValidationError && err.field === field, JSON.stringify(body));
   }
+});
+
+test('a deferral planned by the workflow: the same key as the attempt\'s deferred event, with the next attempt', () => {
+  const soft = reply('full@example.org', 452, '4.2.2', 'Mailbox full');
+  const [planned] = deferralEvents('m-1', [{ address: soft.address, nextAttemptAt: '2026-12-02T10:05:00.000Z', reply: { ...soft, scope: soft.scope ?? 'recipient' } }], AT);
+  const [fromAttempt] = attemptEvents('m-1', [soft], [], AT);
+  assert.equal(planned.key, fromAttempt.key, 'one message.deferred per recipient, whichever writes it');
+  assert.equal(planned.type, 'message.deferred');
+  const data = planned.payload.data as any;
+  assert.equal(data.nextAttemptAt, '2026-12-02T10:05:00.000Z');
+  assert.equal(data.category, 'mailbox_full');
+  assert.deepEqual(data.reply, { code: 452, enhanced: '4.2.2', text: 'Mailbox full' });
+  assert.equal(planned.attemptsPlus, 0, 'the attempt is already in the log when the deferral is written');
 });
