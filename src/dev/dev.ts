@@ -11,7 +11,12 @@ export async function runDev(config: ReboundConfig): Promise<void> {
   );
   if (stack.server.uiUrl) process.stderr.write(`\nTemporal UI: ${stack.server.uiUrl}\n`);
   // The key goes to the terminal only, never to the JSON log.
-  process.stderr.write(`HTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\ndevelopment key (scope admin, revoked on Ctrl-C): ${stack.api.key}\n\n`);
+  process.stderr.write(
+    `HTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\n` +
+      `dashboard: ${stack.api.url}/ui\n` +
+      `development key (scope admin, revoked on Ctrl-C): ${stack.api.key}\n` +
+      `webhook URLs on this machine are accepted (REBOUND_WEBHOOKS_ALLOW_PRIVATE is on for the local stack)\n\n`,
+  );
   await untilSignal();
   await stack.stop();
 }
