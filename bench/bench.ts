@@ -1,8 +1,8 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
-// scenarios 0-5 and scenario 6 (domain health), stops everything, prints a table (or one
+// scenarios 0-5, scenario 6 (domain health) and scenario 7 (what webhooks cost), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
-// non-zero when a message was lost or delivered twice — never because of speed.
+// non-zero when a message or a webhook event was lost or delivered twice — never because of speed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { runDomains, type DomainsResult } from './scenarios/domains';
 import { runMix } from './scenarios/mix';
 import { runRawSmtp } from './scenarios/raw-smtp';
 import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
+import { runWebhooks, type WebhooksResult } from './scenarios/webhooks';
 import {
   benchDatabaseUrl,
   Cleanup,
@@ -66,10 +67,12 @@ async function runMode(
     runId: string;
     cleanup: Cleanup;
     withCost: boolean;
+    /** Scenario 7 runs in one mode only (in memory when it runs). */
+    withWebhooks: boolean;
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -116,10 +119,10 @@ async function runMode(
   const warmQuiet = (await quiesce(ctx, 120_000)) ?? Date.now();
   const warmupPerSecond = warmN / ((warmQuiet - warmStart) / 1000);
   const workerRssMbWarm = rssMb(worker.pid);
-  let sizes = planSizes(opts, warmupPerSecond, (modeDeadline - Date.now()) / 1000);
+  let sizes = planSizes(opts, warmupPerSecond, (modeDeadline - Date.now()) / 1000, shared.withWebhooks);
   log(
     `[${mode}] warm-up: ${warmupPerSecond.toFixed(1)} messages/s; ${sizes.budgetSeconds.toFixed(0)} s left for this mode: ` +
-      `${sizes.messages} delivered, ${sizes.mix} mixed, about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
+      `${sizes.messages} delivered, ${sizes.mix} mixed, ${sizes.webhooks ? `${sizes.webhooks} each way with webhooks off / on, ` : ''}about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
   );
 
   const delivered = await runDelivered(ctx, { messages: sizes.messages, concurrency: opts.concurrency, pacedSeconds: opts.pacedSeconds, sample: opts.breakdownSample });
@@ -129,6 +132,10 @@ async function runMode(
   await quiesce(ctx);
   // Like the cost, once (in the first mode): it measures PostgreSQL, and Temporal only for visibility.
   const domains = shared.withCost ? await runDomains(ctx, { attempts: opts.domainAttempts, domains: opts.domainCount, writes: opts.domainWrites }) : null;
+  // Before the sleepers, on an idle pipeline; its endpoint is deleted when it ends, so the
+  // sleepers' soft bounces write no events.
+  const webhooks = shared.withWebhooks ? await runWebhooks(ctx, { messages: sizes.webhooks, concurrency: opts.concurrency }) : null;
+  if (webhooks) await quiesce(ctx);
   const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
   sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
   log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
@@ -142,7 +149,7 @@ async function runMode(
   await closePool();
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
-  const lost = ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost;
+  const lost = ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0);
   return {
     result: {
       mode,
@@ -157,6 +164,7 @@ async function runMode(
     },
     cost,
     domains,
+    webhooks,
   };
 }
 
@@ -198,17 +206,20 @@ async function main(): Promise<number> {
     const modes: ModeResult[] = [];
     let cost: CostResult | null = null;
     let domains: DomainsResult | null = null;
+    let webhooks: WebhooksResult | null = null;
+    const webhooksMode: PersistenceMode = opts.modes.includes('memory') ? 'memory' : opts.modes[0]!;
     for (const [i, mode] of opts.modes.entries()) {
       // Keep a few seconds for the report and the last clean-up.
       const budgetLeftSeconds = (): number => (opts.budgetSeconds - 5 - (Date.now() - started) / 1000) / (opts.modes.length - i);
-      const r = await runMode(mode, opts, { sink, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, budgetLeftSeconds });
+      const r = await runMode(mode, opts, { sink, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, withWebhooks: mode === webhooksMode, budgetLeftSeconds });
       modes.push(r.result);
       cost ??= r.cost;
       domains ??= r.domains;
+      webhooks ??= r.webhooks;
     }
     const duplicates = await sink.duplicates();
     const result = {
-      ...buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() }),
+      ...buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, webhooks: webhooks!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() }),
       // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
     };
@@ -222,6 +233,11 @@ async function main(): Promise<number> {
     process.stdout.write(opts.json ? JSON.stringify(result) + '\n' : table(result) + '\n');
     if (result.lost > 0 || result.duplicates > 0) {
       log(`FAILED: ${result.lost} lost, ${result.duplicates} duplicated`);
+      return 1;
+    }
+    const w = result.webhooks;
+    if (w.lost > 0 || w.duplicated > 0 || w.badSignatures > 0) {
+      log(`FAILED: webhook events: ${w.lost} lost, ${w.duplicated} duplicated, ${w.badSignatures} with a bad signature`);
       return 1;
     }
     return 0;

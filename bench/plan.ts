@@ -12,6 +12,8 @@ export interface ScenarioSizes {
   messages: number;
   sleeping: number;
   mix: number;
+  /** Scenario 7: messages in each of its two batches (webhooks off, on); 0 when this mode does not run it. */
+  webhooks: number;
   /** Messages per second measured on the warm-up batch. */
   warmupPerSecond: number;
   /** Sleepers per second in the calibration batch (set when the sleepers are planned). */
@@ -21,7 +23,7 @@ export interface ScenarioSizes {
   reduced: boolean;
 }
 
-const MIN = { messages: 20, sleeping: 50, mix: 50 };
+const MIN = { messages: 20, sleeping: 50, mix: 50, webhooks: 50 };
 /** A short warm-up (measured until the worker is idle again) runs a little faster than a long run. */
 const WARMUP_DISCOUNT = 0.8;
 
@@ -38,20 +40,27 @@ function sleepingOverheadSeconds(opts: BenchOptions): number {
   return 3 + (opts.sleepSamples - 1) * opts.sleepSampleIntervalSeconds + 6;
 }
 
-export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSeconds: number): ScenarioSizes {
+/** Scenario 7 besides its two batches: the wait past the workers' cache of subscribed types, two drains, history reads. */
+const WEBHOOKS_FIXED_SECONDS = 6 + 2 * 3 + 3;
+/** Scenario 7's batches: 50 each way in --quick, else up to 300, each taking at most this long at the warm-up's rate. */
+const WEBHOOKS_SECONDS_PER_BATCH = 20;
+
+export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSeconds: number, withWebhooks = false): ScenarioSizes {
   const rate = Math.max(1, warmupPerSecond * WARMUP_DISCOUNT);
   // Time that does not depend on the sizes: the paced run and its drain, history reads, the
   // cost scenario, and the sleeping scenario's own overhead.
   // (+ 8 s: the sleepers' calibration batch)
   const fixed = opts.pacedSeconds + 4 + 2 + 2 + 3 + 8 + sleepingOverheadSeconds(opts);
   const mix = fit(opts.mix, MIN.mix, rate, 15, opts.explicit.mix);
+  const webhooks = !withWebhooks ? 0 : opts.quick ? MIN.webhooks : fit(300, MIN.webhooks, rate, WEBHOOKS_SECONDS_PER_BATCH, false);
+  const webhooksSeconds = withWebhooks ? WEBHOOKS_FIXED_SECONDS + (2 * webhooks) / rate : 0;
   // The mix ends about two retry delays (1 s + 2 s) and some slack after its last message.
-  const work = budgetSeconds - fixed - (mix / rate + 6);
+  const work = budgetSeconds - fixed - (mix / rate + 6) - webhooksSeconds;
   // 35 % of what is left to the delivered run; the sleepers get the rest (sized later, at their
   // own rate: here only a first guess for the log, at half the delivered rate).
   const messages = fit(opts.messages, MIN.messages, rate, work * 0.35, opts.explicit.messages);
   const sleeping = fit(opts.sleeping, MIN.sleeping, rate / 2, work * 0.65, opts.explicit.sleeping);
-  return { messages, sleeping, mix, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
+  return { messages, sleeping, mix, webhooks, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
 }
 
 /** The sleepers, once a small batch of them has shown their rate: what fits in the time left. */

@@ -13,6 +13,7 @@ import type { DomainsResult } from './scenarios/domains';
 import type { MixResult } from './scenarios/mix';
 import type { RawResult } from './scenarios/raw-smtp';
 import type { SleepingResult } from './scenarios/sleeping';
+import type { WebhooksResult } from './scenarios/webhooks';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 
@@ -90,11 +91,12 @@ export function buildResult(input: {
   modes: ModeResult[];
   cost: CostResult;
   domains: DomainsResult;
+  webhooks: WebhooksResult;
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost, domains } = input;
+  const { opts, raw, modes, cost, domains, webhooks } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -120,6 +122,7 @@ export function buildResult(input: {
     activitiesPerDeliveredMessage: cost.delivered.total.activities,
     activitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.activities,
     domains,
+    webhooks,
     raw,
     cost,
     modes: perMode,
@@ -141,6 +144,25 @@ type Row = [string, string, ...string[]];
 
 function cpuText(c: CpuUse): string {
   return `server ${c.serverPct}%, worker ${c.workerPct}%, postgres ${c.postgresPct}%, sink ${c.sinkPct}%, bench/client ${c.benchPct}%; other processes ${c.otherPct}%, steal ${c.stealPct}% (machine ${c.machinePct}% busy)`;
+}
+
+/** Scenario 7 in the main table: what webhooks add per message, off against on. */
+function webhookRows(w: WebhooksResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const c = w.cpuMsPerMessage;
+  return [
+    one(
+      `7. webhooks (${w.messages} messages each way, ${w.mode}): events / history events / workflow tasks per message`,
+      'per message',
+      `${fmt(w.eventsPerMessage, 2)} / ${fmt(w.historyEventsPerMessage, 2)} / ${fmt(w.workflowTasksPerMessage, 2)}`,
+    ),
+    one(
+      '7. CPU per message, webhooks off -> on: server / worker / postgres',
+      'ms',
+      `${fmt(c.off.server)} -> ${fmt(c.on.server)} / ${fmt(c.off.worker)} -> ${fmt(c.on.worker)} / ${fmt(c.off.postgres)} -> ${fmt(c.on.postgres)}`,
+    ),
+    one('7. webhook: outcome -> receiver p50 / p95', 'ms', `${fmt(w.deliveryLatencyMs.p50)} / ${fmt(w.deliveryLatencyMs.p95)}`),
+    one('7. webhook events lost / duplicated (requests, retries)', 'events', `${w.lost} / ${w.duplicated} (${w.requests}, ${w.retries})`),
+  ];
 }
 
 /** Scenario 6 in the main table: the list over the generated rollups, one domain, the write path. */
@@ -219,6 +241,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     one('5. workflow tasks per message: delivered / soft bounce once', 'tasks', `${r.workflowTasksPerDeliveredMessage} / ${r.workflowTasksPerSoftBouncedMessage}`),
     one('5. activities per message: delivered / soft bounce once', 'activities', `${r.activitiesPerDeliveredMessage} / ${r.activitiesPerSoftBouncedMessage}`),
     ...domainRows(r.domains, one),
+    ...webhookRows(r.webhooks, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];

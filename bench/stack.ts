@@ -134,6 +134,8 @@ export async function startWorkerChild(
       DATABASE_URL: opts.databaseUrl,
       REBOUND_SMTP_URL: opts.smtpUrl,
       REBOUND_TASK_QUEUE: opts.taskQueue,
+      // Scenario 7 registers its webhook receiver on 127.0.0.1 (README "Webhooks", URLs).
+      REBOUND_WEBHOOKS_ALLOW_PRIVATE: '1',
     },
   });
   closeSync(fd);
@@ -180,7 +182,10 @@ export async function prepareBenchDatabase(url: string): Promise<void> {
   await prepareDatabase(url);
   const pool = createPool(url, { max: 1 });
   try {
-    await pool.query('TRUNCATE accepted_recipients, attempts, expirations, suppressions, messages, domain_hourly, domain_daily, domain_reply_hourly');
+    // The webhook tables too: a run starts with no endpoint registered (scenario 7's "off").
+    await pool.query(
+      'TRUNCATE accepted_recipients, attempts, expirations, suppressions, messages, domain_hourly, domain_daily, domain_reply_hourly, webhook_endpoints, webhook_events',
+    );
   } finally {
     await pool.end();
   }
