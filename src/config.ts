@@ -37,6 +37,16 @@ export interface ReboundConfig {
   webhooksAllowPrivate: boolean;
   /** The Temporal UI the dashboard links runs into. */
   temporalUiUrl: string;
+  /** Late outcomes (README "Late outcomes"): the inbound SMTP listener and the return path. */
+  inbound: {
+    listen: { host: string; port: number };
+    /** The domain of the VERP return path and the only one the listener accepts; null: no return path. */
+    bounceDomain: string | null;
+    /** Key of the return path's HMAC tokens; required with a bounce domain outside the dev stack. */
+    bounceSecret: string | null;
+    /** Days a complaint suppresses an address; null: until lifted. */
+    complaintSuppressionDays: number | null;
+  };
 }
 
 export interface ConfigVariable {
@@ -69,6 +79,10 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_METRICS_LISTEN', default: 'off', description: 'host:port a worker serves Prometheus /metrics on (e.g. 127.0.0.1:9464), or off (the API always serves /metrics)' },
   { name: 'REBOUND_WEBHOOKS_ALLOW_PRIVATE', default: '0', description: 'set to 1 to accept webhook URLs on loopback and private addresses (`rebound dev` and the demo set it)' },
   { name: 'REBOUND_TEMPORAL_UI_URL', default: 'http://localhost:8233', description: 'Temporal UI the dashboard links each run into' },
+  { name: 'REBOUND_INBOUND_LISTEN', default: '127.0.0.1:2527', description: 'host:port `rebound inbound` takes bounce reports and complaints on by SMTP' },
+  { name: 'REBOUND_BOUNCE_DOMAIN', default: 'off', description: 'domain of the VERP return path b+<token>@<domain> (its MX points at `rebound inbound`), or off' },
+  { name: 'REBOUND_BOUNCE_SECRET', default: 'off', description: 'key of the return path\'s HMAC tokens (at least 32 characters); needed with REBOUND_BOUNCE_DOMAIN' },
+  { name: 'REBOUND_COMPLAINT_SUPPRESSION_DAYS', default: 'forever', description: 'days a complaint suppresses its address, or forever' },
   { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
@@ -116,6 +130,30 @@ function hostPort(env: NodeJS.ProcessEnv, name: string): { host: string; port: n
   return { host: m[1] ?? m[2], port };
 }
 
+/** An option that `off` turns off. */
+function unlessOff(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = envOr(env, name);
+  return raw.toLowerCase() === 'off' ? null : raw;
+}
+
+function inboundConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound'] {
+  const bounceDomain = unlessOff(env, 'REBOUND_BOUNCE_DOMAIN')?.toLowerCase() ?? null;
+  if (bounceDomain !== null && !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/.test(bounceDomain)) {
+    throw new Error(`REBOUND_BOUNCE_DOMAIN must be a domain name (e.g. bounces.example.com) or off, got "${bounceDomain}"`);
+  }
+  const bounceSecret = unlessOff(env, 'REBOUND_BOUNCE_SECRET');
+  if (bounceSecret !== null && bounceSecret.length < 32) throw new Error(`REBOUND_BOUNCE_SECRET must be at least 32 characters, got ${bounceSecret.length} (make one with \`openssl rand -base64 32\`)`);
+  const days = envOr(env, 'REBOUND_COMPLAINT_SUPPRESSION_DAYS');
+  let complaintSuppressionDays: number | null = null;
+  if (days.toLowerCase() !== 'forever') {
+    complaintSuppressionDays = Number(days);
+    if (!Number.isInteger(complaintSuppressionDays) || complaintSuppressionDays < 1 || complaintSuppressionDays > 3650) {
+      throw new Error(`REBOUND_COMPLAINT_SUPPRESSION_DAYS must be a whole number of days from 1 to 3650, or forever, got "${days}"`);
+    }
+  }
+  return { listen: hostPort(env, 'REBOUND_INBOUND_LISTEN'), bounceDomain, bounceSecret, complaintSuppressionDays };
+}
+
 /** `1`/`true`/`yes` or `0`/`false`/`no` (case-insensitive). */
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = envOr(env, name).toLowerCase();
@@ -158,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     metricsListen: envOr(env, 'REBOUND_METRICS_LISTEN').toLowerCase() === 'off' ? null : hostPort(env, 'REBOUND_METRICS_LISTEN'),
     webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
     temporalUiUrl: envOr(env, 'REBOUND_TEMPORAL_UI_URL').replace(/\/+$/, ''),
+    inbound: inboundConfig(env),
     reputation: validateSettings({
       softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
       suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),

@@ -166,6 +166,9 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
   assert.equal(c.apiRateLimitPerMinute, 60);
   assert.deepEqual(c.metricsListen, { host: '0.0.0.0', port: 9464 });
   assert.equal(c.webhooksAllowPrivate, true);
+  const inbound = loadConfig({ REBOUND_BOUNCE_DOMAIN: 'Bounces.Example.com', REBOUND_BOUNCE_SECRET: 'x'.repeat(32), REBOUND_COMPLAINT_SUPPRESSION_DAYS: '365' }).inbound;
+  assert.deepEqual(inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: 'bounces.example.com', bounceSecret: 'x'.repeat(32), complaintSuppressionDays: 365 });
+  assert.deepEqual(loadConfig({}).inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: null, bounceSecret: null, complaintSuppressionDays: null });
   assert.equal(c.temporalAddress, 'temporal.internal:7233');
   assert.equal(c.temporalNamespace, 'mail');
   assert.equal(c.taskQueue, 'rebound-eu');
@@ -181,6 +184,10 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
   assert.equal(c.testDatabaseUrl, configDefault('REBOUND_TEST_DATABASE_URL'));
 });
 
+test('loadConfig: a short REBOUND_BOUNCE_SECRET is refused without echoing it', () => {
+  assert.throws(() => loadConfig({ REBOUND_BOUNCE_SECRET: 'hunter2-secret' }), (err: Error) => err.message.includes('REBOUND_BOUNCE_SECRET') && !err.message.includes('hunter2'));
+});
+
 test('loadConfig: each bad value throws an error naming its variable and the value', () => {
   const cases: [string, string[]][] = [
     ['REBOUND_MAX_MESSAGE_BYTES', ['0', '-1', '1.5', 'lots']],
@@ -188,6 +195,9 @@ test('loadConfig: each bad value throws an error naming its variable and the val
     ['REBOUND_API_RATE_LIMIT', ['0', 'fast']],
     ['REBOUND_METRICS_LISTEN', ['9464', 'on']],
     ['REBOUND_WEBHOOKS_ALLOW_PRIVATE', ['maybe']],
+    ['REBOUND_INBOUND_LISTEN', ['2527']],
+    ['REBOUND_BOUNCE_DOMAIN', ['not a domain', 'bounces']],
+    ['REBOUND_COMPLAINT_SUPPRESSION_DAYS', ['0', 'ever', '1.5']],
     ['REBOUND_SOFT_BOUNCE_THRESHOLD', ['0', '21', '2.5', 'five']],
     ['REBOUND_SUPPRESSION_DAYS', ['0', '-7', '100000', 'a year']],
     ['REBOUND_LOG_LEVEL', ['loud', 'INFO', 'warning']],
