@@ -46,6 +46,23 @@ export interface ReboundConfig {
     bounceSecret: string | null;
     /** Days a complaint suppresses an address; null: until lifted. */
     complaintSuppressionDays: number | null;
+    /** Bounds of the inbound SMTP listener: message size, concurrent connections, messages per minute per client address. */
+    maxBytes: number;
+    maxConnections: number;
+    ratePerMinute: number;
+    /** A bounce mailbox hosted elsewhere, polled over IMAP; null: none. */
+    imap: { url: string; pollSeconds: number } | null;
+  };
+  /** Provider event webhooks on the HTTP API (README "Late outcomes"); each route answers 404 until its key is set. */
+  providers: {
+    /** Amazon SES through SNS: the topic ARNs accepted, and a PEM certificate to verify with instead of fetching SigningCertURL. */
+    ses: { topicArns: string[]; certFile: string | null } | null;
+    /** SendGrid Event Webhook: the verification key (base64 DER public key, ECDSA P-256). */
+    sendgridVerificationKey: string | null;
+    /** Mailgun webhooks: the HTTP webhook signing key. */
+    mailgunSigningKey: string | null;
+    /** Postmark webhooks: the basic-auth credentials set in the webhook's URL. */
+    postmarkAuth: { user: string; password: string } | null;
   };
 }
 
@@ -83,6 +100,16 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_BOUNCE_DOMAIN', default: 'off', description: 'domain of the VERP return path b+<token>@<domain> (its MX points at `rebound inbound`), or off' },
   { name: 'REBOUND_BOUNCE_SECRET', default: 'off', description: 'key of the return path\'s HMAC tokens (at least 32 characters); needed with REBOUND_BOUNCE_DOMAIN' },
   { name: 'REBOUND_COMPLAINT_SUPPRESSION_DAYS', default: 'forever', description: 'days a complaint suppresses its address, or forever' },
+  { name: 'REBOUND_INBOUND_MAX_BYTES', default: '10485760', description: 'largest report `rebound inbound` takes, in bytes (bigger: 552 5.3.4)' },
+  { name: 'REBOUND_INBOUND_MAX_CONNECTIONS', default: '100', description: 'concurrent SMTP connections `rebound inbound` serves (more: 421 4.7.0)' },
+  { name: 'REBOUND_INBOUND_RATE_LIMIT', default: '600', description: 'messages per minute one client address may give `rebound inbound` (more: 451 4.7.1)' },
+  { name: 'REBOUND_IMAP_URL', default: 'off', description: 'bounce mailbox `rebound inbound` polls, imaps://user:password@host:993/INBOX (imap:// for STARTTLS), or off' },
+  { name: 'REBOUND_IMAP_POLL_SECONDS', default: '60', description: 'seconds between two polls of REBOUND_IMAP_URL' },
+  { name: 'REBOUND_SES_TOPIC_ARNS', default: 'off', description: 'SNS topic ARNs (comma-separated) whose SES notifications `POST /v1/inbound/ses` accepts, or off' },
+  { name: 'REBOUND_SNS_CERT_FILE', default: 'off', description: 'PEM certificate SNS signatures are checked with instead of the one fetched from SigningCertURL (tests, closed networks), or off' },
+  { name: 'REBOUND_SENDGRID_VERIFICATION_KEY', default: 'off', description: 'SendGrid Event Webhook verification key (base64 public key) for `POST /v1/inbound/sendgrid`, or off' },
+  { name: 'REBOUND_MAILGUN_SIGNING_KEY', default: 'off', description: 'Mailgun HTTP webhook signing key for `POST /v1/inbound/mailgun`, or off' },
+  { name: 'REBOUND_POSTMARK_WEBHOOK_AUTH', default: 'off', description: 'user:password Postmark sends to `POST /v1/inbound/postmark` (basic auth), or off' },
   { name: 'REBOUND_LOG_LEVEL', default: 'info', description: `level of the structured JSON logs: ${LOG_LEVELS.join(', ')}` },
   { name: 'TEMPORAL_CLI_PATH', default: '.tools/temporal/bin/temporal', description: 'Temporal CLI for `rebound dev` (a `temporal` on PATH is used first)' },
   { name: 'TEMPORAL_TEST_SERVER_PATH', default: '.tools/temporal/bin/temporal-test-server', description: 'time-skipping test server for the tests' },
@@ -151,7 +178,49 @@ function inboundConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound'] {
       throw new Error(`REBOUND_COMPLAINT_SUPPRESSION_DAYS must be a whole number of days from 1 to 3650, or forever, got "${days}"`);
     }
   }
-  return { listen: hostPort(env, 'REBOUND_INBOUND_LISTEN'), bounceDomain, bounceSecret, complaintSuppressionDays };
+  return {
+    listen: hostPort(env, 'REBOUND_INBOUND_LISTEN'),
+    bounceDomain,
+    bounceSecret,
+    complaintSuppressionDays,
+    maxBytes: positiveInteger(env, 'REBOUND_INBOUND_MAX_BYTES'),
+    maxConnections: positiveInteger(env, 'REBOUND_INBOUND_MAX_CONNECTIONS'),
+    ratePerMinute: positiveInteger(env, 'REBOUND_INBOUND_RATE_LIMIT'),
+    imap: imapConfig(env),
+  };
+}
+
+/** The IMAP URL holds a password: an error names the variable and what is wrong, never the value. */
+function imapConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound']['imap'] {
+  const raw = unlessOff(env, 'REBOUND_IMAP_URL');
+  if (raw === null) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  if (!url || !['imap:', 'imaps:'].includes(url.protocol) || !url.hostname || !url.username) {
+    throw new Error('REBOUND_IMAP_URL must be imaps://user:password@host[:port][/mailbox] or imap://..., or off (value not shown: it holds a password)');
+  }
+  return { url: raw, pollSeconds: positiveInteger(env, 'REBOUND_IMAP_POLL_SECONDS') };
+}
+
+function providersConfig(env: NodeJS.ProcessEnv): ReboundConfig['providers'] {
+  const arns = unlessOff(env, 'REBOUND_SES_TOPIC_ARNS');
+  const topicArns = arns === null ? [] : arns.split(',').map((a) => a.trim()).filter(Boolean);
+  for (const arn of topicArns) {
+    if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) throw new Error(`REBOUND_SES_TOPIC_ARNS must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>), comma-separated, or off, got "${arn}"`);
+  }
+  const auth = unlessOff(env, 'REBOUND_POSTMARK_WEBHOOK_AUTH');
+  const colon = auth?.indexOf(':') ?? -1;
+  if (auth !== null && (colon < 1 || colon === auth.length - 1)) throw new Error('REBOUND_POSTMARK_WEBHOOK_AUTH must be user:password, or off (value not shown: it holds a password)');
+  return {
+    ses: topicArns.length > 0 ? { topicArns, certFile: unlessOff(env, 'REBOUND_SNS_CERT_FILE') } : null,
+    sendgridVerificationKey: unlessOff(env, 'REBOUND_SENDGRID_VERIFICATION_KEY'),
+    mailgunSigningKey: unlessOff(env, 'REBOUND_MAILGUN_SIGNING_KEY'),
+    postmarkAuth: auth === null ? null : { user: auth.slice(0, colon), password: auth.slice(colon + 1) },
+  };
 }
 
 /** `1`/`true`/`yes` or `0`/`false`/`no` (case-insensitive). */
@@ -197,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
     temporalUiUrl: envOr(env, 'REBOUND_TEMPORAL_UI_URL').replace(/\/+$/, ''),
     inbound: inboundConfig(env),
+    providers: providersConfig(env),
     reputation: validateSettings({
       softBounceThreshold: numeric(env, 'REBOUND_SOFT_BOUNCE_THRESHOLD'),
       suppressionDays: numeric(env, 'REBOUND_SUPPRESSION_DAYS'),

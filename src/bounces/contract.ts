@@ -45,3 +45,35 @@ export interface ParsedReport {
 
 /** The header every sent message carries so that complaints, which quote headers, find it. */
 export const REBOUND_REF_HEADER = 'X-Rebound-Ref';
+
+/** Where a report came from: a mail by SMTP or IMAP, or a provider's event webhook. */
+export const REPORT_SOURCES = ['smtp', 'imap', 'ses', 'sendgrid', 'mailgun', 'postmark'] as const;
+export type ReportSource = (typeof REPORT_SOURCES)[number];
+export type ProviderName = Extract<ReportSource, 'ses' | 'sendgrid' | 'mailgun' | 'postmark'>;
+
+/**
+ * One recipient's outcome as a provider's event webhook tells it, once its signature is
+ * verified, normalised to one shape whatever the provider. What names the message differs by
+ * provider: its queue id from the relay's 250, the Message-ID header, or the X-Rebound-Ref
+ * header; any of them may be null, not all.
+ */
+export interface ProviderEvent {
+  provider: ProviderName;
+  /** The provider's own id of this event (SNS MessageId, sg_event_id, Mailgun event id, Postmark ID), for duplicates. */
+  eventId: string;
+  type: 'bounce' | 'delayed' | 'complaint';
+  recipient: string;
+  /** When the provider says it happened, ISO. */
+  at: string;
+  queueId: string | null;
+  messageIdHeader: string | null;
+  reboundRef: string | null;
+  /** Enhanced status code ("5.1.1"), SMTP code ("550") and the remote server's text, where given. */
+  status: string | null;
+  code: string | null;
+  diagnostic: string | null;
+  /** The provider's own verdict, where it gives one: true permanent, false transient. */
+  permanent: boolean | null;
+  /** Complaints: the feedback type (abuse, ...), where given. */
+  feedbackType: string | null;
+}

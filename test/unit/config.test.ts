@@ -167,8 +167,24 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
   assert.deepEqual(c.metricsListen, { host: '0.0.0.0', port: 9464 });
   assert.equal(c.webhooksAllowPrivate, true);
   const inbound = loadConfig({ REBOUND_BOUNCE_DOMAIN: 'Bounces.Example.com', REBOUND_BOUNCE_SECRET: 'x'.repeat(32), REBOUND_COMPLAINT_SUPPRESSION_DAYS: '365' }).inbound;
-  assert.deepEqual(inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: 'bounces.example.com', bounceSecret: 'x'.repeat(32), complaintSuppressionDays: 365 });
-  assert.deepEqual(loadConfig({}).inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: null, bounceSecret: null, complaintSuppressionDays: null });
+  const limits = { maxBytes: 10485760, maxConnections: 100, ratePerMinute: 600 };
+  assert.deepEqual(inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: 'bounces.example.com', bounceSecret: 'x'.repeat(32), complaintSuppressionDays: 365, ...limits, imap: null });
+  assert.deepEqual(loadConfig({}).inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: null, bounceSecret: null, complaintSuppressionDays: null, ...limits, imap: null });
+  assert.deepEqual(loadConfig({ REBOUND_IMAP_URL: 'imaps://bounces:pw@imap.example.com/INBOX', REBOUND_IMAP_POLL_SECONDS: '30' }).inbound.imap, { url: 'imaps://bounces:pw@imap.example.com/INBOX', pollSeconds: 30 });
+  assert.deepEqual(loadConfig({}).providers, { ses: null, sendgridVerificationKey: null, mailgunSigningKey: null, postmarkAuth: null });
+  const providers = loadConfig({
+    REBOUND_SES_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:ses-bounces, arn:aws:sns:us-east-1:123456789012:ses-complaints',
+    REBOUND_SNS_CERT_FILE: '/etc/rebound/sns.pem',
+    REBOUND_SENDGRID_VERIFICATION_KEY: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
+    REBOUND_MAILGUN_SIGNING_KEY: 'key-abc',
+    REBOUND_POSTMARK_WEBHOOK_AUTH: 'postmark:s3cret:with-colon',
+  }).providers;
+  assert.deepEqual(providers, {
+    ses: { topicArns: ['arn:aws:sns:eu-west-1:123456789012:ses-bounces', 'arn:aws:sns:us-east-1:123456789012:ses-complaints'], certFile: '/etc/rebound/sns.pem' },
+    sendgridVerificationKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
+    mailgunSigningKey: 'key-abc',
+    postmarkAuth: { user: 'postmark', password: 's3cret:with-colon' },
+  });
   assert.equal(c.temporalAddress, 'temporal.internal:7233');
   assert.equal(c.temporalNamespace, 'mail');
   assert.equal(c.taskQueue, 'rebound-eu');
@@ -184,8 +200,10 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
   assert.equal(c.testDatabaseUrl, configDefault('REBOUND_TEST_DATABASE_URL'));
 });
 
-test('loadConfig: a short REBOUND_BOUNCE_SECRET is refused without echoing it', () => {
+test('loadConfig: bad secrets are refused without echoing them', () => {
   assert.throws(() => loadConfig({ REBOUND_BOUNCE_SECRET: 'hunter2-secret' }), (err: Error) => err.message.includes('REBOUND_BOUNCE_SECRET') && !err.message.includes('hunter2'));
+  assert.throws(() => loadConfig({ REBOUND_IMAP_URL: 'http://u:hunter2@host' }), (err: Error) => err.message.includes('REBOUND_IMAP_URL') && !err.message.includes('hunter2'));
+  assert.throws(() => loadConfig({ REBOUND_POSTMARK_WEBHOOK_AUTH: 'hunter2' }), (err: Error) => err.message.includes('REBOUND_POSTMARK_WEBHOOK_AUTH') && !err.message.includes('hunter2'));
 });
 
 test('loadConfig: each bad value throws an error naming its variable and the value', () => {
@@ -198,6 +216,10 @@ test('loadConfig: each bad value throws an error naming its variable and the val
     ['REBOUND_INBOUND_LISTEN', ['2527']],
     ['REBOUND_BOUNCE_DOMAIN', ['not a domain', 'bounces']],
     ['REBOUND_COMPLAINT_SUPPRESSION_DAYS', ['0', 'ever', '1.5']],
+    ['REBOUND_INBOUND_MAX_BYTES', ['0', 'big']],
+    ['REBOUND_INBOUND_MAX_CONNECTIONS', ['-1']],
+    ['REBOUND_INBOUND_RATE_LIMIT', ['none']],
+    ['REBOUND_SES_TOPIC_ARNS', ['ses-bounces', 'arn:aws:sqs:eu-west-1:123456789012:q']],
     ['REBOUND_SOFT_BOUNCE_THRESHOLD', ['0', '21', '2.5', 'five']],
     ['REBOUND_SUPPRESSION_DAYS', ['0', '-7', '100000', 'a year']],
     ['REBOUND_LOG_LEVEL', ['loud', 'INFO', 'warning']],
