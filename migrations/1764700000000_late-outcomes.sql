@@ -32,6 +32,16 @@ CREATE TABLE inbound_reports (
 CREATE INDEX inbound_reports_unstarted_idx ON inbound_reports (received_at) WHERE started_at IS NULL;
 CREATE INDEX inbound_reports_outcome_idx ON inbound_reports (outcome, received_at);
 
+-- What `rebound inbound` refused before taking a message, counted per day and reason
+-- (forged_token: a return-path token whose HMAC does not verify; relay_denied: a recipient
+-- outside REBOUND_BOUNCE_DOMAIN; too_large, rate_limited, too_many_connections).
+CREATE TABLE inbound_refusals (
+  day    date   NOT NULL,
+  reason text   NOT NULL,
+  count  bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, reason)
+);
+
 -- One row per message, recipient and kind of late outcome: a report heard twice (two MTAs,
 -- two paths, a DSN and the provider's event for the same bounce) counts once. `told_at` is set
 -- once the reputation workflow, the delivery workflow and the webhook outbox have heard it.
@@ -86,4 +96,5 @@ DROP INDEX messages_bounce_ref_idx;
 DROP FUNCTION bounce_ref(text);
 DROP INDEX messages_message_id_header_idx;
 DROP TABLE late_outcomes;
+DROP TABLE inbound_refusals;
 DROP TABLE inbound_reports;
