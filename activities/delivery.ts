@@ -19,6 +19,7 @@ import { classifyReply } from '../src/delivery/classify';
 import { settleAttempt } from '../src/delivery/attempt';
 import { TransactionAbandoned } from '../src/smtp/pool';
 import { sendRaw } from '../src/smtp/send-raw';
+import { returnPathAddress, returnPathToken, withReboundRef } from '../src/bounces/verp';
 import type { SmtpTransport } from '../src/smtp/transport';
 import type { AttemptLog, AttemptReply, Deferral, DeliveryStateRecord, SendAttemptInput, SendAttemptResult } from '../src/delivery/contract';
 import type { ReputationNotice } from '../src/reputation/contract';
@@ -47,6 +48,8 @@ export interface SendDeps {
   outage: DatabaseOutage;
   /** Absent (tests of the send activity alone): no webhook events are written. */
   webhooks?: WebhookWriter;
+  /** The return path (README "Late outcomes"): every attempt's envelope sender is a token on this domain. Null or absent: the message's own sender. */
+  returnPath?: { domain: string; secret: string } | null;
 }
 
 /** What the delivery activities need of the webhook dispatcher. */
@@ -84,7 +87,7 @@ function noticesFor(messageId: string, ended: AttemptReply[]): ReputationNotice[
   return ended.map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
-export function createSendActivities({ pool, transport, notifyReputation, outage, webhooks = NO_WEBHOOKS }: SendDeps) {
+export function createSendActivities({ pool, transport, notifyReputation, outage, webhooks = NO_WEBHOOKS, returnPath = null }: SendDeps) {
   /** Leases of runs that ended in this process but whose release PostgreSQL did not take, by message. */
   const unreleased = new Map<string, string>();
   const MAX_UNRELEASED = 10_000;
@@ -118,7 +121,10 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
     // A run of this activity after a crash must not resend what the server already took.
     const acceptedBefore = new Map(accepted.map((a) => [a.recipient, a]));
     const toSend = recipients.filter((r) => !acceptedBefore.has(r));
-    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, { from: message.mailFrom, recipients: toSend, raw: message.raw, beforeData: leaseGate(lease) })).map((f) => [f.address, f.reply]));
+    const envelope = returnPath
+      ? { from: returnPathAddress(messageId, returnPath), raw: withReboundRef(message.raw, returnPathToken(messageId, returnPath.secret)) }
+      : { from: message.mailFrom, raw: message.raw };
+    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, { ...envelope, recipients: toSend, beforeData: leaseGate(lease) })).map((f) => [f.address, f.reply]));
     return recipients.map((address) => {
       const before = acceptedBefore.get(address);
       if (before) return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };

@@ -10,6 +10,8 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks
 import { createDeliveryStateActivities, createSendActivities } from './delivery';
 import { createReputationActivities, createSuppressionActivities, reputationNotifiers } from './reputation';
 import { createWebhookActivities, type WebhookTryRecord } from './webhooks';
+import { createBounceActivities } from './bounces';
+import type { ReboundConfig } from '../src/config';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -23,7 +25,11 @@ export interface ActivityDeps {
   webhooks?: WebhookDispatcher;
   /** Called after every webhook try, e.g. to count deliveries by outcome. */
   onWebhookTry?: (record: WebhookTryRecord) => void;
+  /** The return path and what a complaint does (README "Late outcomes"); absent: no return path. */
+  inbound?: Pick<ReboundConfig['inbound'], 'bounceDomain' | 'bounceSecret' | 'complaintSuppressionDays'>;
 }
+
+const NO_RETURN_PATH: NonNullable<ActivityDeps['inbound']> = { bounceDomain: null, bounceSecret: null, complaintSuppressionDays: null };
 
 export function createActivities(deps: ActivityDeps) {
   const notifiers = reputationNotifiers(deps);
@@ -31,10 +37,16 @@ export function createActivities(deps: ActivityDeps) {
   const outage = new DatabaseOutage(logger);
   const webhooks = deps.webhooks ?? createWebhookDispatcher({ ...deps, logger });
   return {
-    ...createSendActivities({ ...deps, notifyReputation: notifiers.afterAttempt, outage, webhooks }),
+    ...createSendActivities({ ...deps, notifyReputation: notifiers.afterAttempt, outage, webhooks, returnPath: returnPathOf(deps.inbound ?? NO_RETURN_PATH) }),
     ...createDeliveryStateActivities({ ...deps, outage, notifiers, webhooks }),
     ...createReputationActivities(notifiers),
     ...createSuppressionActivities({ ...deps, outage }),
+    ...createBounceActivities({ ...deps, notifiers, outage, webhooks, inbound: deps.inbound ?? NO_RETURN_PATH }),
     ...createWebhookActivities({ ...deps, outage, webhooksAllowPrivate: deps.webhooksAllowPrivate ?? false }),
   };
+}
+
+/** The return path every attempt uses: both a domain and a key, or none. */
+function returnPathOf(inbound: NonNullable<ActivityDeps['inbound']>): { domain: string; secret: string } | null {
+  return inbound.bounceDomain && inbound.bounceSecret ? { domain: inbound.bounceDomain, secret: inbound.bounceSecret } : null;
 }

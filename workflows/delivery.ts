@@ -15,7 +15,8 @@ import { recipientStateAfter } from '../src/delivery/attempt';
 import { planNextAttempt } from '../src/delivery/schedule';
 import { finalMessageState } from '../src/delivery/states';
 import { attemptSummary, waitSummary } from '../src/delivery/summaries';
-import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
+import { withLateOutcome } from '../src/bounces/late';
+import { BounceCategoriesKey, DeliveryAttemptsKey, DeliveryStateKey, lateOutcomeSignal, RecipientDomainsKey, retryNowSignal, statusQuery } from '../src/delivery/contract';
 import type { AttemptReply, ClassifiedReply, Deferral, DeliveryInput, DeliveryStatus, ExpiredRecipient, MessageState, RecipientState, RecipientStatus, SchedulePlan, SoftCategory } from '../src/delivery/contract';
 import { domainOf } from '../src/message/address';
 
@@ -128,6 +129,16 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   setHandler(retryNowSignal, () => {
     retryNowRequested = true;
   });
+  // Runs started with this code hear reports that come after a recipient's 250 (README "Late
+  // outcomes") and show them in `status`; older runs replay as recorded, and their late
+  // outcomes are merged in from PostgreSQL by whoever reads the status.
+  if (patched('late-outcomes')) {
+    setHandler(lateOutcomeSignal, (outcome) => {
+      const r = recipients.find((x) => x.address === outcome.recipient);
+      // The same object stays in its group: only its fields change.
+      if (r) Object.assign(r, withLateOutcome(r, outcome));
+    });
+  }
 
   const open = () => recipients.filter(isOpen);
   const openOf = (g: Group) => g.members.filter(isOpen);

@@ -2,3 +2,4 @@
 export { deliveryWorkflow } from './delivery';
 export { reputationWorkflow } from './reputation';
 export { webhookDeliveryWorkflow } from './webhooks';
+export { inboundReportWorkflow } from './bounces';

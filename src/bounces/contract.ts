@@ -77,3 +77,15 @@ export interface ProviderEvent {
   /** Complaints: the feedback type (abuse, ...), where given. */
   feedbackType: string | null;
 }
+
+/** What processing one stored report came to (the report workflow's result: counts, no content). */
+export interface ReportProcessing {
+  outcome: 'matched' | 'ignored' | 'orphan' | 'forged' | 'gone';
+  /** Late outcomes this report added (none when another report had said the same). */
+  recorded: number;
+  /** Late outcomes told to workflows by this run. */
+  told: number;
+}
+
+export const REPORT_WORKFLOW_TYPE = 'inboundReportWorkflow';
+export const reportWorkflowId = (reportId: string): string => `report:${reportId}`;

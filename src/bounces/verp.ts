@@ -54,3 +54,15 @@ export function tokenOfAddress(address: string, domain: string): string | null {
   const local = address.slice(0, at).toLowerCase();
   return local.startsWith(RETURN_PATH_PREFIX) ? local.slice(RETURN_PATH_PREFIX.length) : null;
 }
+
+/**
+ * The message as sent with a return path: `X-Rebound-Ref: <token>` put first, so complaints,
+ * which quote the headers and not the envelope, name the message too. The stored bytes are not
+ * changed: every attempt adds the same line, and a message that already carries one keeps it.
+ */
+export function withReboundRef(raw: Buffer, token: string): Buffer {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  if (/^x-rebound-ref:/im.test(end < 0 ? head : head.slice(0, end))) return raw;
+  return Buffer.concat([Buffer.from(`X-Rebound-Ref: ${token}\r\n`, 'latin1'), raw]);
+}

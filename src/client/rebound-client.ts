@@ -10,6 +10,8 @@ import { isDatabaseUnavailable } from '../db/outage';
 import type { DomainRule } from '../domains/config-file';
 import { planSchedules } from '../domains/policy';
 import { createPool } from '../db/pool';
+import { mergeLateOutcomes } from '../bounces/late';
+import { lateOutcomesOf } from '../bounces/store';
 import { IdConflictError, ServiceUnavailableError } from '../errors';
 import { composeMessage } from '../message/compose';
 import { DEFAULT_MAX_BYTES, validateSendRequest, type SendRequest } from '../message/validate';
@@ -159,17 +161,32 @@ export class ReboundClient {
     return this.opts.client.workflow.getHandle(deliveryWorkflowId(messageId));
   }
 
+  /**
+   * The delivery status, with what was heard after the relay's 250 merged in (README "Late
+   * outcomes"): a closed run cannot be told, so its late outcomes come from PostgreSQL, and
+   * each says it came later (`late`, `lateOutcomes`).
+   */
   async status(messageId: string): Promise<DeliveryStatus> {
-    return this.handle(messageId).query(statusQuery);
+    return this.withLateOutcomes(await this.handle(messageId).query(statusQuery));
+  }
+
+  private async withLateOutcomes(status: DeliveryStatus): Promise<DeliveryStatus> {
+    try {
+      return mergeLateOutcomes(status, await lateOutcomesOf(this.opts.pool, status.messageId));
+    } catch (err) {
+      // The run's own status still answers while PostgreSQL is away; only the merge is missing.
+      if (isDatabaseUnavailable(err)) return status;
+      throw err;
+    }
   }
 
   /** Waits for the delivery to end and returns its final status (also for a cancelled one). */
   async result(messageId: string): Promise<DeliveryStatus> {
     const handle = this.handle(messageId);
     try {
-      return (await handle.result()) as DeliveryStatus;
+      return await this.withLateOutcomes((await handle.result()) as DeliveryStatus);
     } catch (err) {
-      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return handle.query(statusQuery);
+      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) return this.withLateOutcomes(await handle.query(statusQuery));
       throw err;
     }
   }

@@ -121,6 +121,30 @@ export interface RecipientStatus {
   firstAttemptAt: string | null;
   lastAttemptAt: string | null;
   finishedAt: string | null;
+  /**
+   * True when the state came from a report heard after the relay's 250 (README "Late
+   * outcomes"): a delivered recipient that bounced later; `lastReply` is then the report's.
+   */
+  late?: boolean;
+  /** What was heard after the 250, oldest first: a late bounce, delayed notices, a complaint. Absent: nothing. */
+  lateOutcomes?: LateOutcome[];
+}
+
+/** What a late outcome is: a bounce, a delay notice (changes nothing) or a complaint (README "Late outcomes"). */
+export type LateOutcomeKind = 'bounced' | 'delayed' | 'complained';
+
+/** One recipient's outcome heard after the relay's 250, in one shape: the table row, the status, the signal. */
+export interface LateOutcome {
+  recipient: string;
+  kind: LateOutcomeKind;
+  /** Which intake path heard it: smtp, imap, ses, sendgrid, mailgun, postmark. */
+  source: string;
+  /** When Rebound heard it, ISO. */
+  at: string;
+  /** The reply the report gives (status, code, diagnostic), classified; null for a complaint. */
+  reply: ClassifiedReply | null;
+  /** Complaints: the feedback type (abuse, fraud, ...). */
+  feedbackType: string | null;
 }
 
 /** The answer to the `status` query. */
@@ -241,6 +265,8 @@ export const deliveryWorkflowId = (messageId: string): string => `delivery:${mes
 export const statusQuery = defineQuery<DeliveryStatus>('status');
 /** Operator: end the current wait and attempt the pending recipients at once. */
 export const retryNowSignal = defineSignal('retryNow');
+/** A report heard after the relay's 250 (README "Late outcomes"), for a run that is still open. */
+export const lateOutcomeSignal = defineSignal<[LateOutcome]>('lateOutcome');
 
 /** Search attributes the Temporal UI filters on (README "Inspecting and steering runs"); registered by the dev stack. */
 export const DeliveryStateKey = defineSearchAttributeKey('DeliveryState', SearchAttributeType.KEYWORD);

@@ -11,6 +11,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.expired',
   'message.suppressed',
   'message.cancelled',
+  'message.complained',
   'address.suppressed',
   'address.lifted',
 ] as const;
@@ -49,6 +50,12 @@ export interface MessageEventData {
   retryAfterMs?: number | null;
   /** message.suppressed: why the address is on the suppression list. */
   reason?: string;
+  /** message.bounced and message.complained heard after the relay's 250 (README "Late outcomes"): true. */
+  late?: true;
+  /** Late outcomes: which intake path heard it (smtp, imap, ses, sendgrid, mailgun, postmark). */
+  source?: string;
+  /** message.complained: the feedback type (abuse, fraud, ...), where the report gives one. */
+  feedbackType?: string | null;
 }
 
 /** `data` of an address.* event. */

@@ -2,7 +2,7 @@
 // from what the activity recording the outcome already holds. Never the subject or the body.
 // Pure. The address events are built by the statements that write the suppression list
 // (src/webhooks/outbox.ts), the cancellations by the one that records the final state.
-import type { AttemptReply, Deferral, ExpiredRecipient } from '../delivery/contract';
+import type { AttemptReply, Deferral, ExpiredRecipient, LateOutcome } from '../delivery/contract';
 import type { SuppressionCheck } from '../reputation/contract';
 import type { AnyWebhookEventType, EventReply, MessageEventData, MessageEventType, OutboxEvent } from './contract';
 
@@ -63,4 +63,27 @@ export function expiryEvents(messageId: string, expired: ExpiredRecipient[], at:
 /** Whether any of `types` is subscribed to, from a list of subscribed types. */
 export function anySubscribed(subscribed: ReadonlySet<string>, types: readonly AnyWebhookEventType[]): boolean {
   return types.some((t) => subscribed.has(t));
+}
+
+/**
+ * The events of late outcomes (README "Late outcomes"): `message.bounced` with `late: true` for
+ * a bounce after the 250, `message.complained` for a complaint; a delay notice makes none. Their
+ * keys differ from the attempt's own events, so a recipient that was delivered gets both.
+ */
+export function lateEvents(messageId: string, outcomes: LateOutcome[]): OutboxEvent[] {
+  return outcomes.flatMap((o): OutboxEvent[] => {
+    if (o.kind === 'delayed') return [];
+    const type: MessageEventType = o.kind === 'bounced' ? 'message.bounced' : 'message.complained';
+    const data: Omit<MessageEventData, 'attempts'> = {
+      messageId,
+      recipient: o.recipient,
+      reply: o.reply ? replyOf(o.reply) : null,
+      category: o.reply?.category ?? null,
+      scope: o.reply?.scope ?? null,
+      late: true,
+      source: o.source,
+      ...(o.kind === 'complained' ? { feedbackType: o.feedbackType } : {}),
+    };
+    return [{ ...messageEvent(type, o.at, data, 0), key: `${type} late ${messageId} ${o.recipient}` }];
+  });
 }

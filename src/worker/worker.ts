@@ -12,6 +12,7 @@ import { setSdkMetricsAddress } from '../metrics/sdk-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics/server';
 import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
 import { createWebhookDispatcher } from '../webhooks/dispatch';
+import { startReportSweeper } from '../bounces/dispatch';
 import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
 import { countWebhookDelivery, webhookTryOutcome } from '../metrics/registry';
 
@@ -110,7 +111,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
+    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -130,11 +131,14 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     metrics,
     async run() {
       const stopSweeper = webhooks.startSweeper();
+      // Starts the workflows of reports the intake paths stored (README "Late outcomes").
+      const stopReportSweeper = startReportSweeper({ pool, client, taskQueue: config.taskQueue, logger });
       try {
         await worker.run();
       } finally {
         await metrics?.close();
         await stopSweeper();
+        await stopReportSweeper();
         transport.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();

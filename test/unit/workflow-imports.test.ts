@@ -22,6 +22,7 @@ const PURE_POLICY = [
   'src/delivery/states.ts',
   'src/delivery/summaries.ts',
   'src/webhooks/schedule.ts',
+  'src/bounces/late.ts',
   'src/reputation/blame.ts',
   'src/reputation/policy.ts',
   'src/message/address.ts',
