@@ -11,6 +11,7 @@ import { createReboundWorker, installJsonRuntimeLogger, type ReboundWorker } fro
 import { startDevApi, type DevApi } from './api';
 import { startDevServer, type DevServer } from './temporal-server';
 import { PROJECT_ROOT } from './tools';
+import { devInbound } from './return-path';
 
 export interface Stack {
   config: ReboundConfig;
@@ -36,7 +37,8 @@ function sendsToSink(config: ReboundConfig): boolean {
 export async function startStack(loaded: ReboundConfig, opts: StackOptions = {}): Promise<Stack> {
   // A copy: the sink's own URL replaces smtpUrl below, and the caller's object stays as parsed.
   // Webhook receivers on this machine are allowed: the local stack is for trying things (README "Webhooks").
-  const config = { ...loaded, webhooksAllowPrivate: true };
+  // The return path is on, on a local domain, so late bounces and complaints can be tried (README "Late outcomes").
+  const config = { ...loaded, webhooksAllowPrivate: true, inbound: devInbound(loaded.inbound) };
   installJsonRuntimeLogger();
   const [host, port] = config.temporalAddress.split(':');
   const server = await startDevServer({

@@ -90,6 +90,9 @@ export function installJsonRuntimeLogger(opts: { sdkMetricsAddress?: string } = 
 
 export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<ReboundWorker> {
   const { config } = opts;
+  if (config.inbound.bounceDomain && !config.inbound.bounceSecret) {
+    throw new Error('REBOUND_BOUNCE_DOMAIN is set but REBOUND_BOUNCE_SECRET is not: the return path needs a key to sign its tokens (make one with `openssl rand -base64 32`), or set REBOUND_BOUNCE_DOMAIN=off');
+  }
   const ownsNative = !opts.nativeConnection;
   const nativeConnection = opts.nativeConnection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
   let ownedClientConnection: Connection | undefined;
