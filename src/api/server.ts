@@ -19,6 +19,7 @@ import { registerMessageListRoutes } from './routes/messages-list';
 import { suppressionRoutes } from './routes/suppressions';
 import { registerUiRoutes } from './ui/routes';
 import { registerWebhookRoutes } from './routes/webhooks';
+import { registerReportRoutes } from './routes/reports';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -71,6 +72,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerDomainSeriesRoutes(app, { pool: opts.pool });
   registerUiRoutes(app, { config: opts.config });
   registerWebhookRoutes(app, { rebound: opts.rebound, pool: opts.pool, config: opts.config });
+  registerReportRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   await app.ready();
   return app;
 }

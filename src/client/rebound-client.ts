@@ -20,6 +20,7 @@ import { domainOf } from '../message/address';
 import { deliverySummary, planProfiles } from '../delivery/summaries';
 import { Domains } from './domains';
 import { Suppressions } from './suppressions';
+import { Reports } from './reports';
 
 export interface ReboundClientOptions {
   client: Client;
@@ -61,10 +62,13 @@ export class ReboundClient {
   readonly suppressions: Suppressions;
   /** Health of each recipient domain (README "Domain health"). */
   readonly domains: Domains;
+  /** Reports heard after the relay's 250 (README "Late outcomes"). */
+  readonly reports: Reports;
 
   constructor(private readonly opts: ReboundClientOptions) {
     this.suppressions = new Suppressions(opts.client, opts.pool);
     this.domains = new Domains(opts.client, opts.pool);
+    this.reports = new Reports(opts.pool);
   }
 
   /** Connects with the configuration from the environment (see `rebound --help`). */

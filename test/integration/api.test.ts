@@ -95,6 +95,8 @@ describe('HTTP API', () => {
         'GET /v1/domains',
         'GET /v1/domains/{domain}',
         'GET /v1/domains/{domain}/series',
+        'GET /v1/inbound/reports',
+        'GET /v1/inbound/stats',
         'GET /v1/messages',
         'GET /v1/messages/{id}',
         'GET /v1/suppressions',
