@@ -191,7 +191,8 @@ export async function startInboundListener(opts: InboundListenerOptions): Promis
     log.info({ reason: 'too_large', declared: true }, 'inbound SMTP refused');
     return tooLargeText(config.maxBytes);
   };
-  server.on('error', (err: Error) => log.warn({ error: err.message }, 'inbound SMTP connection error'));
+  // A client resetting its connection and the like: the session is gone, nothing to do.
+  server.on('error', (err: Error) => log.debug({ error: err.message }, 'inbound SMTP connection error'));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new Error(`cannot listen for inbound SMTP on ${config.listen.host}:${config.listen.port} (REBOUND_INBOUND_LISTEN): ${err.message}`));

@@ -11,7 +11,7 @@ export const REFUSAL_REASONS = ['forged_token', 'relay_denied', 'too_large', 'ra
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** How long a failed write waits before the counts are tried again. */
-const RETRY_MS = 5_000;
+const DEFAULT_RETRY_MS = 5_000;
 
 export interface RefusalCounter {
   /** Counts one refusal; returns at once. */
@@ -31,7 +31,8 @@ async function addCounts(pool: Pool, counts: Map<RefusalReason, number>): Promis
   );
 }
 
-export function createRefusalCounter(pool: Pool, log: Logger): RefusalCounter {
+export function createRefusalCounter(pool: Pool, log: Logger, opts: { retryMs?: number } = {}): RefusalCounter {
+  const retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
   let pending = new Map<RefusalReason, number>();
   let writing: Promise<void> | null = null;
   let retry: NodeJS.Timeout | null = null;
@@ -48,13 +49,13 @@ export function createRefusalCounter(pool: Pool, log: Logger): RefusalCounter {
       },
       (err: Error) => {
         for (const [reason, n] of batch) pending.set(reason, (pending.get(reason) ?? 0) + n);
-        if (!failing) log.warn({ error: err.message }, `could not count inbound refusals in PostgreSQL; they are kept in memory and written again in ${RETRY_MS / 1000} s`);
+        if (!failing) log.warn({ error: err.message }, `could not count inbound refusals in PostgreSQL; they are kept in memory and written again in ${retryMs / 1000} s`);
         failing = true;
         if (!closed && !retry) {
           retry = setTimeout(() => {
             retry = null;
             start();
-          }, RETRY_MS);
+          }, retryMs);
           retry.unref();
         }
       },

@@ -14,7 +14,7 @@ import pino from 'pino';
 import { rawReportKey } from '../../src/bounces/inbox';
 import { INBOUND_METRIC } from '../../src/bounces/listener-metrics';
 import { startInboundListener, type InboundListener, type InboundListenerConfig } from '../../src/bounces/listener';
-import { refusalCounts, type RefusalReason } from '../../src/bounces/refusals';
+import { createRefusalCounter, refusalCounts, type RefusalReason } from '../../src/bounces/refusals';
 import { returnPathAddress } from '../../src/bounces/verp';
 import { createPool } from '../../src/db/pool';
 import { prepareDatabase } from '../../src/db/setup';
@@ -362,5 +362,21 @@ describe('inbound SMTP listener', () => {
     const again = await RawSmtp.open(listener);
     again.smtp.close();
     assert.match(again.greeting, /^220 /);
+  });
+
+  test('refusal counts wait in memory while PostgreSQL fails them, and are written once it takes them', async () => {
+    const faulty = failingStatements(pool, /inbound_refusals/, 1);
+    const counter = createRefusalCounter(faulty.pool, testLogger, { retryMs: 50 });
+    const before = await refusedToday('rate_limited');
+    for (let i = 0; i < 3; i++) counter.count('rate_limited');
+    await counter.flushed();
+    assert.equal(faulty.failed(), 1, 'the first write failed');
+    assert.ok((await eventuallyRefused('rate_limited', before + 3)) >= before + 3, 'all three were written by the retry');
+    await counter.close();
+    assert.ok(logLines.some((l) => String(l.msg).startsWith('could not count inbound refusals')));
+  });
+
+  test('refusalCounts names a bad day count', async () => {
+    for (const days of [0, -1, 1.5]) await assert.rejects(refusalCounts(pool, days), /sinceDays must be a whole number of days/);
   });
 });
