@@ -1,0 +1,46 @@
+// `rebound inbound` (README "Late outcomes"): the SMTP listener the bounce domain's MX points
+// at, until SIGINT or SIGTERM; then it stops taking connections, lets open sessions finish and
+// exits. Loads the configuration itself and needs no Temporal client: what it takes is stored
+// in PostgreSQL and processed by the workers.
+import type { Command } from 'commander';
+import { loadConfig } from '../config';
+import { createPool } from '../db/pool';
+import { logger } from '../log';
+import { exitCodeFor, reportFailure } from './output';
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function addInboundCommand(program: Command): void {
+  program
+    .command('inbound')
+    .description('take bounce reports (DSNs) and complaints by SMTP for REBOUND_BOUNCE_DOMAIN on REBOUND_INBOUND_LISTEN; 250 only once stored')
+    .action(async () => {
+      const { startInboundListener } = await import('../bounces/listener.js');
+      const config = loadConfig();
+      const pool = createPool(config.databaseUrl);
+      try {
+        const listener = await startInboundListener({ pool, config: config.inbound });
+        const { maxBytes, maxConnections, ratePerMinute, bounceDomain } = config.inbound;
+        logger.info({ listen: `${listener.host}:${listener.port}`, bounceDomain, maxBytes, maxConnections, ratePerMinute }, 'rebound inbound is listening; SIGINT or SIGTERM stops it');
+        const signal = await untilSignal();
+        logger.info({ signal }, 'rebound inbound is stopping: open sessions may finish');
+        await listener.close();
+      } catch (err) {
+        await pool.end().catch(() => undefined);
+        reportFailure(err, false);
+        process.exit(exitCodeFor(err));
+      }
+      await pool.end();
+    });
+}
