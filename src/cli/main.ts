@@ -3,7 +3,7 @@
 // client wrapper that reports a failure and exits with its code. The commands live by group:
 // delivery.ts (send, status, wait, cancel, retry-now, classify), suppressions.ts (suppressions,
 // address), domains.ts (domains, domain), stack.ts (config check, worker, sink, dev, demo),
-// api.ts (api, api-keys) and mcp.ts (mcp).
+// api.ts (api, api-keys), mcp.ts (mcp) and inbound.ts (inbound).
 import { Command } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp } from '../config';
@@ -12,6 +12,7 @@ import { addApiCommands } from './api';
 import { addDeliveryCommands } from './delivery';
 import { addDomainCommands } from './domains';
 import { addMcpCommand } from './mcp';
+import { addInboundCommand } from './inbound';
 import { exitCodeFor, reportFailure } from './output';
 import { addConfigCommand, addStackCommands } from './stack';
 import { addSuppressionCommands } from './suppressions';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   addDomainCommands(program, withClient);
   addConfigCommand(program);
   addStackCommands(program);
+  addInboundCommand(program);
   addApiCommands(program, withClient);
   addMcpCommand(program);
   return program;

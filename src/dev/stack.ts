@@ -12,11 +12,16 @@ import { startDevApi, type DevApi } from './api';
 import { startDevServer, type DevServer } from './temporal-server';
 import { PROJECT_ROOT } from './tools';
 import { devInbound } from './return-path';
+import { startInboundListener, type InboundListener } from '../bounces/listener';
+import { createPool } from '../db/pool';
+import type { Pool } from 'pg';
 
 export interface Stack {
   config: ReboundConfig;
   server: DevServer;
   sink: BounceSink | null;
+  /** `rebound inbound`'s listener, in this process: the sink mails its late reports to it. */
+  inbound: InboundListener;
   worker: ReboundWorker;
   api: DevApi;
   /** Stops the API and the worker, then what this stack started (a reused server is left running). */
@@ -49,9 +54,15 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     namespace: config.temporalNamespace,
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
-  const started: { sink: BounceSink | null; worker?: ReboundWorker; api?: DevApi } = { sink: null };
+  const started: { sink: BounceSink | null; inbound?: InboundListener; inboundPool?: Pool; worker?: ReboundWorker; api?: DevApi } = { sink: null };
+  const stopInbound = async () => {
+    await started.inbound?.close();
+    await started.inboundPool?.end();
+  };
   try {
     await prepareDatabase(config.databaseUrl, (msg) => logger.info({}, msg));
+    started.inboundPool = createPool(config.databaseUrl);
+    started.inbound = await startInboundListener({ pool: started.inboundPool, config: config.inbound });
     if (sendsToSink(config)) {
       // Where the default URL points, with the control port next to it as `rebound sink` has it.
       const smtpPort = Number(new URL(config.smtpUrl).port);
@@ -61,21 +72,25 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     started.worker = await createReboundWorker({ config });
     started.api = await startDevApi(config);
   } catch (err) {
+    await stopInbound();
     await started.sink?.close();
     await server.stop();
     throw err;
   }
   const worker = started.worker;
+  const inbound = started.inbound;
   const api = started.api;
   const running = worker.run();
   return {
     config,
     server,
     sink: started.sink,
+    inbound,
     worker,
     api,
     async stop() {
       await api.stop();
+      await stopInbound();
       worker.worker.shutdown();
       await running.catch((err) => logger.error({ err }, 'worker stopped with an error'));
       await started.sink?.close();
