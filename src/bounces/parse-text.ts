@@ -24,7 +24,7 @@ const BOUNCE_SUBJECT = new RegExp(
     'mail delivery (?:failed|failure|system|subsystem|error)', 'failure notice', 'failure delivery', 'failed delivery',
     'could not be delivered', 'non[- ]?deliver', 'delivery has failed', 'delivery delayed', 'delayed mail', 'delivery warning',
     'warning: could not send', 'warning: message .* delayed', 'mail system error', 'nicht zustellbar', 'unzustellbar',
-    'non remis', 'no entregado', 'bounced? mail', 'mail failure', 'error sending', 'message not delivered',
+    'non remis', 'no entregado', 'mail delivery status', 'delivery status', 'automatically rejected', 'rejected mail', 'bounced? mail', 'mail failure', 'error sending', 'message not delivered',
   ].join('|'),
   'i',
 );
@@ -35,8 +35,11 @@ const RETURNED_MARKER = [
 ];
 /** Header lines quoted in the explanation (Exchange: "  To: list@example.org"): not recipients. */
 const QUOTED_HEADER_LINE = /^[\s*>|]*(?:to|cc|from|sender|reply-to|return-path|subject|sent|date|received|delivered-to|message-id|in-reply-to|references|x-[\w-]+)\s*:/i;
+/** "not accepting mail from <list@...>": the sender, not a recipient ("expanded from" is the recipient as sent). */
+const SENDER_BEFORE = /(?<!expanded |generated |aliased |forwarded )\bfrom:?\s*<?$/i;
 const MESSAGE_ID_LINE = /message[- ]?id|identifier|mts-id|queue id/i;
-const ADDRESS = /[A-Za-z0-9._%+!#$&'*/?^`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+/g;
+/** An address in prose; non-ASCII allowed (RFC 6531), "=" not, so "SMTP=user@host" (X.400 gateways) gives the address. */
+const ADDRESS = /[A-Za-z0-9._%+!#$&'*/?^`{|}~\u0080-\uffff-]{1,64}@[A-Za-z0-9\u0080-\uffff-]{1,63}(?:\.[A-Za-z0-9\u0080-\uffff-]{1,63})+/g;
 const REPLY_CODE = /(?<![\d.[])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}/;
 const DELAY_WORDS = /has not yet been delivered|not been delivered yet|delivery attempts will continue|will (?:continue to )?(?:re)?try|still trying|will be retried|has been delayed|is delayed|delayed \d+ hours|temporarily (?:unable|deferred)|no action is required on your part|will keep trying/i;
 const GIVEN_UP_WORDS = /permanent|given up|giving up|gave up|failed permanently|fatal error|will not be (?:retried|delivered)|not going to try again/i;
@@ -91,9 +94,9 @@ function occurrencesIn(lines: readonly string[], own: Set<string>): Occurrence[]
   const found: Occurrence[] = [];
   lines.forEach((line, i) => {
     if (QUOTED_HEADER_LINE.test(line) || MESSAGE_ID_LINE.test(line)) return;
-    for (const raw of line.match(ADDRESS) ?? []) {
-      const address = cleanAddress(raw);
-      if (own.has(address) || isSystemAddress(address)) continue;
+    for (const m of line.matchAll(ADDRESS)) {
+      const address = cleanAddress(m[0]);
+      if (own.has(address) || isSystemAddress(address) || SENDER_BEFORE.test(line.slice(0, m.index))) continue;
       found.push({ address, line: i });
     }
   });

@@ -43,7 +43,11 @@ export function reportOf(mail: ReceivedMail): ParsedReport {
   if (status) return dsnReport(mail, human, quoted, withTextReasons(readDeliveryStatus(status.text), mail, human));
   // An out-of-office from a person is not a bounce, whatever its subject quotes.
   const bounceShaped = looksLikeBounce(mail) && !(autoReplySubject(mail) && !fromMailSystem(mail));
-  if (bounceShaped) return dsnReport(mail, human, quoted, readTextBounce(mail, human));
+  if (bounceShaped) {
+    // SES and some gateways write the delivery-status fields into the text itself.
+    const fields = readDeliveryStatus(human);
+    return dsnReport(mail, human, quoted, fields.length > 0 ? withTextReasons(fields, mail, human) : readTextBounce(mail, human));
+  }
   const autoReply = autoReplyHeader(mail) ?? autoReplySubject(mail);
   if (autoReply) {
     return { type: 'auto_reply', originalMessageId: answeredMessageId(mail), reboundRef: null, recipients: [], feedbackType: null, reason: autoReply };
