@@ -9,6 +9,7 @@ import { ReboundClient } from '../client/rebound-client';
 import { configHelp } from '../config';
 import { FINAL_MESSAGE_STATES } from '../delivery/contract';
 import { addApiCommands } from './api';
+import { addBounceCommands } from './bounces';
 import { addDeliveryCommands } from './delivery';
 import { addDomainCommands } from './domains';
 import { addMcpCommand } from './mcp';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   addInboundCommand(program);
   addApiCommands(program, withClient);
   addMcpCommand(program);
+  addBounceCommands(program);
   return program;
 }
 
