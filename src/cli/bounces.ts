@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import type { ParsedReport } from '../bounces/contract';
 import { parseReport } from '../bounces/parse';
 import { measureAccuracy } from '../bounces/parse-accuracy';
-import { printJson } from './output';
+import { printJson, table } from './output';
+import type { WithClient } from './main';
 
 /** The contract's field order, `file` first. */
 export function parseLine(file: string, r: ParsedReport): Record<string, unknown> {
@@ -36,8 +37,37 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function addBounceCommands(program: Command): void {
-  const bounces = program.command('bounces').description('bounce reports: parse received mails, measure the parser');
+export function addBounceCommands(program: Command, withClient: WithClient): void {
+  const bounces = program.command('bounces').description('bounce reports: the ones received (orphans among them), their counts; parse mails, measure the parser');
+
+  bounces
+    .command('reports')
+    .description('reports received after the relay\'s 250, newest first, with what processing made of them')
+    .option('--outcome <outcome>', 'only matched, ignored, orphan or forged ones')
+    .option('--limit <n>', 'at most this many (1 to 1000)', '50')
+    .option('--before <id>', 'only reports older than this id (the next page)')
+    .option('--json', 'print JSON')
+    .action((o) =>
+      withClient(!!o.json, async (client) => {
+        const reports = await client.reports.list({ outcome: o.outcome, limit: Number(o.limit), before: o.before });
+        if (o.json) return printJson(reports);
+        process.stdout.write(`${table([['ID', 'SOURCE', 'RECEIVED', 'OUTCOME', 'TYPE', 'MESSAGE', 'DETAIL'], ...reports.map((r) => [r.id, r.source, r.receivedAt, r.outcome ?? 'waiting', r.reportType ?? '', r.messageId ?? '', r.detail ?? ''])])}\n`);
+      }),
+    );
+
+  bounces
+    .command('stats')
+    .description('reports by outcome and what the inbound listener refused, by reason')
+    .option('--days <n>', 'over the last n days (1 to 365)', '7')
+    .option('--json', 'print JSON')
+    .action((o) =>
+      withClient(!!o.json, async (client) => {
+        const counts = await client.reports.counts(Number(o.days));
+        if (o.json) return printJson(counts);
+        const rows = [...Object.entries(counts.reports).map(([k, n]) => ['report', k, String(n)]), ...Object.entries(counts.refused).map(([k, n]) => ['refused', k, String(n)])];
+        process.stdout.write(`last ${counts.days} days\n${table([['WHAT', 'OUTCOME', 'COUNT'], ...rows])}\n`);
+      }),
+    );
 
   bounces
     .command('parse [files...]')

@@ -49,7 +49,7 @@ export function buildProgram(): Command {
   addInboundCommand(program);
   addApiCommands(program, withClient);
   addMcpCommand(program);
-  addBounceCommands(program);
+  addBounceCommands(program, withClient);
   return program;
 }
 

@@ -36,9 +36,13 @@ export function formatStatus(s: DeliveryStatus): string {
   ];
   const rows = [
     ['RECIPIENT', 'STATE', 'ATTEMPTS', 'SCHEDULE', 'LAST REPLY'],
-    ...s.recipients.map((r) => [r.address, r.state, String(r.attempts), scheduleOf(r), shortReply(r)]),
+    ...s.recipients.map((r) => [r.address, r.late ? `${r.state} (late)` : r.state, String(r.attempts), scheduleOf(r), shortReply(r)]),
   ];
-  return `${head.join('\n')}\n${table(rows)}`;
+  // What was heard after the 250 (README "Late outcomes"), one line each.
+  const late = s.recipients.flatMap((r) =>
+    (r.lateOutcomes ?? []).map((o) => `  ${o.at}  ${r.address}  ${o.kind} via ${o.source}${o.reply ? `: ${[o.reply.code, o.reply.enhanced].filter(Boolean).join(' ')} ${o.reply.category}` : ''}${o.feedbackType ? ` (${o.feedbackType})` : ''}`),
+  );
+  return `${head.join('\n')}\n${table(rows)}${late.length > 0 ? `\nheard after the 250:\n${late.join('\n')}` : ''}`;
 }
 
 /** A command's exit status for a failure: 2 for input the caller must fix, 1 for anything else. */
