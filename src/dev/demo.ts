@@ -5,7 +5,7 @@ import type { ReboundClient } from '../client/rebound-client';
 import { listTable } from '../cli/domains';
 import type { ReboundConfig } from '../config';
 import { formatStatus, printJson, table } from '../cli/output';
-import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '../delivery/contract';
+import { FINAL_MESSAGE_STATES, type DeliveryStatus, type LateOutcomeKind, type MessageState } from '../delivery/contract';
 import { type SuppressionStatus } from '../reputation/contract';
 import type { DevApi } from './api';
 import { startStack, untilSignal } from './stack';
@@ -15,6 +15,8 @@ interface DemoCase {
   label: string;
   to: string[];
   expected: MessageState;
+  /** What the simulator mails back after its 250 (README "Late outcomes"): the demo waits until it was heard. */
+  late?: Extract<LateOutcomeKind, 'bounced' | 'complained'>;
 }
 
 /** Each scenario's recipients live at a domain of their own, so the health table tells them apart. */
@@ -49,6 +51,10 @@ export function demoCases(tag: string): DemoCase[] {
     { label: 'message too large (hard)', to: [a('toolarge')], expected: 'failed' },
     { label: 'policy block (hard)', to: [a('blocked')], expected: 'failed' },
     { label: 'three recipients, three outcomes', to: [a('bob'), a('nouser', DOMAINS.gone), a('mailbox-full', DOMAINS.full)], expected: 'partially_delivered' },
+    // Accepted with a 250, then the simulator mails a DSN to the return path, or a complaint to
+    // its domain's feedback address: heard by the inbound listener (README "Late outcomes").
+    { label: 'accepted, then bounced later (a DSN)', to: [a('bouncelater-2')], expected: 'failed', late: 'bounced' },
+    { label: 'accepted, then a complaint (ARF)', to: [a('complain-2')], expected: 'delivered', late: 'complained' },
     // Five separate sends to each repeated address: the five that expire on a full mailbox
     // suppress it; five rate-limited or cut off by the network blame nobody.
     ...repeatedAddresses(tag).flatMap(({ label, address }) =>
@@ -103,9 +109,14 @@ async function statusOverHttp(api: DevApi, messageId: string): Promise<{ status:
   return { status: res.status, state: body?.state ?? null };
 }
 
-/** The events a recipient's outcome ends with: one of these per recipient. */
+/** The events a recipient's outcome ends with: one of these per recipient (late ones come on top). */
 const FINAL_EVENTS = ['message.delivered', 'message.bounced', 'message.expired', 'message.suppressed', 'message.cancelled'];
-const DEMO_EVENTS = [...FINAL_EVENTS, 'message.deferred', 'address.suppressed', 'address.lifted'];
+const DEMO_EVENTS = [...FINAL_EVENTS, 'message.deferred', 'message.complained', 'address.suppressed', 'address.lifted'];
+const isFinalEvent = (e: ReceivedEvent) => FINAL_EVENTS.includes(e.type) && e.data.late !== true;
+const isLateEvent = (e: ReceivedEvent) => e.data.late === true;
+
+/** Whether a case's late report has been heard (or it expects none). */
+const lateHeard = (c: DemoCase, status: DeliveryStatus | null): boolean => !c.late || (status?.recipients[0]?.lateOutcomes ?? []).some((o) => o.kind === c.late);
 
 /** Registers the demo's receiver over the HTTP API, as a service would, and gives it the secret. */
 async function registerReceiver(api: DevApi, receiver: WebhookReceiver): Promise<void> {
@@ -120,10 +131,11 @@ async function registerReceiver(api: DevApi, receiver: WebhookReceiver): Promise
 }
 
 /** Waits (bounded) until every recipient's final event has arrived; the events are delivered after the outcome, durably. */
-async function settledEvents(receiver: WebhookReceiver, messageIds: Set<string>, recipients: number): Promise<ReceivedEvent[]> {
+async function settledEvents(receiver: WebhookReceiver, messageIds: Set<string>, recipients: number, lateOutcomes: number): Promise<ReceivedEvent[]> {
   const until = Date.now() + 30_000;
   const mine = () => receiver.events().filter((e) => messageIds.has(String(e.data.messageId)) || e.type.startsWith('address.'));
-  while (mine().filter((e) => FINAL_EVENTS.includes(e.type)).length < recipients && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  const settled = () => mine().filter(isFinalEvent).length >= recipients && mine().filter(isLateEvent).length >= lateOutcomes;
+  while (!settled() && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
   return mine();
 }
 
@@ -165,7 +177,7 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
         else process.stdout.write(`\n${view}\n`);
         lastPrinted = view;
       }
-      if (rows.every((r) => r.status && FINAL_MESSAGE_STATES.includes(r.status.state))) break;
+      if (rows.every((r) => r.status && FINAL_MESSAGE_STATES.includes(r.status.state) && lateHeard(r.c, r.status))) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     const mismatches = rows.filter((r) => r.status!.state !== r.c.expected);
@@ -177,13 +189,15 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
     const httpAgrees = overHttp.status === 200 && overHttp.state === rows[0].status!.state;
     if (!httpAgrees) mismatches.push(rows[0]);
     const recipientCount = cases.reduce((n, c) => n + c.to.length, 0);
-    const events = await settledEvents(receiver, new Set(ids), recipientCount);
-    const finalEvents = events.filter((e) => FINAL_EVENTS.includes(e.type)).length;
-    const eventsComplete = finalEvents === recipientCount && receiver.rejected() === 0;
+    const lateCases = rows.filter((r) => r.c.late);
+    const events = await settledEvents(receiver, new Set(ids), recipientCount, lateCases.length);
+    const finalEvents = events.filter(isFinalEvent).length;
+    const lateEvents = events.filter(isLateEvent);
+    const eventsComplete = finalEvents === recipientCount && lateEvents.length === lateCases.length && receiver.rejected() === 0;
     if (!eventsComplete) mismatches.push(rows[0]);
     const eventCounts = events.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.type]: (acc[e.type] ?? 0) + 1 }), {});
     if (opts.json) {
-      printJson({ tag, uiLink, dashboard: `${stack.api.url}/ui`, api: { url: stack.api.url, checked: { messageId: ids[0], ...overHttp } }, webhooks: { url: receiver.url, events: eventCounts, finalEvents, recipients: recipientCount, rejected: receiver.rejected() }, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
+      printJson({ tag, uiLink, dashboard: `${stack.api.url}/ui`, api: { url: stack.api.url, checked: { messageId: ids[0], ...overHttp } }, webhooks: { url: receiver.url, events: eventCounts, finalEvents, lateEvents: lateEvents.length, recipients: recipientCount, rejected: receiver.rejected() }, messages: rows.map((r) => ({ scenario: r.c.label, expected: r.c.expected, status: r.status })), mismatches: mismatches.length });
     } else {
       process.stdout.write(`\nAll ${rows.length} demo messages are final.\n`);
       for (const r of rows) process.stdout.write(`\n${r.c.label} (expected ${r.c.expected})\n${formatStatus(r.status!)}\n`);
@@ -196,6 +210,15 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
         if (check.suppressed !== repeat.suppressed) mismatches.push(rows[rows.length - 1]);
       }
       process.stdout.write(`  inspect: node bin/rebound.js address ${repeatedAddresses(tag)[0].address}\n`);
+      process.stdout.write('\nLate outcomes: heard after the relay\'s 250, by the inbound listener\n');
+      for (const r of lateCases) {
+        const recipient = r.status!.recipients[0];
+        const heard = (recipient.lateOutcomes ?? []).find((o) => o.kind === r.c.late)!;
+        const check = await settledCheck(client, recipient.address, true);
+        const reply = heard.reply ? `${[heard.reply.code, heard.reply.enhanced].filter(Boolean).join(' ')} ${heard.reply.category}` : heard.feedbackType ?? 'complaint';
+        process.stdout.write(`  ${r.c.label}: ${recipient.address} ${heard.kind} via ${heard.source} (${reply}); now ${recipient.state}${recipient.late ? ' (late)' : ''}, ${check.suppressed ? `suppressed (${check.reason})` : 'not suppressed  <- unexpected'}\n`);
+        if (!check.suppressed) mismatches.push(r);
+      }
       process.stdout.write(`\nDomain health, last 24 hours (node bin/rebound.js domains):\n${await domainTable(client)}\n`);
       process.stdout.write(
         `\nHTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\n` +
@@ -206,7 +229,7 @@ export async function runDemo(config: ReboundConfig, opts: DemoOptions): Promise
       process.stdout.write(
         `\nWebhooks: the demo's receiver (${receiver.url}) verified ${events.length} signed events: ` +
           `${Object.entries(eventCounts).sort().map(([t, n]) => `${n} ${t}`).join(', ')}; ` +
-          `${finalEvents} of ${recipientCount} recipients' outcomes${eventsComplete ? ', every one' : '  <- unexpected'}${receiver.rejected() > 0 ? `, ${receiver.rejected()} refused  <- unexpected` : ''}\n`,
+          `${finalEvents} of ${recipientCount} recipients' outcomes and ${lateEvents.length} of ${lateCases.length} late ones${eventsComplete ? ', every one' : '  <- unexpected'}${receiver.rejected() > 0 ? `, ${receiver.rejected()} refused  <- unexpected` : ''}\n`,
       );
       if (uiLink) process.stdout.write(`Temporal UI: ${uiLink}\n`);
     }
