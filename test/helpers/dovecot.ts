@@ -86,6 +86,9 @@ function configuration(c: ConfigInput): string {
     // Loopback counts as secured for Dovecot; this also lets the plain listener take a login.
     'disable_plaintext_auth = no',
     'auth_mechanisms = plain login',
+    // A test of a wrong password must not slow the logins of the tests after it.
+    'auth_failure_delay = 0',
+    'login_trusted_networks = 127.0.0.0/8',
     `default_internal_user = ${c.account.internal}`,
     `default_login_user = ${c.account.login}`,
     'first_valid_uid = 1',
