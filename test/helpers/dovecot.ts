@@ -48,11 +48,12 @@ function freePort(): Promise<number> {
 }
 
 /** Which system users the server's processes run as: Dovecot refuses root for its login and mail processes. */
-function accounts(): { internal: string; login: string; mailUid: number; mailGid: number } {
+function accounts(): { internal: string; internalGroup: string; login: string; mailUid: number; mailGid: number } {
+  const id = (...args: string[]) => execFileSync('id', args, { encoding: 'utf8' }).trim();
   const me = userInfo();
-  if (me.uid !== 0) return { internal: me.username, login: me.username, mailUid: me.uid, mailGid: me.gid };
-  const uid = (name: string, flag: '-u' | '-g') => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
-  return { internal: 'dovecot', login: 'dovenull', mailUid: uid('nobody', '-u'), mailGid: uid('nobody', '-g') };
+  // Unprivileged: every process runs as this user, which can chown nothing to anyone else.
+  if (me.uid !== 0) return { internal: me.username, internalGroup: id('-gn'), login: me.username, mailUid: me.uid, mailGid: me.gid };
+  return { internal: 'dovecot', internalGroup: 'dovecot', login: 'dovenull', mailUid: Number(id('-u', 'nobody')), mailGid: Number(id('-g', 'nobody')) };
 }
 
 function selfSignedCertificate(dir: string): { cert: string; key: string } {
@@ -90,6 +91,7 @@ function configuration(c: ConfigInput): string {
     'auth_failure_delay = 0',
     'login_trusted_networks = 127.0.0.0/8',
     `default_internal_user = ${c.account.internal}`,
+    `default_internal_group = ${c.account.internalGroup}`,
     `default_login_user = ${c.account.login}`,
     'first_valid_uid = 1',
     `mail_location = maildir:${c.dir}/mail/Maildir`,
