@@ -20,6 +20,8 @@ import { parseImapUrl, type ImapMailbox } from './imap-url';
 export const DEFAULT_IMAP_MAX_BYTES = 10 * 1024 * 1024;
 /** Mails taken in one poll; more wait for the next one, so a flooded mailbox is drained in steps. */
 export const DEFAULT_IMAP_MAX_PER_POLL = 500;
+/** How long stop() lets a running poll finish before it closes the connection under it. */
+const STOP_GRACE_MS = 10_000;
 
 export interface ImapPollerOptions {
   pool: Pool;
@@ -94,7 +96,7 @@ export function startImapPoller(opts: ImapPollerOptions): ImapPoller {
     client = null;
     const fresh = new ImapFlow(flowOptions(mailbox, maxBytes, opts.tls));
     // A dropped connection is an 'error' event; the poll that meets it fails and the next reconnects.
-    fresh.on('error', () => undefined);
+    fresh.on('error', (err: Error) => log.debug({ error: err.message }, 'the IMAP connection failed; the next poll reconnects'));
     try {
       await fresh.connect();
     } catch (err) {
@@ -115,8 +117,10 @@ export function startImapPoller(opts: ImapPollerOptions): ImapPoller {
       throw new PollFailure('imap', `could not open the folder ${mailbox.mailbox}`, err);
     }
     try {
-      if (!c.mailbox || c.mailbox.exists === 0) return result;
-      const uidValidity = String(c.mailbox.uidValidity);
+      // On a connection kept from the last poll the server tells of mail that arrived since only
+      // when asked (RFC 9051 NOOP): SEARCH alone answers from the session's older view.
+      await imapStep(`checking ${mailbox.mailbox} for new mail`, () => c.noop());
+      const uidValidity = c.mailbox ? String(c.mailbox.uidValidity) : '';
       const small = await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ smaller: maxBytes + 1 }, { uid: true }));
       const large = await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ larger: maxBytes }, { uid: true }));
       result.tooLarge = (large || []).length;
@@ -209,7 +213,8 @@ export function startImapPoller(opts: ImapPollerOptions): ImapPoller {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      await running?.catch(() => undefined);
+      // A poll cut short is safe: a mail is deleted only after it was stored, and stored twice is one report.
+      if (running) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
       const last = client;
       client = null;
       if (last?.usable) await last.logout().catch(() => last.close());

@@ -227,6 +227,21 @@ describe('IMAP polling of a bounce mailbox', { skip: dovecotMissing() ?? false }
     assert.ok(log.lines.some((l) => l.msg === 'the bounce mailbox is polled again' && l.failedPolls === 1));
   });
 
+  test('one poller, one connection: a mail placed between two polls is taken by the second', async () => {
+    const folder = await newFolder(plain);
+    const log = captureLog();
+    const p = poller({ url: plain.url('imap', folder), log });
+    assert.equal((await p.pollOnce()).fetched, 0);
+    const mail = dsn(uid());
+    await place(plain, folder, mail);
+
+    const result = await p.pollOnce();
+
+    assert.deepEqual(result, { fetched: 1, stored: 1, duplicates: 0, tooLarge: 0 });
+    assert.equal((await reportsFor(pool, mail)).length, 1);
+    assert.equal(log.lines.filter((l) => l.msg === 'connected to the bounce mailbox').length, 1, 'the connection is kept between polls');
+  });
+
   test('a mail already stored (placed twice) is counted as a duplicate and removed too', async () => {
     const folder = await newFolder(plain);
     const mail = dsn(uid());
