@@ -108,8 +108,39 @@ export function startImapPoller(opts: ImapPollerOptions): ImapPoller {
     return fresh;
   }
 
+  /** What a poll takes: the UIDs of at most maxPerPoll mails within maxBytes, oldest first; the larger ones are counted and logged once each. */
+  async function findMails(c: ImapFlow): Promise<{ uids: number[]; tooLarge: number }> {
+    // On a connection kept from the last poll the server tells of mail that arrived since only
+    // when asked (RFC 9051 NOOP): SEARCH alone answers from the session's older view.
+    await imapStep(`checking ${mailbox.mailbox} for new mail`, () => c.noop());
+    const small = (await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ smaller: maxBytes + 1 }, { uid: true }))) || [];
+    const large = (await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ larger: maxBytes }, { uid: true }))) || [];
+    const uidValidity = c.mailbox ? String(c.mailbox.uidValidity) : '';
+    for (const uid of large) {
+      const key = `${uidValidity}:${uid}`;
+      if (tooLargeLogged.has(key)) continue;
+      tooLargeLogged.add(key);
+      log.warn({ uid, maxBytes }, 'a mail in the bounce mailbox is larger than REBOUND_INBOUND_MAX_BYTES: left there unread; delete it by hand or raise the limit');
+    }
+    return { uids: small.sort((a, b) => a - b).slice(0, maxPerPoll), tooLarge: large.length };
+  }
+
+  /** Stores one mail as a report, then deletes it from the mailbox; 'gone' when another client took it since the search. */
+  async function takeMail(c: ImapFlow, uid: number): Promise<'stored' | 'duplicate' | 'gone'> {
+    const mail = await imapStep(`fetching UID ${uid}`, () => c.fetchOne(String(uid), { uid: true, source: true }, { uid: true }));
+    if (!mail || !mail.source) return 'gone';
+    let duplicate: boolean;
+    try {
+      ({ duplicate } = await storeRawReport(opts.pool, { source: 'imap', raw: mail.source, ...recoverEnvelope(mail.source, opts.bounceDomain ?? null) }));
+    } catch (err) {
+      throw new PollFailure('database', `could not store mail UID ${uid} as a report in PostgreSQL (it stays in the mailbox for the next poll)`, err);
+    }
+    // Only now is it safe to let the mail go: the report is in PostgreSQL.
+    await imapStep(`deleting stored mail UID ${uid}`, () => c.messageDelete(String(uid), { uid: true }));
+    return duplicate ? 'duplicate' : 'stored';
+  }
+
   async function takeMails(c: ImapFlow): Promise<PollResult> {
-    const result: PollResult = { fetched: 0, stored: 0, duplicates: 0, tooLarge: 0 };
     let lock;
     try {
       lock = await c.getMailboxLock(mailbox.mailbox);
@@ -117,35 +148,14 @@ export function startImapPoller(opts: ImapPollerOptions): ImapPoller {
       throw new PollFailure('imap', `could not open the folder ${mailbox.mailbox}`, err);
     }
     try {
-      // On a connection kept from the last poll the server tells of mail that arrived since only
-      // when asked (RFC 9051 NOOP): SEARCH alone answers from the session's older view.
-      await imapStep(`checking ${mailbox.mailbox} for new mail`, () => c.noop());
-      const uidValidity = c.mailbox ? String(c.mailbox.uidValidity) : '';
-      const small = await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ smaller: maxBytes + 1 }, { uid: true }));
-      const large = await imapStep(`searching ${mailbox.mailbox}`, () => c.search({ larger: maxBytes }, { uid: true }));
-      result.tooLarge = (large || []).length;
-      for (const uid of large || []) {
-        const key = `${uidValidity}:${uid}`;
-        if (tooLargeLogged.has(key)) continue;
-        tooLargeLogged.add(key);
-        log.warn({ uid, maxBytes }, 'a mail in the bounce mailbox is larger than REBOUND_INBOUND_MAX_BYTES: left there unread; delete it by hand or raise the limit');
-      }
-      const uids = (small || []).sort((a, b) => a - b).slice(0, maxPerPoll);
+      const { uids, tooLarge } = await findMails(c);
+      const result: PollResult = { fetched: 0, stored: 0, duplicates: 0, tooLarge };
       for (const uid of uids) {
-        const mail = await imapStep(`fetching UID ${uid}`, () => c.fetchOne(String(uid), { uid: true, source: true }, { uid: true }));
-        // Gone since the search (another client took it): nothing to do.
-        if (!mail || !mail.source) continue;
+        const taken = await takeMail(c, uid);
+        if (taken === 'gone') continue;
         result.fetched += 1;
-        let duplicate: boolean;
-        try {
-          ({ duplicate } = await storeRawReport(opts.pool, { source: 'imap', raw: mail.source, ...recoverEnvelope(mail.source, opts.bounceDomain ?? null) }));
-        } catch (err) {
-          throw new PollFailure('database', `could not store mail UID ${uid} as a report in PostgreSQL (it stays in the mailbox for the next poll)`, err);
-        }
-        if (duplicate) result.duplicates += 1;
-        else result.stored += 1;
-        // Only now is it safe to let the mail go: the report is in PostgreSQL.
-        await imapStep(`deleting stored mail UID ${uid}`, () => c.messageDelete(String(uid), { uid: true }));
+        if (taken === 'stored') result.stored += 1;
+        else result.duplicates += 1;
       }
       return result;
     } finally {
