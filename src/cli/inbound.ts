@@ -1,25 +1,13 @@
 // `rebound inbound` (README "Late outcomes"): the SMTP listener the bounce domain's MX points
-// at, until SIGINT or SIGTERM; then it stops taking connections, lets open sessions finish and
+// at, and the poller of a bounce mailbox hosted elsewhere (REBOUND_IMAP_URL), until SIGINT or SIGTERM; then it stops taking connections, lets open sessions finish and
 // exits. Loads the configuration itself and needs no Temporal client: what it takes is stored
 // in PostgreSQL and processed by the workers.
 import type { Command } from 'commander';
-import { loadConfig } from '../config';
+import { loadConfig, redactUrl } from '../config';
+import { untilSignal } from '../signals';
 import { createPool } from '../db/pool';
 import { logger } from '../log';
 import { exitCodeFor, reportFailure } from './output';
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
 
 export function addInboundCommand(program: Command): void {
   program
@@ -31,11 +19,14 @@ export function addInboundCommand(program: Command): void {
       const pool = createPool(config.databaseUrl);
       try {
         const listener = await startInboundListener({ pool, config: config.inbound });
-        const { maxBytes, maxConnections, ratePerMinute, bounceDomain } = config.inbound;
-        logger.info({ listen: `${listener.host}:${listener.port}`, bounceDomain, maxBytes, maxConnections, ratePerMinute }, 'rebound inbound is listening; SIGINT or SIGTERM stops it');
+        const { maxBytes, maxConnections, ratePerMinute, bounceDomain, imap: mailbox } = config.inbound;
+        const { startImapPoller } = await import('../bounces/imap.js');
+        const imap = mailbox ? startImapPoller({ pool, imap: mailbox, logger, maxBytes, bounceDomain }) : null;
+        logger.info({ listen: `${listener.host}:${listener.port}`, bounceDomain, maxBytes, maxConnections, ratePerMinute, imap: mailbox ? redactUrl(mailbox.url) : 'off' }, 'rebound inbound is listening; SIGINT or SIGTERM stops it');
         const signal = await untilSignal();
         logger.info({ signal }, 'rebound inbound is stopping: open sessions may finish');
         await listener.close();
+        await imap?.stop();
       } catch (err) {
         await pool.end().catch(() => undefined);
         reportFailure(err, false);

@@ -13,6 +13,7 @@ import { startDevServer, type DevServer } from './temporal-server';
 import { PROJECT_ROOT } from './tools';
 import { devInbound } from './return-path';
 import { startInboundListener, type InboundListener } from '../bounces/listener';
+import { startImapPoller, type ImapPoller } from '../bounces/imap';
 import { createPool } from '../db/pool';
 import type { Pool } from 'pg';
 
@@ -54,15 +55,18 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     namespace: config.temporalNamespace,
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
-  const started: { sink: BounceSink | null; inbound?: InboundListener; inboundPool?: Pool; worker?: ReboundWorker; api?: DevApi } = { sink: null };
+  const started: { sink: BounceSink | null; inbound?: InboundListener; imap?: ImapPoller | null; inboundPool?: Pool; worker?: ReboundWorker; api?: DevApi } = { sink: null };
   const stopInbound = async () => {
     await started.inbound?.close();
+    await started.imap?.stop();
     await started.inboundPool?.end();
   };
   try {
     await prepareDatabase(config.databaseUrl, (msg) => logger.info({}, msg));
     started.inboundPool = createPool(config.databaseUrl);
     started.inbound = await startInboundListener({ pool: started.inboundPool, config: config.inbound });
+    const mailbox = config.inbound.imap;
+    started.imap = mailbox ? startImapPoller({ pool: started.inboundPool, imap: mailbox, logger, maxBytes: config.inbound.maxBytes, bounceDomain: config.inbound.bounceDomain }) : null;
     if (sendsToSink(config)) {
       // Where the default URL points, with the control port next to it as `rebound sink` has it.
       const smtpPort = Number(new URL(config.smtpUrl).port);
@@ -99,15 +103,4 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
   };
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
+export { untilSignal } from '../signals';
