@@ -39,6 +39,7 @@ describe('SNS signature', () => {
     { name: 'TopicArn changed', change: (m) => ({ ...m, TopicArn: `${TOPIC}-other` }), ok: false, reason: /does not verify/ },
     { name: 'Signature of another message', change: (m) => ({ ...m, Signature: signed().Signature }), ok: false, reason: /does not verify/ },
     { name: 'Signature not base64', change: (m) => ({ ...m, Signature: '!!!' }), ok: false },
+    { name: 'unsigned', change: ({ Signature: _s, SignatureVersion: _v, ...m }) => m, ok: false, reason: /not signed/ },
     { name: 'SignatureVersion 1 (SHA1)', change: (m) => ({ ...m, SignatureVersion: '1' }), ok: false, reason: /SignatureVersion 1 is not taken/ },
     { name: 'Timestamp over the age limit', change: (m) => resign({ ...m, Timestamp: new Date(now - SNS_MAX_AGE_MS - 60_000).toISOString() }), ok: false, reason: /minutes old/ },
     { name: 'Timestamp an hour ahead', change: (m) => resign({ ...m, Timestamp: new Date(now + 3_600_000).toISOString() }), ok: false, reason: /in the future/ },
@@ -92,7 +93,6 @@ describe('SNS envelope shape', () => {
     { name: 'not an object', body: [1], field: 'body' },
     { name: 'raw message delivery (the SES JSON alone)', body: sesDelivery('bob@example.org'), field: 'Type' },
     { name: 'unknown Type', body: { ...snsNotification(TOPIC, {}), Type: 'Other' }, field: 'Type' },
-    { name: 'no Signature', body: snsNotification(TOPIC, {}), field: 'SignatureVersion' },
     { name: 'Message not a string', body: { ...signSns(signer, snsNotification(TOPIC, {})), Message: { a: 1 } }, field: 'Message' },
     { name: 'confirmation without SubscribeURL', body: { ...signSns(signer, snsNotification(TOPIC, {})), Type: 'SubscriptionConfirmation', Token: 't' }, field: 'SubscribeURL' },
   ];

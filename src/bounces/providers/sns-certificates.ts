@@ -10,7 +10,7 @@ export interface SnsCertificates {
   /** True when the certificate is a configured file: SigningCertURL is not used, nor checked. */
   readonly pinned: boolean;
   /** The certificate to verify a message signed per `signingCertUrl`; throws ServiceUnavailableError when it cannot be had now. */
-  certificateFor(signingCertUrl: string): Promise<X509Certificate>;
+  certificateFor(signingCertUrl: string | null): Promise<X509Certificate>;
 }
 
 const FETCH_TIMEOUT_MS = 5000;
@@ -35,7 +35,8 @@ export function fetchedCertificates(): SnsCertificates {
   const cache = new Map<string, Promise<X509Certificate>>();
   return {
     pinned: false,
-    certificateFor(url: string): Promise<X509Certificate> {
+    certificateFor(url: string | null): Promise<X509Certificate> {
+      if (url === null) return Promise.reject(new Error('no SigningCertURL'));
       const cached = cache.get(url);
       if (cached) return cached;
       const pending = fetchCertificate(url);

@@ -17,9 +17,10 @@ export interface SnsEnvelope {
   TopicArn: string;
   Message: string;
   Timestamp: string;
-  SignatureVersion: string;
-  Signature: string;
-  SigningCertURL: string;
+  /** The signature's fields; null when absent (an unsigned message, refused by verifySnsSignature). */
+  SignatureVersion: string | null;
+  Signature: string | null;
+  SigningCertURL: string | null;
   Subject: string | null;
   /** Confirmation messages only. */
   SubscribeURL: string | null;
@@ -51,9 +52,9 @@ export function parseSnsEnvelope(body: unknown): SnsEnvelope {
     TopicArn: requiredText(o.TopicArn, 'TopicArn', 512),
     Message: requiredMessage(o.Message),
     Timestamp: requiredText(o.Timestamp, 'Timestamp', 64),
-    SignatureVersion: requiredText(o.SignatureVersion, 'SignatureVersion', 8),
-    Signature: requiredText(o.Signature, 'Signature', 4096),
-    SigningCertURL: requiredText(o.SigningCertURL, 'SigningCertURL', MAX_URL),
+    SignatureVersion: optionalText(o.SignatureVersion, 'SignatureVersion', 8),
+    Signature: optionalText(o.Signature, 'Signature', 4096),
+    SigningCertURL: optionalText(o.SigningCertURL, 'SigningCertURL', MAX_URL),
     Subject: optionalRaw(o.Subject, 'Subject', 1024),
     SubscribeURL: confirmation ? requiredText(o.SubscribeURL, 'SubscribeURL', MAX_URL) : null,
     Token: confirmation ? requiredText(o.Token, 'Token', 4096) : null,
@@ -105,7 +106,8 @@ export function isSnsUrl(raw: string): boolean {
 }
 
 /** Whether SigningCertURL may be fetched: on SNS, and a .pem file. */
-export function checkSigningCertUrl(raw: string): Verification {
+export function checkSigningCertUrl(raw: string | null): Verification {
+  if (raw === null) return refused('no SigningCertURL: the message is not signed');
   if (!isSnsUrl(raw)) return refused('SigningCertURL is not an https URL on an sns.<region>.amazonaws.com host');
   if (!new URL(raw).pathname.endsWith('.pem')) return refused('SigningCertURL is not a .pem certificate');
   return VERIFIED;
@@ -118,6 +120,7 @@ export function checkTopic(env: SnsEnvelope, topicArns: readonly string[]): Veri
 
 /** Whether the message was signed with the certificate's key, by SignatureVersion 2, and is recent. */
 export function verifySnsSignature(env: SnsEnvelope, cert: X509Certificate, nowMs: number): Verification {
+  if (env.Signature === null || env.SignatureVersion === null) return refused('no Signature or SignatureVersion: the message is not signed');
   if (env.SignatureVersion !== '2') return refused(`SignatureVersion ${env.SignatureVersion} is not taken; set the topic's SignatureVersion attribute to 2 (SHA256withRSA)`);
   if (!withinWindow(Date.parse(env.Timestamp), nowMs, SNS_MAX_AGE_MS, SNS_MAX_FUTURE_MS)) return refused(`Timestamp ${env.Timestamp} is more than ${SNS_MAX_AGE_MS / 60000} minutes old, in the future, or not a date`);
   const signature = Buffer.from(env.Signature, 'base64');
