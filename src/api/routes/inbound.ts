@@ -135,9 +135,13 @@ function registerInboundRoute(app: FastifyInstance, pool: Pool, route: Route, in
       `/v1/inbound/${route.provider}`,
       {
         bodyLimit: route.bodyLimit,
-        onRequest: async (request: FastifyRequest) => {
+        onRequest: async () => {
           if (!intake) throw notConfigured();
-          intake.authenticate?.(request.headers);
+        },
+        // After the rate limit (an onRequest hook) counts the request, before the body is read.
+        preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload) => {
+          intake?.authenticate?.(request.headers);
+          return payload;
         },
         config: {
           rateLimit: {
