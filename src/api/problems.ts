@@ -28,6 +28,7 @@ const TITLES = {
   'malformed-request': 'The request body is not valid JSON',
   'unsupported-media-type': 'The request body must be application/json',
   unauthorized: 'A valid API key is required',
+  'bad-signature': 'The provider signature or credentials do not verify',
   forbidden: "The API key's scope does not allow this",
   'not-found': 'Not found',
   'id-conflict': 'The message id was already used for a different message',

@@ -12,6 +12,7 @@ import { handleError, Problem, sendProblem } from './problems';
 import { registerAddressRoutes } from './routes/addresses';
 import { registerDomainSeriesRoutes } from './routes/domains-series';
 import { registerHealthRoutes } from './routes/health';
+import { registerInboundRoutes } from './routes/inbound';
 import { registerMessageRoutes } from './routes/messages';
 import { registerMetricsRoutes } from './routes/metrics';
 import { registerRateLimit } from './rate-limit';
@@ -34,7 +35,7 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace'>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace' | 'providers'>;
   logger?: Logger;
 }
 
@@ -73,6 +74,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerUiRoutes(app, { config: opts.config });
   registerWebhookRoutes(app, { rebound: opts.rebound, pool: opts.pool, config: opts.config });
   registerReportRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerInboundRoutes(app, { pool: opts.pool, config: opts.config });
   await app.ready();
   return app;
 }
