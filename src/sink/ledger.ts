@@ -233,12 +233,13 @@ export class SinkLedger {
     }
     const queueId = this.queueId();
     const text = replyText(reply, { id: queueId });
+    const receivedAt = this.now();
     this.receivedList.push({
       messageId,
       from: d.from,
       recipients: d.recipients,
       size: d.size,
-      receivedAt: this.now().toISOString(),
+      receivedAt: receivedAt.toISOString(),
       transaction: tx?.transaction ?? ++this.txCounter,
     });
     if (messageId !== null) {
@@ -256,17 +257,16 @@ export class SinkLedger {
         size: d.size,
       });
     }
-    this.planReports(d, messageId, queueId);
+    this.planReports(d, messageId, queueId, receivedAt);
     return { code: reply.code, text };
   }
 
   /** Records the late report each accepted recipient's scenario owes, and hands over the ones to send. */
-  private planReports(d: DataEnd, messageId: string | null, queueId: string): void {
+  private planReports(d: DataEnd, messageId: string | null, queueId: string, accepted: Date): void {
     let headers: Buffer | null = null;
     for (const recipient of d.recipients) {
       const later = laterReport(recipient);
       if (!later) continue;
-      const accepted = this.now();
       const to = reportRecipient(later.kind, d.from);
       const report: LateReport = {
         id: ++this.reportCounter,

@@ -66,6 +66,8 @@ export function headerBlock(raw: Buffer): Buffer {
   let end = raw.indexOf('\r\n\r\n');
   const lf = raw.indexOf('\n\n');
   if (end < 0 || (lf >= 0 && lf < end)) end = lf;
+  // an empty line first: no header at all
+  if (raw.subarray(0, 2).equals(Buffer.from('\r\n')) || raw.subarray(0, 1).equals(Buffer.from('\n'))) end = 0;
   const head = raw.subarray(0, end < 0 ? raw.length : end).toString('utf8');
   const lines = head.split(/\r?\n/).filter((line, i, all) => line !== '' || i < all.length - 1);
   const kept: string[] = [];
@@ -106,7 +108,7 @@ function wrap(text: string, width = 76, indent = '    '): string {
 function remoteReply(kind: 'dsn-failed' | 'dsn-delayed', recipient: string): { status: string; reply: string } {
   return kind === 'dsn-failed'
     ? { status: '5.1.1', reply: `550 5.1.1 <${recipient}>: Recipient address rejected: User unknown in virtual mailbox table` }
-    : { status: '4.4.7', reply: `451 4.4.7 <${recipient}>: Recipient address rejected: Mailbox temporarily unavailable, try again later` };
+    : { status: '4.4.7', reply: `451 4.4.7 <${recipient}>: Message delayed: mailbox temporarily unavailable, try again later` };
 }
 
 /** Header lines, CRLF-terminated. */
@@ -229,9 +231,9 @@ function complaint(input: ReportInput, boundary: string, to: string): { headers:
   const reportedDomain = domainOf(headerValue(original, 'from')) ?? domainOf(envelope.from) ?? host;
   const arrival = rfc5322Date(input.arrivedAt);
   const text = block([
-    `This is an email abuse report for an email message received on ${arrival}.`,
-    `A user of ${host} marked it as spam.`,
-    'For more information about this format please see https://www.rfc-editor.org/rfc/rfc5965.',
+    wrap(`This is an email abuse report for an email message received on ${arrival}: a user of ${host} marked it as spam.`, 72, ''),
+    'For more information about this format please see',
+    'https://www.rfc-editor.org/rfc/rfc5965.',
   ]);
   const feedback = block([
     'Feedback-Type: abuse',
