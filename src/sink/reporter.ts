@@ -125,8 +125,12 @@ export class LateReporter {
         reply: result.kind === 'unreachable' ? null : result.reply,
         error: result.kind === 'unreachable' ? result.error : undefined,
         state,
-        // what to expect next, for whoever reads the log while the listener is down
+        // what to expect next, and what to check, for whoever reads the log while the listener is down
         nextTryInMs: state === 'waiting' ? delay : undefined,
+        hint:
+          state === 'waiting' || state === 'gave_up'
+            ? `the receiver at ${host}:${port} did not take the report: check that Rebound's inbound listener runs there (REBOUND_INBOUND_LISTEN)${state === 'gave_up' ? '; the sink has stopped trying' : ''}`
+            : undefined,
       });
     } catch {
       // a failing log sink must not stop the reports
