@@ -366,8 +366,8 @@ export class SinkLedger {
 
   /**
    * Forgets received messages, transactions, attempt counters and late reports (the sink cancels
-   * the ones still waiting). Transaction numbers go on, and
-   * a transaction still open is recorded when it ends, so it can appear after a reset.
+   * the ones still waiting). Transaction and report numbers go on, and a transaction still open
+   * is recorded when it ends, so it can appear after a reset.
    */
   reset(): void {
     this.receivedList = [];
