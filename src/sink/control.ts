@@ -1,12 +1,12 @@
 // The bounce simulator's HTTP control port: what the sink received, asked over HTTP by whoever
 // cannot call the sink object (another process, curl, the dev stack's user). JSON only:
 // GET /received, GET /duplicates, GET /transactions, GET /deliveries?messageId=&recipient=,
-// POST /reset, GET / and GET /health. README section "The bounce simulator".
+// GET /reports (the late reports and how each try went), POST /reset, GET / and GET /health. README section "The bounce simulator".
 
 import http from 'node:http';
 import type { BounceSink } from './server';
 
-export type ControlledSink = Pick<BounceSink, 'url' | 'received' | 'duplicates' | 'transactions' | 'deliveries' | 'reset'>;
+export type ControlledSink = Pick<BounceSink, 'url' | 'received' | 'duplicates' | 'transactions' | 'deliveries' | 'reports' | 'reset'>;
 
 /** Answers one request from the sink's ledger. */
 function handle(sink: ControlledSink, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -25,6 +25,8 @@ function handle(sink: ControlledSink, req: http.IncomingMessage, res: http.Serve
       return json(200, sink.duplicates());
     case 'GET /transactions':
       return json(200, sink.transactions());
+    case 'GET /reports':
+      return json(200, sink.reports());
     case 'GET /deliveries': {
       const messageId = url.searchParams.get('messageId');
       if (!messageId) return json(400, { error: 'messageId query parameter is required' });

@@ -12,7 +12,13 @@ export {
   type BounceSink,
   type Scenario,
   type ScenarioKind,
+  type LateReport,
+  type LateReportState,
+  type LateReportTry,
+  type ReportRetryPolicy,
 } from './server';
-export { SCENARIOS, SCENARIO_HELP, scenarioTable, scenarioMarkdown, type ScenarioRow, type ScenarioReply } from './scenarios';
+export { buildReport, headerBlock, reportRecipient, type BuiltReport, type ReportInput } from './reports';
+export { parseReportTo } from './report-to';
+export { SCENARIOS, SCENARIO_HELP, scenarioTable, scenarioMarkdown, type ScenarioRow, type ScenarioReply, type LateReportKind } from './scenarios';
 export { SinkLedger } from './ledger';
 export { runSink, defineSinkCommand } from './main';

@@ -2,15 +2,31 @@
 // MAIL, RCPT, end of DATA, RSET and closed connection here, and the ledger decides the reply from
 // the scenario table (src/sink/scenarios.ts), counts attempts per address (greylist, soft-K,
 // full-K state), records every transaction and every message accepted, and answers what tests
-// and the control port ask: received(), transactions(), deliveries(), duplicates(), reset().
-// README section "The bounce simulator".
+// and the control port ask: received(), transactions(), deliveries(), duplicates(), reports(),
+// reset(). README section "The bounce simulator".
+//
+// Late reports (bouncelater, delaylater, complain): when such a recipient's message is queued the
+// ledger records the report it owes and hands it to onReport; the reporter (src/sink/reporter.ts)
+// mails it and tells the ledger how each try went (reportTried), so that tests and the control
+// port see whether it was sent and what the receiver answered.
 //
 // Nothing depends on wall-clock time: greylisting lets the second attempt through whenever it
 // comes, so a time-skipping Temporal test server works. A transaction is recorded (and handed to
 // onTransaction) when it ends: DATA answered, RSET, a new MAIL, the connection closing, `drop`.
 
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_GREYLIST_HINT_SECONDS, TOO_LARGE, dataReply, rcptDecision, replyText, type RcptDecision } from './scenarios';
+import type { SendResult } from './report-retry';
+import { headerBlock, reportRecipient } from './reports';
+import {
+  DEFAULT_GREYLIST_HINT_SECONDS,
+  TOO_LARGE,
+  dataReply,
+  laterReport,
+  rcptDecision,
+  replyText,
+  type LateReportKind,
+  type RcptDecision,
+} from './scenarios';
 
 export interface ReceivedMessage {
   /** The Message-ID header as sent (with its angle brackets), null when the message had none. */
@@ -44,6 +60,48 @@ export interface SinkTransactionLog {
   ended?: string;
 }
 
+/**
+ * Where a late report stands: `waiting` (due, or between tries), `sent` (the receiver answered
+ * 2xx), `refused` (5xx: final), `gave_up` (deferred or unreachable until the retry time ran out),
+ * `no_destination` (the sink has no reportTo), `no_sender` (the message came from the null
+ * sender, which no report goes back to).
+ */
+export type LateReportState = 'waiting' | 'sent' | 'refused' | 'gave_up' | 'no_destination' | 'no_sender';
+
+export interface LateReportTry {
+  at: string;
+  /** The receiver's reply to the end of DATA (or the one that ended the transaction); null: none. */
+  reply: string | null;
+  /** Why there was no reply (connection refused, timeout). */
+  error?: string;
+}
+
+export interface LateReport {
+  /** Sink-wide report number (not reset by reset()). */
+  id: number;
+  kind: LateReportKind;
+  /** The recipient the report is about, as the client wrote it. */
+  recipient: string;
+  /** The reported message's Message-ID header (with angle brackets), null when it had none. */
+  messageId: string | null;
+  /** The reported message's envelope sender. */
+  originalFrom: string;
+  /** The report's envelope recipient (its envelope sender is always <>); null with no_sender. */
+  to: string | null;
+  /** host:port the report is mailed to; null: none configured. */
+  destination: string | null;
+  /** The reported message's queue id ("queued as <id>"). */
+  queueId: string;
+  acceptedAt: string;
+  /** When the first try is due. */
+  dueAt: string;
+  state: LateReportState;
+  tries: LateReportTry[];
+  /** The report's own Message-ID, once written. */
+  reportMessageId?: string;
+  sentAt?: string;
+}
+
 export interface LedgerOptions {
   /** Greylisting hint when the local part gives none: default 60. */
   greylistHintSeconds?: number;
@@ -52,6 +110,10 @@ export interface LedgerOptions {
   now?: () => Date;
   /** The id in "250 2.0.0 Ok: queued as <id>"; default 12 random hex digits. */
   queueId?: () => string;
+  /** host:port late reports are mailed to; null or absent: they are recorded as no_destination. */
+  reportTo?: string | null;
+  /** Called with each late report to send and the reported message's headers; an exception from it is ignored. */
+  onReport?: (report: LateReport, originalHeaders: Buffer) => void;
 }
 
 /** The end of a DATA phase, as the SMTP server saw it. */
@@ -98,6 +160,8 @@ export function extractMessageId(raw: Buffer): string | null {
   return null;
 }
 
+const copyReport = (r: LateReport): LateReport => ({ ...r, tries: r.tries.map((t) => ({ ...t })) });
+
 const bare = (id: string): string => id.trim().replace(/^<(.*)>$/, '$1');
 
 export class SinkLedger {
@@ -110,6 +174,10 @@ export class SinkLedger {
   /** Open transactions by connection id; not forgotten by reset(). */
   private readonly open = new Map<string, OpenTransaction>();
   private txCounter = 0;
+  private lateReports: LateReport[] = [];
+  private reportCounter = 0;
+  private readonly reportTo: string | null;
+  private readonly onReport: (report: LateReport, originalHeaders: Buffer) => void;
   private readonly defaultHint: number;
   private readonly onTransaction: (entry: SinkTransactionLog) => void;
   private readonly now: () => Date;
@@ -120,6 +188,8 @@ export class SinkLedger {
     this.onTransaction = opts.onTransaction ?? (() => undefined);
     this.now = opts.now ?? (() => new Date());
     this.queueId = opts.queueId ?? (() => randomBytes(6).toString('hex').toUpperCase());
+    this.reportTo = opts.reportTo ?? null;
+    this.onReport = opts.onReport ?? (() => undefined);
   }
 
   /** MAIL FROM on a connection: ends the transaction still open there ('new-mail'), opens one. */
@@ -161,13 +231,15 @@ export class SinkLedger {
       if (tx) this.finish(tx, 'rejected', { data: `${reply.code} ${text}`, messageId, size: d.size });
       return { code: reply.code, text };
     }
-    const text = replyText(reply, { id: this.queueId() });
+    const queueId = this.queueId();
+    const text = replyText(reply, { id: queueId });
+    const receivedAt = this.now();
     this.receivedList.push({
       messageId,
       from: d.from,
       recipients: d.recipients,
       size: d.size,
-      receivedAt: this.now().toISOString(),
+      receivedAt: receivedAt.toISOString(),
       transaction: tx?.transaction ?? ++this.txCounter,
     });
     if (messageId !== null) {
@@ -185,7 +257,63 @@ export class SinkLedger {
         size: d.size,
       });
     }
+    this.planReports(d, messageId, queueId, receivedAt);
     return { code: reply.code, text };
+  }
+
+  /** Records the late report each accepted recipient's scenario owes, and hands over the ones to send. */
+  private planReports(d: DataEnd, messageId: string | null, queueId: string, accepted: Date): void {
+    let headers: Buffer | null = null;
+    for (const recipient of d.recipients) {
+      const later = laterReport(recipient);
+      if (!later) continue;
+      const to = reportRecipient(later.kind, d.from);
+      const report: LateReport = {
+        id: ++this.reportCounter,
+        kind: later.kind,
+        recipient,
+        messageId,
+        originalFrom: d.from,
+        to,
+        destination: this.reportTo,
+        queueId,
+        acceptedAt: accepted.toISOString(),
+        dueAt: new Date(accepted.getTime() + later.delaySeconds * 1000).toISOString(),
+        state: to === null ? 'no_sender' : this.reportTo === null ? 'no_destination' : 'waiting',
+        tries: [],
+      };
+      this.lateReports.push(report);
+      if (report.state !== 'waiting') continue;
+      headers ??= headerBlock(d.raw);
+      try {
+        this.onReport(copyReport(report), headers);
+      } catch {
+        // a failing reporter must not break the SMTP session
+      }
+    }
+  }
+
+  /**
+   * How one try of report `id` went; `givingUp`: no more tries will follow a deferral. The
+   * report's Message-ID is kept from its first try. Unknown ids (forgotten by reset()) are ignored.
+   */
+  reportTried(id: number, result: SendResult, opts: { givingUp: boolean; reportMessageId?: string }): LateReport | null {
+    const report = this.lateReports.find((r) => r.id === id);
+    if (!report) return null;
+    const at = this.now().toISOString();
+    report.tries.push(result.kind === 'unreachable' ? { at, reply: null, error: result.error } : { at, reply: result.reply });
+    report.reportMessageId ??= opts.reportMessageId;
+    if (result.kind === 'accepted') {
+      report.state = 'sent';
+      report.sentAt = at;
+    } else if (result.kind === 'refused') report.state = 'refused';
+    else report.state = opts.givingUp ? 'gave_up' : 'waiting';
+    return copyReport(report);
+  }
+
+  /** Every late report, in the order the messages were accepted. */
+  reports(): LateReport[] {
+    return this.lateReports.map(copyReport);
   }
 
   /**
@@ -237,14 +365,16 @@ export class SinkLedger {
   }
 
   /**
-   * Forgets received messages, transactions and attempt counters. Transaction numbers go on, and
-   * a transaction still open is recorded when it ends, so it can appear after a reset.
+   * Forgets received messages, transactions, attempt counters and late reports (the sink cancels
+   * the ones still waiting). Transaction and report numbers go on, and a transaction still open
+   * is recorded when it ends, so it can appear after a reset.
    */
   reset(): void {
     this.receivedList = [];
     this.log = [];
     this.attempts = new Map();
     this.deliveryCounts = new Map();
+    this.lateReports = [];
   }
 
   private finish(tx: OpenTransaction, outcome: SinkTransactionLog['outcome'], extra: Partial<SinkTransactionLog> = {}): void {

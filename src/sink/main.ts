@@ -6,6 +6,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { logger } from '../log';
+import { parseReportTo } from './report-to';
 import { SCENARIO_HELP_HEADING, scenarioTable } from './scenarios';
 import type { BounceSink } from './server';
 
@@ -14,16 +15,18 @@ export interface RunSinkOptions {
   port?: number;
   /** HTTP control port; null or absent = off. */
   controlPort?: number | null;
+  /** host:port the late reports are mailed to (Rebound's inbound listener); null or absent = none. */
+  reportTo?: string | null;
 }
 
 /** Starts the sink, logs where it listens, prints the scenario list, and stops it on a signal. */
 export async function runSink(opts: RunSinkOptions = {}): Promise<BounceSink> {
   const { startSink } = await import('./server.js');
-  const sink = await startSink({ host: opts.host, port: opts.port, controlPort: opts.controlPort ?? null });
+  const sink = await startSink({ host: opts.host, port: opts.port, controlPort: opts.controlPort ?? null, reportTo: opts.reportTo ?? null });
   const control = sink.controlPort === null ? null : `http://${sink.host}:${sink.controlPort}`;
   // the table first: the logger writes asynchronously, so "sink listening" comes out after it
   process.stdout.write(`${SCENARIO_HELP_HEADING}\n${scenarioTable()}\n`);
-  logger.info({ smtp: sink.url, control }, 'sink listening');
+  logger.info({ smtp: sink.url, control, reportTo: opts.reportTo ?? null }, 'sink listening');
   let closing = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -43,6 +46,16 @@ export async function runSink(opts: RunSinkOptions = {}): Promise<BounceSink> {
   return sink;
 }
 
+/** `--report-to host:port`, checked when the command line is read. */
+function reportTo(value: string): string {
+  try {
+    parseReportTo(value);
+  } catch {
+    throw new InvalidArgumentError('not host:port (e.g. 127.0.0.1:2527, the inbound listener).');
+  }
+  return value.trim();
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a port (0-65535).');
@@ -55,10 +68,11 @@ export function defineSinkCommand(cmd: Command): Command {
     .description('run the bounce simulator: a real SMTP server answering by recipient local part')
     .option('--host <host>', 'interface', '127.0.0.1')
     .option('--port <port>', 'SMTP port', port, 2525)
-    .option('--control-port <port>', 'HTTP port for GET /received, GET /duplicates, POST /reset', port, 2526)
+    .option('--control-port <port>', 'HTTP port for GET /received, GET /duplicates, GET /reports, POST /reset', port, 2526)
+    .option('--report-to <host:port>', "where bouncelater, delaylater and complain mail their reports (Rebound's inbound listener, REBOUND_INBOUND_LISTEN)", reportTo)
     .addHelpText('after', `\n${SCENARIO_HELP_HEADING}\n${scenarioTable()}`)
-    .action(async (o: { host: string; port: number; controlPort: number }) => {
-      await runSink({ host: o.host, port: o.port, controlPort: o.controlPort });
+    .action(async (o: { host: string; port: number; controlPort: number; reportTo?: string }) => {
+      await runSink({ host: o.host, port: o.port, controlPort: o.controlPort, reportTo: o.reportTo ?? null });
     });
 }
 

@@ -8,6 +8,11 @@
 // Reply texts are templates: {addr} is the recipient in angle brackets, {N} the greylisting hint
 // in seconds, {id} the queue id; the help and the README show them as <addr>, N and <id>.
 // Enhanced status codes are part of the text the sink writes (see the notes in src/sink/smtp.ts).
+//
+// Three scenarios accept like `accept` and then, S seconds later, mail a report about the
+// recipient to wherever the sink's `reportTo` points (Rebound's inbound listener), the way a relay
+// that answered 250 reports the real outcome later (README "Late outcomes"): `later` names the
+// report; src/sink/reports.ts writes it, src/sink/reporter.ts mails it.
 
 export type ScenarioKind =
   | 'accept'
@@ -19,7 +24,16 @@ export type ScenarioKind =
   | 'toolarge'
   | 'blocked'
   | 'drop'
-  | 'slow';
+  | 'slow'
+  | 'bouncelater'
+  | 'delaylater'
+  | 'complain';
+
+/** A report mailed after the message was queued: a failed or a delayed DSN, or an ARF complaint. */
+export type LateReportKind = 'dsn-failed' | 'dsn-delayed' | 'complaint';
+
+/** The delay before a late report when the local part gives none (`bouncelater` vs `bouncelater-30`). */
+export const DEFAULT_REPORT_DELAY_SECONDS = 2;
 
 export interface Scenario {
   kind: ScenarioKind;
@@ -37,6 +51,8 @@ export interface Scenario {
   failures?: number;
   /** slow-MS: how long the RCPT reply is held back, in milliseconds. */
   delayMs?: number;
+  /** bouncelater-S, delaylater-S, complain-S: seconds from the 250 to the report. */
+  reportDelaySeconds?: number;
 }
 
 export interface ScenarioReply {
@@ -64,6 +80,8 @@ export interface ScenarioRow {
   failures?: (s: Scenario) => number;
   /** The reply to the end of DATA when a transaction names this recipient; default QUEUED. */
   data?: ScenarioReply;
+  /** The report mailed about the recipient once the message is queued; absent: none. */
+  later?: LateReportKind;
   /** One line: when the reply is given and what follows (the "when" column of the README table). */
   description: string;
 }
@@ -83,6 +101,16 @@ const numbered = (re: RegExp, min: number, fn: (n: number) => { name: string; pa
     const m = base.match(re);
     return m && Number(m[1]) >= min ? fn(Number(m[1])) : null;
   };
+/** `name` or `name-S`: a late-report scenario and its delay in seconds. */
+const later = (name: string) => (base: string) => {
+  const m = base.match(new RegExp(`^${name}(?:-(\\d{1,5}))?$`));
+  if (!m) return null;
+  const seconds = m[1] === undefined ? DEFAULT_REPORT_DELAY_SECONDS : Number(m[1]);
+  return { name: m[1] === undefined ? name : `${name}-${seconds}`, params: { reportDelaySeconds: seconds } };
+};
+/** The "when" column of a late-report row: what is mailed, from the null sender, to --report-to. */
+const reportWhen = (what: string): string =>
+  `accepted; S seconds later (${DEFAULT_REPORT_DELAY_SECONDS} when absent) ${what}, mailed from \`<>\` to the sink's --report-to`;
 
 /** Every scenario, in the order the help and the README list them; the first row is the fallback. */
 export const SCENARIOS: readonly ScenarioRow[] = [
@@ -186,6 +214,33 @@ export const SCENARIOS: readonly ScenarioRow[] = [
     rcpt: RCPT_OK,
     description: 'always, the RCPT reply held back MS milliseconds (so that a fault can land inside the transaction)',
   },
+  {
+    kind: 'bouncelater',
+    localParts: ['bouncelater', 'bouncelater-S'],
+    match: later('bouncelater'),
+    rcpt: RCPT_OK,
+    data: QUEUED,
+    later: 'dsn-failed',
+    description: reportWhen("a failed DSN (Postfix's, `550 5.1.1` User unknown) for the envelope sender"),
+  },
+  {
+    kind: 'delaylater',
+    localParts: ['delaylater', 'delaylater-S'],
+    match: later('delaylater'),
+    rcpt: RCPT_OK,
+    data: QUEUED,
+    later: 'dsn-delayed',
+    description: reportWhen("a delayed DSN (Postfix's, `451 4.4.7`, still being retried) for the envelope sender"),
+  },
+  {
+    kind: 'complain',
+    localParts: ['complain', 'complain-S'],
+    match: later('complain'),
+    rcpt: RCPT_OK,
+    data: QUEUED,
+    later: 'complaint',
+    description: reportWhen("an ARF abuse complaint (the original headers, To: redacted) for fbl@ the envelope sender's domain"),
+  },
 ];
 
 const FALLBACK = SCENARIOS[0]!;
@@ -240,6 +295,13 @@ export function rcptDecision(address: string, attempt: number, defaultHintSecond
   const decision: RcptDecision = { scenario, code: reply.code, text };
   if (reply.code === 250 && scenario.delayMs !== undefined) decision.delayMs = scenario.delayMs;
   return decision;
+}
+
+/** The report an accepted recipient's scenario mails later, and after how many seconds; null: none. */
+export function laterReport(address: string): { kind: LateReportKind; delaySeconds: number } | null {
+  const { row, scenario } = lookup(address);
+  if (!row.later) return null;
+  return { kind: row.later, delaySeconds: scenario.reportDelaySeconds ?? DEFAULT_REPORT_DELAY_SECONDS };
 }
 
 /**

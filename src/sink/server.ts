@@ -1,6 +1,7 @@
 // The bounce simulator put together: startSink() wires the ledger (src/sink/ledger.ts), the SMTP
-// server (src/sink/smtp.ts) and, when asked for, the HTTP control port (src/sink/control.ts), and
-// logs every transaction with the project's logger (src/log.ts). The scenarios themselves are a
+// server (src/sink/smtp.ts), the late reports' mailer (src/sink/reporter.ts, when reportTo is
+// given) and, when asked for, the HTTP control port (src/sink/control.ts), and logs every
+// transaction and every report's try with the project's logger (src/log.ts). The scenarios themselves are a
 // table in src/sink/scenarios.ts. README section "The bounce simulator".
 //
 // Log lines: one pino JSON object per line, `msg: "sink transaction"` and the SinkTransactionLog
@@ -8,12 +9,17 @@
 
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { synchronousLogger } from '../log';
 import { closeControl, startControl } from './control';
-import { SinkLedger, type ReceivedMessage, type SinkTransactionLog } from './ledger';
+import { SinkLedger, type LateReport, type ReceivedMessage, type SinkTransactionLog } from './ledger';
+import type { ReportRetryPolicy } from './report-retry';
+import { parseReportTo } from './report-to';
+import { LateReporter } from './reporter';
 import { closeSmtp, createSmtpServer, listenSmtp } from './smtp';
 
-export { extractMessageId, type ReceivedMessage, type SinkTransactionLog } from './ledger';
+export { extractMessageId, type LateReport, type LateReportState, type LateReportTry, type ReceivedMessage, type SinkTransactionLog } from './ledger';
+export type { ReportRetryPolicy } from './report-retry';
 export { MAX_MESSAGE_BYTES } from './smtp';
 export { DEFAULT_GREYLIST_HINT_SECONDS, scenarioFor, type Scenario, type ScenarioKind } from './scenarios';
 
@@ -31,6 +37,16 @@ export interface SinkOptions {
   log?: (entry: object) => void;
   /** Greylisting hint when the local part gives none (`greylist` vs `greylist-30`): default 60. */
   greylistHintSeconds?: number;
+  /**
+   * host:port the late reports (bouncelater, delaylater, complain) are mailed to: Rebound's
+   * inbound listener (REBOUND_INBOUND_LISTEN). Absent or null: those scenarios only accept, and
+   * each report is recorded as `no_destination`.
+   */
+  reportTo?: string | null;
+  /** The sink's host name in its reports (Reporting-MTA, MAILER-DAEMON@...); default: this machine's. */
+  reportingHost?: string;
+  /** How a deferred report is tried again; default 1 s doubling to 15 s, for 2 minutes. */
+  reportRetry?: ReportRetryPolicy;
 }
 
 export interface BounceSink {
@@ -49,8 +65,11 @@ export interface BounceSink {
   deliveries(messageId: string, recipient?: string): number;
   /** Every (messageId, recipient) accepted more than once. */
   duplicates(): { messageId: string; recipient: string; count: number }[];
+  /** Every late report owed, with its state and each try's reply (`sent` once the receiver took it). */
+  reports(): LateReport[];
   /**
-   * Forget received messages, transactions, attempt counters (greylist/soft-K state). A transaction
+   * Forget received messages, transactions, attempt counters (greylist/soft-K state) and late
+   * reports (those still waiting are not sent). A transaction
    * still open on a live connection is logged when it ends, so it can appear after a reset.
    */
   reset(): void;
@@ -66,6 +85,7 @@ function defaultLog(): (entry: object) => void {
   return (entry) => {
     const { msg, ...fields } = entry as { msg?: string };
     if (msg === 'sink smtp error') logger.error(fields, msg);
+    else if (msg === 'sink report' && (fields as { state?: string }).state !== 'sent') logger.warn(fields, msg);
     else logger.info(fields, msg);
   };
 }
@@ -73,10 +93,17 @@ function defaultLog(): (entry: object) => void {
 export async function startSink(opts: SinkOptions = {}): Promise<BounceSink> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? defaultLog();
+  const destination = opts.reportTo === undefined || opts.reportTo === null ? null : parseReportTo(opts.reportTo);
+  let reporter: LateReporter | null = null;
   const ledger = new SinkLedger({
     greylistHintSeconds: opts.greylistHintSeconds,
     onTransaction: (entry) => log({ msg: 'sink transaction', ...entry }),
+    reportTo: destination && `${destination.host.includes(':') ? `[${destination.host}]` : destination.host}:${destination.port}`,
+    onReport: (report, headers) => reporter?.schedule(report, headers),
   });
+  if (destination) {
+    reporter = new LateReporter({ destination, reportingHost: opts.reportingHost ?? os.hostname(), ledger, retry: opts.reportRetry, log });
+  }
 
   const server = createSmtpServer(ledger);
   server.on('error', (err: Error) => {
@@ -99,8 +126,13 @@ export async function startSink(opts: SinkOptions = {}): Promise<BounceSink> {
     transactions: () => ledger.transactions(),
     deliveries: (messageId, recipient) => ledger.deliveries(messageId, recipient),
     duplicates: () => ledger.duplicates(),
-    reset: () => ledger.reset(),
+    reports: () => ledger.reports(),
+    reset: () => {
+      reporter?.cancelAll();
+      ledger.reset();
+    },
     close: async () => {
+      reporter?.cancelAll();
       await Promise.all([closeSmtp(server), control ? closeControl(control) : Promise.resolve()]);
     },
   };

@@ -1,11 +1,16 @@
 // The bounce simulator against a real, pooled nodemailer transport. Besides checking the sink,
 // these tests pin down how nodemailer reports each outcome, which the send activity relies on.
+// The late reports (bouncelater, delaylater, complain) go to a real smtp-server in the test that
+// stands in for Rebound's inbound listener.
 // What needs no server (the scenario table, the ledger) is tested in test/unit/sink-*.test.ts.
 
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, SendMailOptions } from 'nodemailer';
+import PostalMime from 'postal-mime';
+import { SMTPServer } from 'smtp-server';
 import { startSink, type BounceSink } from '../../src/sink';
 
 type Transport = ReturnType<typeof makeTransport>;
@@ -272,5 +277,224 @@ describe('bounce sink with a pooled nodemailer transport', () => {
     assert.equal((await fetch(`${base}/reset`, { method: 'POST' })).status, 200);
     assert.deepEqual(await (await fetch(`${base}/received`)).json(), []);
     assert.equal((await fetch(`${base}/nope`)).status, 404);
+  });
+});
+
+/** One report as the receiving server got it: envelope and bytes, and the reply it gave. */
+interface Delivered {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  answered: number;
+}
+
+/**
+ * A small receiving SMTP server standing in for Rebound's inbound listener: it records every
+ * message and answers the end of DATA with whatever `answer` says (250 by default).
+ */
+async function startReceiver(): Promise<{ url: string; got: Delivered[]; answer: (d: Omit<Delivered, 'answered'>) => number; close(): Promise<void> }> {
+  const state = {
+    got: [] as Delivered[],
+    answer: (_d: Omit<Delivered, 'answered'>): number => 250,
+  };
+  const server = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const d = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        };
+        const code = state.answer(d);
+        state.got.push({ ...d, answered: code });
+        if (code === 250) return callback(null, '2.0.0 Report stored');
+        const err = Object.assign(new Error(code === 451 ? '4.3.0 Temporary failure: the report could not be stored' : '5.7.1 Refused'), { responseCode: code });
+        callback(err);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `127.0.0.1:${port}`,
+    get got() {
+      return state.got;
+    },
+    get answer() {
+      return state.answer;
+    },
+    set answer(fn) {
+      state.answer = fn;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const contentOf = (a: { content: ArrayBuffer | Uint8Array | string }): string =>
+  typeof a.content === 'string' ? a.content : Buffer.from(a.content as ArrayBuffer).toString('utf8');
+
+describe('bounce sink late reports, mailed to a receiving SMTP server', () => {
+  const RETURN_PATH = 'b+abc@bounces.test';
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let sink: BounceSink;
+  let transport: Transport;
+  const logs: { msg?: string; state?: string }[] = [];
+
+  before(async () => {
+    receiver = await startReceiver();
+    sink = await startSink({
+      port: 0,
+      controlPort: 0,
+      log: (e) => logs.push(e),
+      reportTo: receiver.url,
+      reportingHost: 'sink.rebound.test',
+      reportRetry: { firstDelayMs: 300, maxDelayMs: 1_000, giveUpAfterMs: 5_000 },
+    });
+    transport = makeTransport(sink);
+  });
+  after(async () => {
+    transport.close();
+    await sink.close();
+    await receiver.close();
+  });
+  beforeEach(() => {
+    sink.reset();
+    receiver.got.length = 0;
+    receiver.answer = () => 250;
+    logs.length = 0;
+  });
+
+  const send = (to: string, text = 'hello') => transport.sendMail({ envelope: { from: RETURN_PATH, to }, from: 'Shop <news@shop.test>', to, subject: 'news', text, headers: { 'X-Rebound-Ref': 'abc123' } });
+  const reportFor = (recipient: string, state = 'sent') => () => sink.reports().find((r) => r.recipient === recipient && r.state === state);
+
+  test('bouncelater: 250 now, then a failed DSN from <> to the envelope sender, quoting the original headers', async () => {
+    const to = 'bouncelater+x@example.test';
+    const sentAt = Date.now();
+    const info = await send(to);
+    assert.match(info.response, /^250 2\.0\.0 Ok: queued as /);
+    assert.equal(sink.reports()[0]?.state, 'waiting');
+    const report = await waitFor('the DSN sent', reportFor(to), 6_000);
+    assert.ok(Date.parse(report.sentAt!) - sentAt >= 1_900, 'sent after the default 2 s');
+
+    assert.equal(receiver.got.length, 1);
+    const [got] = receiver.got;
+    assert.deepEqual([got!.from, got!.to], ['', [RETURN_PATH]]);
+    const dsn = await PostalMime.parse(got!.raw);
+    assert.equal(dsn.subject, 'Undelivered Mail Returned to Sender');
+    assert.equal(dsn.messageId, report.reportMessageId);
+    assert.match(dsn.headers.find((h) => h.key === 'content-type')?.value ?? '', /^multipart\/report; report-type=delivery-status;/);
+    assert.deepEqual(dsn.attachments.map((a) => a.mimeType), ['message/delivery-status', 'text/rfc822-headers']);
+    const status = contentOf(dsn.attachments[0]!);
+    assert.match(status, new RegExp(`^Final-Recipient: rfc822; ${to.replace('+', '\\+')}$`, 'm'));
+    assert.match(status, /^Action: failed$/m);
+    assert.match(status, /^Status: 5\.1\.1$/m);
+    assert.match(status, new RegExp(`^X-Postfix-Queue-ID: ${info.response.split(' ').at(-1)}$`, 'm'));
+    const returned = contentOf(dsn.attachments[1]!);
+    assert.ok(returned.includes(`Message-ID: ${info.messageId}`), returned);
+    assert.match(returned, /^X-Rebound-Ref: abc123$/m);
+
+    assert.deepEqual(report.tries.map((t) => t.reply), ['250 2.0.0 Report stored']);
+    const logged = logs.filter((l) => l.msg === 'sink report');
+    assert.deepEqual(logged.map((l) => l.state), ['sent']);
+    // the control port shows the same record
+    const overHttp = (await (await fetch(`http://${sink.host}:${sink.controlPort}/reports`)).json()) as { state: string; recipient: string }[];
+    assert.deepEqual(overHttp.map((r) => [r.recipient, r.state]), [[to, 'sent']]);
+  });
+
+  test('delaylater-0: a delayed DSN (4.4.7) to the envelope sender', async () => {
+    const to = 'delaylater-0@example.test';
+    await send(to);
+    await waitFor('the delayed DSN sent', reportFor(to));
+    const dsn = await PostalMime.parse(receiver.got[0]!.raw);
+    assert.equal(dsn.subject, 'Delayed Mail (still being retried)');
+    const status = contentOf(dsn.attachments[0]!);
+    assert.match(status, /^Action: delayed$/m);
+    assert.match(status, /^Status: 4\.4\.7$/m);
+    assert.match(status, /^Will-Retry-Until: /m);
+    assert.deepEqual(receiver.got[0]!.to, [RETURN_PATH]);
+  });
+
+  test('complain-0: an ARF complaint from <> to fbl@ the return path domain, with X-Rebound-Ref', async () => {
+    const to = 'complain-0+y@example.test';
+    const info = await send(to);
+    await waitFor('the complaint sent', reportFor(to));
+    const [got] = receiver.got;
+    assert.deepEqual([got!.from, got!.to], ['', ['fbl@bounces.test']]);
+    const arf = await PostalMime.parse(got!.raw, { rfc822Attachments: true });
+    assert.match(arf.headers.find((h) => h.key === 'content-type')?.value ?? '', /^multipart\/report; report-type=feedback-report;/);
+    assert.deepEqual(arf.attachments.map((a) => a.mimeType), ['message/feedback-report', 'message/rfc822']);
+    const feedback = contentOf(arf.attachments[0]!);
+    assert.match(feedback, /^Feedback-Type: abuse$/m);
+    assert.match(feedback, new RegExp(`^Original-Mail-From: <${RETURN_PATH.replace('+', '\\+')}>$`, 'm'));
+    assert.match(feedback, /^Original-Rcpt-To: <complain-0\+y@example\.test>$/m);
+    const original = await PostalMime.parse(contentOf(arf.attachments[1]!));
+    assert.equal(original.messageId, info.messageId);
+    assert.equal(original.headers.find((h) => h.key === 'x-rebound-ref')?.value, 'abc123');
+  });
+
+  test('a receiver that answers 451 the first time gets the report again, and takes it', async () => {
+    const to = 'bouncelater-0+retry@example.test';
+    let calls = 0;
+    receiver.answer = () => (++calls === 1 ? 451 : 250);
+    await send(to);
+    const report = await waitFor('the DSN sent on its second try', reportFor(to));
+    assert.deepEqual(report.tries.map((t) => t.reply), ['451 4.3.0 Temporary failure: the report could not be stored', '250 2.0.0 Report stored']);
+    assert.deepEqual(receiver.got.map((g) => g.answered), [451, 250]);
+    assert.equal(receiver.got[0]!.raw.toString(), receiver.got[1]!.raw.toString(), 'the same report, byte for byte');
+    const gap = Date.parse(report.tries[1]!.at) - Date.parse(report.tries[0]!.at);
+    assert.ok(gap >= 250, `retried after the back-off (${gap} ms)`);
+    assert.deepEqual(logs.filter((l) => l.msg === 'sink report').map((l) => l.state), ['waiting', 'sent']);
+  });
+
+  test('a 5xx refusal is final: one try, state refused', async () => {
+    const to = 'complain-0+refused@example.test';
+    receiver.answer = () => 550;
+    await send(to);
+    const report = await waitFor('the refusal recorded', reportFor(to, 'refused'));
+    assert.equal(report.tries.length, 1);
+    assert.match(report.tries[0]!.reply ?? '', /^550 5\.7\.1 Refused$/);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(receiver.got.length, 1, 'not tried again');
+  });
+
+  test('an unreachable receiver is tried until the retry time runs out: gave_up, never a crash', async () => {
+    const down = await startSink({
+      port: 0,
+      log: () => undefined,
+      reportTo: '127.0.0.1:1',
+      reportRetry: { firstDelayMs: 100, maxDelayMs: 200, giveUpAfterMs: 600 },
+    });
+    const t = makeTransport(down);
+    try {
+      await t.sendMail({ envelope: { from: RETURN_PATH, to: 'bouncelater-0@example.test' }, from: 'news@shop.test', to: 'bouncelater-0@example.test', text: 'x' });
+      const report = await waitFor('the sink giving up', () => down.reports().find((r) => r.state === 'gave_up'));
+      assert.ok(report.tries.length >= 3, `${report.tries.length} tries`);
+      assert.ok(report.tries.every((tr) => tr.reply === null && /ECONNREFUSED/.test(tr.error ?? '')), JSON.stringify(report.tries));
+      // the sink still answers
+      const info = await t.sendMail({ from: FROM, to: 'alice@example.test', text: 'still up' });
+      assert.deepEqual(info.accepted, ['alice@example.test']);
+    } finally {
+      t.close();
+      await down.close();
+    }
+  });
+
+  test('without reportTo the scenarios only accept, and the report is recorded as no_destination', async () => {
+    const plain = await startSink({ port: 0, log: () => undefined });
+    const t = makeTransport(plain);
+    try {
+      const info = await t.sendMail({ envelope: { from: RETURN_PATH, to: 'bouncelater-0@example.test' }, from: 'news@shop.test', to: 'bouncelater-0@example.test', text: 'x' });
+      assert.deepEqual(info.accepted, ['bouncelater-0@example.test']);
+      assert.deepEqual(plain.reports().map((r) => [r.kind, r.state, r.destination, r.to]), [['dsn-failed', 'no_destination', null, RETURN_PATH]]);
+    } finally {
+      t.close();
+      await plain.close();
+    }
   });
 });

@@ -2,12 +2,20 @@
 // transactions, stored messages, delivery counts and duplicates out (README "The bounce simulator").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SinkLedger, extractMessageId, type SinkTransactionLog } from '../../src/sink/ledger';
+import { SinkLedger, extractMessageId, type LateReport, type SinkTransactionLog } from '../../src/sink/ledger';
+import type { SendResult } from '../../src/sink/report-retry';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 
 /** A ledger on a clock that ticks one second a call, with queue ids Q1, Q2, ... */
-function ledger(opts: { greylistHintSeconds?: number; onTransaction?: (e: SinkTransactionLog) => void } = {}): SinkLedger {
+function ledger(
+  opts: {
+    greylistHintSeconds?: number;
+    onTransaction?: (e: SinkTransactionLog) => void;
+    reportTo?: string | null;
+    onReport?: (r: LateReport, headers: Buffer) => void;
+  } = {},
+): SinkLedger {
   let tick = 0;
   let queue = 0;
   return new SinkLedger({ ...opts, now: () => new Date(T0 + 1000 * tick++), queueId: () => `Q${++queue}` });
@@ -268,6 +276,99 @@ describe('SinkLedger deliveries and duplicates', () => {
     assert.deepEqual(l.received()[0]!.recipients, ['bob@x']);
     assert.deepEqual(l.transactions()[0]!.accepted, ['bob@x']);
     assert.equal(l.transactions()[0]!.rcpt[0]!.address, 'bob@x');
+  });
+});
+
+describe('SinkLedger late reports', () => {
+  const TO = '127.0.0.1:2527';
+  const cases: { name: string; reportTo: string | null; from: string; rcpts: string[]; want: Partial<LateReport>[] }[] = [
+    { name: 'accept owes nothing', reportTo: TO, from: 'b+t@bounces.test', rcpts: ['alice@x'], want: [] },
+    {
+      name: 'bouncelater: a failed DSN to the envelope sender, due 2 s after the 250',
+      reportTo: TO,
+      from: 'b+t@bounces.test',
+      rcpts: ['bouncelater+a@x'],
+      want: [{ id: 1, kind: 'dsn-failed', recipient: 'bouncelater+a@x', to: 'b+t@bounces.test', state: 'waiting', dueAt: '2025-01-01T00:00:03.000Z' }],
+    },
+    {
+      name: 'one report per late recipient, each with its own delay and kind',
+      reportTo: TO,
+      from: 'b+t@bounces.test',
+      rcpts: ['bob@x', 'delaylater-30@x', 'complain-0@x'],
+      want: [
+        { id: 1, kind: 'dsn-delayed', to: 'b+t@bounces.test', state: 'waiting', dueAt: '2025-01-01T00:00:31.000Z' },
+        { id: 2, kind: 'complaint', to: 'fbl@bounces.test', state: 'waiting', dueAt: '2025-01-01T00:00:01.000Z' },
+      ],
+    },
+    {
+      name: 'without reportTo: recorded, not handed over',
+      reportTo: null,
+      from: 'b+t@bounces.test',
+      rcpts: ['complain@x'],
+      want: [{ kind: 'complaint', to: 'fbl@bounces.test', destination: null, state: 'no_destination' }],
+    },
+    { name: 'the null sender gets no report', reportTo: TO, from: '', rcpts: ['bouncelater@x'], want: [{ kind: 'dsn-failed', to: null, state: 'no_sender' }] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const handed: [LateReport, string][] = [];
+      const l = ledger({ reportTo: c.reportTo, onReport: (r, h) => handed.push([r, h.toString()]) });
+      const events: Parameters<typeof play>[1] = [['mail', c.from], ...c.rcpts.map((r) => ['rcpt', r] as ['rcpt', string]), ['data', '<m@x>']];
+      play(l, events);
+      const reports = l.reports();
+      assert.equal(reports.length, c.want.length);
+      reports.forEach((r, i) => {
+        const picked = Object.fromEntries(Object.keys(c.want[i]!).map((k) => [k, r[k as keyof LateReport]]));
+        assert.deepEqual(picked, c.want[i]);
+        assert.deepEqual([r.messageId, r.originalFrom, r.queueId, r.tries], ['<m@x>', c.from, 'Q1', []]);
+      });
+      const waiting = reports.filter((r) => r.state === 'waiting');
+      assert.deepEqual(handed.map(([r]) => r), waiting, 'the waiting ones, and only those, are handed over');
+      for (const [, headers] of handed) assert.equal(headers, 'Message-ID: <m@x>\r\nSubject: t\r\n');
+    });
+  }
+
+  test('reportTried: each try kept; the state follows the answer', () => {
+    const deferred: SendResult = { kind: 'deferred', reply: '451 4.3.0 Try later' };
+    const steps: { result: SendResult; givingUp: boolean; state: LateReport['state'] }[][] = [
+      [{ result: { kind: 'accepted', reply: '250 2.0.0 Ok' }, givingUp: false, state: 'sent' }],
+      [
+        { result: deferred, givingUp: false, state: 'waiting' },
+        { result: { kind: 'unreachable', error: 'ECONNREFUSED' }, givingUp: false, state: 'waiting' },
+        { result: { kind: 'accepted', reply: '250 2.0.0 Ok' }, givingUp: false, state: 'sent' },
+      ],
+      [
+        { result: deferred, givingUp: false, state: 'waiting' },
+        { result: deferred, givingUp: true, state: 'gave_up' },
+      ],
+      [{ result: { kind: 'refused', reply: '550 5.7.1 no' }, givingUp: false, state: 'refused' }],
+    ];
+    for (const run of steps) {
+      const l = ledger({ reportTo: TO });
+      play(l, [['mail', 'b+t@bounces.test'], ['rcpt', 'bouncelater@x'], ['data', '<m@x>']]);
+      for (const step of run) {
+        const after = l.reportTried(1, step.result, { givingUp: step.givingUp, reportMessageId: '<r@sink>' });
+        assert.equal(after?.state, step.state);
+      }
+      const [r] = l.reports();
+      assert.equal(r!.tries.length, run.length);
+      assert.deepEqual(
+        r!.tries.map((t) => t.reply ?? t.error),
+        run.map((s) => (s.result.kind === 'unreachable' ? s.result.error : s.result.reply)),
+      );
+      assert.equal(r!.reportMessageId, '<r@sink>');
+      assert.equal(r!.sentAt !== undefined, r!.state === 'sent');
+    }
+  });
+
+  test('reset() forgets reports; a late try for one is ignored; numbering goes on', () => {
+    const l = ledger({ reportTo: TO });
+    play(l, [['mail', 'b+t@bounces.test'], ['rcpt', 'bouncelater@x'], ['data', '<m@x>']]);
+    l.reset();
+    assert.deepEqual(l.reports(), []);
+    assert.equal(l.reportTried(1, { kind: 'accepted', reply: '250 ok' }, { givingUp: false }), null);
+    play(l, [['mail', 'b+t@bounces.test'], ['rcpt', 'complain@x'], ['data', '<n@x>']]);
+    assert.deepEqual(l.reports().map((r) => r.id), [2]);
   });
 });
 

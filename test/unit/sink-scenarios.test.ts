@@ -10,6 +10,7 @@ import {
   SCENARIOS,
   SCENARIO_HELP,
   dataReply,
+  laterReport,
   rcptDecision,
   scenarioFor,
   scenarioMarkdown,
@@ -77,6 +78,16 @@ describe('scenarioFor', () => {
       ['  Drop+X@Y.test ', 'drop', 'drop', {}],
       ['unknown', 'unknown', 'unknown', {}],
       ['a@b@unknown@x.test', 'accept', 'accept', {}],
+      ['bouncelater@x.test', 'bouncelater', 'bouncelater', { reportDelaySeconds: 2 }],
+      ['BounceLater-10+t@x.test', 'bouncelater', 'bouncelater-10', { reportDelaySeconds: 10 }],
+      ['bouncelater-0@x.test', 'bouncelater', 'bouncelater-0', { reportDelaySeconds: 0 }],
+      ['bouncelater-123456@x.test', 'accept', 'accept', {}],
+      ['bouncelater10@x.test', 'accept', 'accept', {}],
+      ['delaylater@x.test', 'delaylater', 'delaylater', { reportDelaySeconds: 2 }],
+      ['delaylater-5@x.test', 'delaylater', 'delaylater-5', { reportDelaySeconds: 5 }],
+      ['complain@x.test', 'complain', 'complain', { reportDelaySeconds: 2 }],
+      ['complain-60+a@x.test', 'complain', 'complain-60', { reportDelaySeconds: 60 }],
+      ['complaint@x.test', 'accept', 'accept', {}],
     ];
     for (const [address, kind, name, params] of cases) {
       const s = scenarioFor(address);
@@ -110,6 +121,9 @@ describe('rcptDecision', () => {
       ['policy@x.test', ['554 5.7.1 <policy@x.test>: Relay access denied: message rejected due to policy']],
       ['toolarge@x.test', [OK, OK]],
       ['slow-20@x.test', [OK]],
+      ['bouncelater@x.test', [OK, OK]],
+      ['delaylater-3@x.test', [OK]],
+      ['complain@x.test', [OK]],
     ];
     for (const [address, replies] of cases) {
       replies.forEach((reply, i) => {
@@ -139,6 +153,26 @@ describe('rcptDecision', () => {
   });
 });
 
+describe('laterReport', () => {
+  test('the report a recipient owes once queued, and its delay', () => {
+    const cases: [string, ReturnType<typeof laterReport>][] = [
+      ['alice@x.test', null],
+      ['unknown@x.test', null],
+      ['bouncelater@x.test', { kind: 'dsn-failed', delaySeconds: 2 }],
+      ['bouncelater-7+a@x.test', { kind: 'dsn-failed', delaySeconds: 7 }],
+      ['delaylater-0@x.test', { kind: 'dsn-delayed', delaySeconds: 0 }],
+      ['Complain@x.test', { kind: 'complaint', delaySeconds: 2 }],
+    ];
+    for (const [address, want] of cases) assert.deepEqual(laterReport(address), want, address);
+  });
+
+  test('late-report scenarios are queued like accept', () => {
+    for (const a of ['bouncelater@x.test', 'delaylater@x.test', 'complain@x.test']) {
+      assert.deepEqual(dataReply([a]), { code: 250, enhanced: '2.0.0', text: 'Ok: queued as {id}' }, a);
+    }
+  });
+});
+
 describe('the scenario table as documented', () => {
   test('every row: a kind, documented local parts, a description; shortened texts keep their words', () => {
     for (const row of SCENARIOS) {
@@ -158,7 +192,7 @@ describe('the scenario table as documented', () => {
   });
 
   test('every documented local part selects its own row', () => {
-    const example = (part: string): string => part.replace(/-K$|K$/, (m) => m.replace('K', '3')).replace(/-N$/, '-30').replace(/-MS$/, '-10');
+    const example = (part: string): string => part.replace(/-K$|K$/, (m) => m.replace('K', '3')).replace(/-N$/, '-30').replace(/-MS$/, '-10').replace(/-S$/, '-5');
     for (const row of SCENARIOS) {
       if (!row.match) continue;
       for (const part of row.localParts) {
