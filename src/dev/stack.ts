@@ -70,7 +70,15 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     if (sendsToSink(config)) {
       // Where the default URL points, with the control port next to it as `rebound sink` has it.
       const smtpPort = Number(new URL(config.smtpUrl).port);
-      started.sink = await startSink({ port: smtpPort, controlPort: smtpPort + 1, log: (entry) => logger.info(entry, 'sink transaction') });
+      // Its late reports (bouncelater, delaylater, complain) go to the listener started above.
+      const { host, port } = { host: started.inbound.host, port: started.inbound.port };
+      started.sink = await startSink({
+        port: smtpPort,
+        controlPort: smtpPort + 1,
+        reportTo: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+        reportingHost: 'sink.rebound.test',
+        log: ({ msg, ...fields }: { msg?: string }) => logger.info(fields, msg ?? 'sink'),
+      });
       config.smtpUrl = started.sink.url;
     }
     started.worker = await createReboundWorker({ config });
