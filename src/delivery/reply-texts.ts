@@ -34,6 +34,14 @@ export const SENDER_SIDE_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /verify sender/, sample: '550 Could not verify sender <bounces@mail.example.com>' },
   { pattern: /sender (?:domain|address) (?:must|does|is|not|unknown)/, sample: '553 <bounces@mail.example.com>: Sender domain must exist' },
   { pattern: /unknown sender/, sample: '550 Unknown sender <bounces@mail.example.com>' },
+  { pattern: /sender (?:is )?not known/, sample: '550 Sender not known' },
+  // The same in French, German and Spanish, so that the foreign unknown-user wordings below never
+  // read a reply about our address as one about the recipient's.
+  { pattern: /(?:adresse|domaine) (?:de l['’]|d['’])?exp[ée]diteur/, sample: "550 Adresse de l'expéditeur refusée" },
+  { pattern: /exp[ée]diteur (?:inconnu|refus[ée]|rejet[ée])/, sample: '550 Expéditeur inconnu' },
+  { pattern: /absender-?(?:adresse|domain)|(?:adresse|domain) des absenders/, sample: '550 Absenderadresse abgelehnt' },
+  { pattern: /absender (?:ist )?(?:unbekannt|abgelehnt)/, sample: '550 Absender unbekannt' },
+  { pattern: /(?:direcci[óo]n|dominio) del remitente|remitente (?:desconocido|rechazad[oa]|no existe)/, sample: '550 Dirección del remitente rechazada' },
   { pattern: /envelope sender/, sample: '553 sorry, your envelope sender has been denied' },
   { pattern: /badmailfrom/, sample: '553 sorry, your address is in my badmailfrom list' },
   { pattern: /sending (?:quota|limit)/, sample: '550 5.4.5 Sending quota exceeded for this account' },
@@ -176,16 +184,17 @@ export const MAILBOX_DISABLED = /(?:account|mail ?box|user)\b[^.;]{0,40}\b(?:dis
 
 /**
  * No such mailbox, in French, German and Spanish. Each names the mailbox, the user or the address
- * before its verb, and the words between may not name the sender (expéditeur, Absender,
- * remitente; the return address), so that a reply about our address never suppresses the
- * recipient. They only ever count in a 5xx reply or a failed report (the English list's rules).
+ * before its verb, within one sentence (a dot inside an address does not end it), and the words
+ * between may not name the sender (expéditeur, Absender, remitente; the return address), so that
+ * a reply about our address never suppresses the recipient; SENDER_SIDE also knows those words.
+ * Like the English ones they only count in a 5xx reply, or in a report whose mail system gave up.
  */
 const FOREIGN_UNKNOWN_USER_ALTERNATIVES: readonly TextAlternative[] = [
-  { pattern: /\b(?:adresse|destinataire|utilisateur|compte|bo[iî]te aux lettres)\b(?:(?!exp[ée]diteur|retour|envoi)[^.;]){0,60}\bn['’]existe pas\b/, sample: "550 L'adresse de messagerie référencée ci-dessus n'existe pas." },
+  { pattern: /\b(?:adresse|destinataire|utilisateur|compte|bo[iî]te aux lettres)\b(?:(?!exp[ée]diteur|retour|envoi)(?:[^.;]|\.(?!\s|$))){0,60}\bn['’]existe pas\b/, sample: "550 L'adresse de messagerie référencée ci-dessus n'existe pas." },
   { pattern: /\b(?:adresse (?:(?:de messagerie|électronique|e-?mail) )?inconnue|(?:destinataire|utilisateur) inconnu)/, sample: '550 Adresse inconnue' },
   { pattern: /\b(?<!absender-)(?:benutzer|nutzer|empf[äa]nger|adresse|postfach|mailbox|konto)\s+(?:ist\s+)?unbekannt\b/, sample: '550 Empfänger unbekannt' },
-  { pattern: /\b(?:benutzer|nutzer|empf[äa]nger|adresse|postfach|mailbox|konto)(?:(?!absender)[^.;]){0,40}\bexistiert nicht\b/, sample: '550 Die E-Mail-Adresse existiert nicht' },
-  { pattern: /\b(?:usuario|destinatario|direcci[óo]n|cuenta|buz[óo]n)(?:(?!remitente)[^.;]){0,40}\bno existe\b/, sample: '550 El usuario no existe' },
+  { pattern: /\b(?:benutzer|nutzer|empf[äa]nger|adresse|postfach|mailbox|konto)(?:(?!absender)(?:[^.;]|\.(?!\s|$))){0,40}\bexistiert nicht\b/, sample: '550 Die E-Mail-Adresse existiert nicht' },
+  { pattern: /\b(?:usuario|destinatario|direcci[óo]n|cuenta|buz[óo]n)(?:(?!remitente)(?:[^.;]|\.(?!\s|$))){0,40}\bno existe\b/, sample: '550 El usuario no existe' },
   { pattern: /\b(?:usuario|destinatario) desconocido\b/, sample: '550 Destinatario desconocido' },
 ];
 
