@@ -29,8 +29,17 @@ function recipientOf(group: Field[]): RecipientEvidence {
     address,
     action: actionOf(fieldValue(group, 'action'), status),
     status: status ? status.split(/[\s(]/)[0] : null,
-    diagnostic: fieldValue(group, 'diagnostic-code'),
+    diagnostic: fieldValue(group, 'diagnostic-code') ?? replyInStatus(status),
   };
+}
+
+/**
+ * Some MTAs write the SMTP reply itself into Status ("Status: 553 Exceeded maximum inbound message
+ * size") instead of an RFC 3463 code: with no Diagnostic-Code, that reply is the diagnostic.
+ */
+export function replyInStatus(status: string | null): string | null {
+  const s = (status ?? '').trim();
+  return /^[45]\d\d\s+\S/.test(s) ? s : null;
 }
 
 /** The Action field; when it is missing or unknown, the status class tells (RFC 3463 section 3.1). */

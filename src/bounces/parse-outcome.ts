@@ -28,6 +28,8 @@ const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3}$/;
 const ENHANCED_IN_TEXT = /(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d]|\.\d)/;
 /** A reply code inside text ("... said: 550 5.1.1 ...", "Remote host said: 554-..."). */
 const CODE_IN_TEXT = /(?<![\d.[])([45]\d\d)(?:[ -](?=[245]\.\d|[A-Za-z<(\[#"'])|$)/m;
+/** A reply code the text names as one, after the reply ("mailbox unavailable. [SMTP Error Code 550]"). */
+export const NAMED_CODE = /\bSMTP (?:error |reply |response |status )?code:?\s*([45]\d\d)\b/i;
 
 /** Canonical form of a reported address: no "rfc822;" type, no brackets, lower case. */
 export function cleanAddress(value: string): string {
@@ -61,6 +63,8 @@ export function replyInDiagnostic(diagnostic: string): RawReply {
     const fromCode = parseReplyLine(diagnostic.slice(at.index));
     if (fromCode.code !== null) return withEnhancedFromText({ ...fromCode, text: diagnostic.replace(/\s+/g, ' ').trim() });
   }
+  const named = NAMED_CODE.exec(diagnostic);
+  if (named) return withEnhancedFromText({ code: Number(named[1]), enhanced: direct.enhanced, text: diagnostic.replace(/\s+/g, ' ').trim() });
   return withEnhancedFromText({ code: null, enhanced: direct.enhanced, text: diagnostic.replace(/\s+/g, ' ').trim() });
 }
 

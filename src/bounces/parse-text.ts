@@ -6,7 +6,7 @@
 import type { DsnAction } from './contract';
 import { fieldValue, linesOf } from './parse-fields';
 import type { ReceivedMail } from './parse-mime';
-import { cleanAddress, MAX_RECIPIENTS, RecipientEvidence } from './parse-outcome';
+import { cleanAddress, MAX_RECIPIENTS, NAMED_CODE, RecipientEvidence } from './parse-outcome';
 
 /** Human text read; a bounce's explanation is a few lines, the rest is the returned message. */
 const MAX_HUMAN_CHARS = 64 * 1024;
@@ -40,7 +40,9 @@ const SENDER_BEFORE = /(?<!expanded |generated |aliased |forwarded )\bfrom:?\s*<
 const MESSAGE_ID_LINE = /message[- ]?id|identifier|mts-id|queue id/i;
 /** An address in prose; non-ASCII allowed (RFC 6531), "=" not, so "SMTP=user@host" (X.400 gateways) gives the address. */
 const ADDRESS = /[A-Za-z0-9._%+!#$&'*/?^`{|}~\u0080-\uffff-]{1,64}@[A-Za-z0-9\u0080-\uffff-]{1,63}(?:\.[A-Za-z0-9\u0080-\uffff-]{1,63})+/g;
-const REPLY_CODE = /(?<![\d.[])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}/;
+const REPLY_CODE = new RegExp(`(?<![\\d.[])[45]\\d\\d(?:[ -]|$)|#?[45]\\.\\d{1,3}\\.\\d{1,3}|${NAMED_CODE.source}`, 'i');
+/** "This Message was undeliverable due to the following reason:": the reason for every recipient follows. */
+const REASON_INTRO = /\bthe following reasons?\s*:\s*$/i;
 const DELAY_WORDS = /has not yet been delivered|not been delivered yet|delivery attempts will continue|will (?:continue to )?(?:re)?try|still trying|will be retried|has been delayed|is delayed|delayed \d+ hours|temporarily (?:unable|deferred)|no action is required on your part|will keep trying/i;
 const GIVEN_UP_WORDS = /permanent|given up|giving up|gave up|failed permanently|fatal error|will not be (?:retried|delivered)|not going to try again/i;
 
@@ -131,7 +133,28 @@ function reasonFor(lines: readonly string[], at: readonly number[], addressesByL
   if (coded) return coded;
   const nearby = at.map((line) => firstCodedLineAfter(lines, line)).find((l) => l !== null);
   if (nearby) return `${windows[0]}\n${nearby}`;
-  return windows.find((w) => /[a-z]{3,}/i.test(stripAddresses(w))) ?? null;
+  const own = windows.find((w) => /[a-z]{3,}/i.test(stripAddresses(w))) ?? null;
+  const introduced = introducedReason(lines);
+  if (introduced) return own ? `${introduced}\n${own}` : introduced;
+  return own;
+}
+
+/**
+ * The paragraph after "due to the following reason:" (Netscape Messaging Server), which names the
+ * reason once, above the list of recipients, and none at the addresses themselves.
+ */
+export function introducedReason(lines: readonly string[]): string | null {
+  const at = lines.findIndex((l) => REASON_INTRO.test(l));
+  if (at < 0) return null;
+  const paragraph: string[] = [];
+  for (let i = at + 1; i < lines.length && i <= at + WINDOW_LINES; i++) {
+    if (lines[i].trim() === '') {
+      if (paragraph.length > 0) break;
+      continue;
+    }
+    paragraph.push(lines[i]);
+  }
+  return paragraph.length > 0 ? paragraph.join('\n') : null;
 }
 
 function stripAddresses(text: string): string {

@@ -34,6 +34,14 @@ export const SENDER_SIDE_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /verify sender/, sample: '550 Could not verify sender <bounces@mail.example.com>' },
   { pattern: /sender (?:domain|address) (?:must|does|is|not|unknown)/, sample: '553 <bounces@mail.example.com>: Sender domain must exist' },
   { pattern: /unknown sender/, sample: '550 Unknown sender <bounces@mail.example.com>' },
+  { pattern: /sender (?:is )?not known/, sample: '550 Sender not known' },
+  // The same in French, German and Spanish, so that the foreign unknown-user wordings below never
+  // read a reply about our address as one about the recipient's.
+  { pattern: /(?:adresse|domaine) (?:de l['’]|d['’])?exp[ée]diteur/, sample: "550 Adresse de l'expéditeur refusée" },
+  { pattern: /exp[ée]diteur (?:inconnu|refus[ée]|rejet[ée])/, sample: '550 Expéditeur inconnu' },
+  { pattern: /absender-?(?:adresse|domain)|(?:adresse|domain) des absenders/, sample: '550 Absenderadresse abgelehnt' },
+  { pattern: /absender (?:ist )?(?:unbekannt|abgelehnt)/, sample: '550 Absender unbekannt' },
+  { pattern: /(?:direcci[óo]n|dominio) del remitente|remitente (?:desconocido|rechazad[oa]|no existe)/, sample: '550 Dirección del remitente rechazada' },
   { pattern: /envelope sender/, sample: '553 sorry, your envelope sender has been denied' },
   { pattern: /badmailfrom/, sample: '553 sorry, your address is in my badmailfrom list' },
   { pattern: /sending (?:quota|limit)/, sample: '550 5.4.5 Sending quota exceeded for this account' },
@@ -56,6 +64,10 @@ export const MAILBOX_FULL_ALTERNATIVES: readonly TextAlternative[] = [
   // RFC 5321's own 552 wording; also matched by `exceeded ... storage` above.
   { pattern: /exceeded storage allocation/, sample: '452 Requested mail action aborted: exceeded storage allocation' },
   { pattern: /insufficient (?:disk )?(?:space|storage) (?:in|for) (?:the )?(?:mailbox|user|recipient)/, sample: '452 4.0.0 Insufficient disk space for the user' },
+  // "your quota" and "sending quota" stay out: those are ours.
+  { pattern: /reached (?:its |their |the |his |her )?(?:disk |mailbox |storage )?quota/, sample: '452 Recipient reached disk quota' },
+  // qmail-style local delivery ("the user's mailfolder is full").
+  { pattern: /mail ?folder (?:is )?full/, sample: "452 The user's mailfolder is full" },
 ];
 export const MAILBOX_FULL = anyOf(MAILBOX_FULL_ALTERNATIVES);
 
@@ -109,6 +121,7 @@ export const TOO_LARGE_ALTERNATIVES: readonly TextAlternative[] = [
   // qmail adds "(#5.3.4)", whose code alone would decide: left out of the sample.
   { pattern: /databytes/, sample: '552 sorry, that message exceeds my databytes limit' },
   { pattern: /maximum (?:message )?size/, sample: '552 Maximum message size is 25 MB' },
+  { pattern: /exceeded (?:the )?maximum (?:inbound |incoming )?(?:message )?size/, sample: '552 Exceeded maximum inbound message size' },
 ];
 export const TOO_LARGE = anyOf(TOO_LARGE_ALTERNATIVES);
 
@@ -132,7 +145,9 @@ export const POLICY_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /unauthenticated/, sample: '550 Unauthenticated email rejected' },
   { pattern: /authentication (?:required|failed|checks)/, sample: '530 Authentication required' },
   { pattern: /not authori[sz]ed/, sample: '550 Client not authorized to send mail' },
-  { pattern: /relay/, sample: '550 Relaying denied' },
+  // Not Sendmail's "relay=[192.0.2.10]", which names the host that spoke to it, whatever the
+  // reply says ("553 5.3.0 <a@b>... Addressee unknown, relay=[...]").
+  { pattern: /relay(?!\s*=)/, sample: '550 Relaying denied' },
   // qmail adds "(#5.7.1)", whose X.7 subject alone would decide: left out of the sample.
   { pattern: /rcpthosts/, sample: "553 sorry, that domain isn't in my list of allowed rcpthosts" },
   { pattern: /policy/, sample: '550 Rejected by local policy' },
@@ -167,6 +182,22 @@ export const UNKNOWN_DOMAIN = anyOf(UNKNOWN_DOMAIN_ALTERNATIVES);
 /** "account ... disabled", "mailbox ... suspended": one pattern, e.g. "550 Mailbox is disabled". */
 export const MAILBOX_DISABLED = /(?:account|mail ?box|user)\b[^.;]{0,40}\b(?:disabled|inactive|deactivated|suspended|closed|locked|blocked by the user)\b/i;
 
+/**
+ * No such mailbox, in French, German and Spanish. Each names the mailbox, the user or the address
+ * before its verb, within one sentence (a dot inside an address does not end it), and the words
+ * between may not name the sender (expéditeur, Absender, remitente; the return address), so that
+ * a reply about our address never suppresses the recipient; SENDER_SIDE also knows those words.
+ * Like the English ones they only count in a 5xx reply, or in a report whose mail system gave up.
+ */
+const FOREIGN_UNKNOWN_USER_ALTERNATIVES: readonly TextAlternative[] = [
+  { pattern: /\b(?:adresse|destinataire|utilisateur|compte|bo[iî]te aux lettres)\b(?:(?!exp[ée]diteur|retour|envoi)(?:[^.;]|\.(?!\s|$))){0,60}\bn['’]existe pas\b/, sample: "550 L'adresse de messagerie référencée ci-dessus n'existe pas." },
+  { pattern: /\b(?:adresse (?:(?:de messagerie|électronique|e-?mail) )?inconnue|(?:destinataire|utilisateur) inconnu)/, sample: '550 Adresse inconnue' },
+  { pattern: /\b(?<!absender-)(?:benutzer|nutzer|empf[äa]nger|adresse|postfach|mailbox|konto)\s+(?:ist\s+)?unbekannt\b/, sample: '550 Empfänger unbekannt' },
+  { pattern: /\b(?:benutzer|nutzer|empf[äa]nger|adresse|postfach|mailbox|konto)(?:(?!absender)(?:[^.;]|\.(?!\s|$))){0,40}\bexistiert nicht\b/, sample: '550 Die E-Mail-Adresse existiert nicht' },
+  { pattern: /\b(?:usuario|destinatario|direcci[óo]n|cuenta|buz[óo]n)(?:(?!remitente)(?:[^.;]|\.(?!\s|$))){0,40}\bno existe\b/, sample: '550 El usuario no existe' },
+  { pattern: /\b(?:usuario|destinatario) desconocido\b/, sample: '550 Destinatario desconocido' },
+];
+
 /** No such mailbox at the recipient's domain. */
 export const UNKNOWN_USER_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /user unknown/, sample: '550 <alice@example.org>: Recipient address rejected: User unknown in local recipient table' },
@@ -186,6 +217,10 @@ export const UNKNOWN_USER_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /does not have an? \S+ account/, sample: '550 This user does not have an example.org account' },
   { pattern: /address (?:is )?unknown/, sample: '550 Address unknown' },
   { pattern: /unknown address/, sample: '550 Unknown address <alice@example.org>' },
+  { pattern: /addressee (?:is )?unknown/, sample: '550 Addressee unknown' },
+  { pattern: /(?:user|addressee|recipient) (?:is )?not known/, sample: '550 User not known' },
+  { pattern: /invalid final delivery userid/, sample: '550 Invalid final delivery userid: alice@example.org' },
+  ...FOREIGN_UNKNOWN_USER_ALTERNATIVES,
 ];
 export const UNKNOWN_USER = anyOf(UNKNOWN_USER_ALTERNATIVES);
 
@@ -215,6 +250,8 @@ export const CONNECTION_TEXT_ALTERNATIVES: readonly TextAlternative[] = [
   { pattern: /\bssl\b/, sample: 'SSL routines:ssl3_get_record:wrong version number' },
   { pattern: /certificate/, sample: "Hostname/IP does not match certificate's altnames" },
   { pattern: /handshake/, sample: 'Handshake failed with mx.example.org' },
+  { pattern: /(?:computer|host|server|system) (?:was |is )?(?:not reachable|unreachable)/, sample: 'The destination computer was not reachable within the allowed queue period' },
+  { pattern: /(?:host|server) (?:\S+ )?(?:is )?not responding/, sample: 'Host corel.com is not responding' },
 ];
 export const CONNECTION_TEXT = anyOf(CONNECTION_TEXT_ALTERNATIVES);
 
