@@ -45,7 +45,7 @@ export async function runDurationMs(handle: WorkflowHandle): Promise<number> {
  * in test/histories/ unchanged: they are what workflows started by older versions look like,
  * and the replay test keeps them replaying.
  */
-export const HISTORY_GENERATION = 'service';
+export const HISTORY_GENERATION = 'late';
 
 /**
  * With REBOUND_RECORD_HISTORIES=1, saves the history under test/histories/GENERATION-NAME.binpb
