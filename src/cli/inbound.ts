@@ -19,14 +19,18 @@ export function addInboundCommand(program: Command): void {
       const pool = createPool(config.databaseUrl);
       try {
         const listener = await startInboundListener({ pool, config: config.inbound });
+        // Its counters (README "Metrics") on REBOUND_METRICS_LISTEN, as a worker serves its own.
+        const { startMetricsServer } = await import('../metrics/server.js');
+        const metrics = config.metricsListen ? await startMetricsServer(config.metricsListen) : null;
         const { maxBytes, maxConnections, ratePerMinute, bounceDomain, imap: mailbox } = config.inbound;
         const { startImapPoller } = await import('../bounces/imap.js');
         const imap = mailbox ? startImapPoller({ pool, imap: mailbox, logger, maxBytes, bounceDomain }) : null;
-        logger.info({ listen: `${listener.host}:${listener.port}`, bounceDomain, maxBytes, maxConnections, ratePerMinute, imap: mailbox ? redactUrl(mailbox.url) : 'off' }, 'rebound inbound is listening; SIGINT or SIGTERM stops it');
+        logger.info({ listen: `${listener.host}:${listener.port}`, bounceDomain, maxBytes, maxConnections, ratePerMinute, imap: mailbox ? redactUrl(mailbox.url) : 'off', metrics: metrics?.url ?? null }, 'rebound inbound is listening; SIGINT or SIGTERM stops it');
         const signal = await untilSignal();
         logger.info({ signal }, 'rebound inbound is stopping: open sessions may finish');
         await listener.close();
         await imap?.stop();
+        await metrics?.close();
       } catch (err) {
         await pool.end().catch(() => undefined);
         reportFailure(err, false);
