@@ -64,16 +64,25 @@ install_chromium() {
   # test/integration/dashboard.test.ts drives /usr/bin/chromium with playwright-core. Without it
   # that test fails (it never skips); nothing else needs a browser, so setup goes on either way.
   [ -x /usr/bin/chromium ] && return 0
-  local hint="install it with: sudo apt-get install -y --no-install-recommends chromium"
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    say "chromium is missing (/usr/bin/chromium, for the dashboard test); $hint"
-    return 0
-  fi
+  can_apt_get chromium "/usr/bin/chromium, for the dashboard test" || return 0
   say "installing Debian's chromium (for the dashboard test)"
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
-      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; }; then
-    say "could not install chromium with apt-get; $hint (after apt-get update)"
-  fi
+  apt_get_install chromium || true
+}
+
+# Whether this run may use apt-get (root, apt-get present); says how to install package $1 (what
+# for: $2) otherwise. Set-up goes on either way: only the test that needs it fails.
+can_apt_get() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && return 0
+  say "$1 is missing ($2); install it with: sudo apt-get install -y --no-install-recommends $1"
+  return 1
+}
+
+# apt-get install of one Debian package, once more after apt-get update when the lists are stale.
+apt_get_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >/dev/null && return 0
+  apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >/dev/null && return 0
+  say "could not install $1 with apt-get; install it with: sudo apt-get install -y --no-install-recommends $1"
+  return 1
 }
 
 install_dovecot() {
@@ -82,20 +91,13 @@ install_dovecot() {
   # a policy-rc.d answering 101 keeps the package scripts from starting it, and it is stopped and
   # disabled after in case an init system started it anyway, so nothing listens on 143/993.
   [ -x /usr/sbin/dovecot ] && return 0
-  local hint="install it with: sudo apt-get install -y --no-install-recommends dovecot-imapd (then stop and disable the dovecot service)"
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    say "dovecot is missing (/usr/sbin/dovecot, for the IMAP polling test); $hint"
-    return 0
-  fi
+  can_apt_get dovecot-imapd "/usr/sbin/dovecot, for the IMAP polling test" || return 0
   say "installing Debian's dovecot-imapd (for the IMAP polling test; its system service stays off)"
   local policy=/usr/sbin/policy-rc.d placed=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && placed=1
   fi
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null \
-      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >/dev/null; }; }; then
-    say "could not install dovecot-imapd with apt-get; $hint (after apt-get update)"
-  fi
+  apt_get_install dovecot-imapd || true
   if [ "$placed" = 1 ]; then rm -f "$policy"; fi
   # Only reached when dovecot was missing, so any dovecot service here is the one just installed.
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true; fi

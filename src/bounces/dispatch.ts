@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from '../log';
+import { startSweeping } from '../sweeper';
 import { REPORT_WORKFLOW_TYPE, reportWorkflowId } from './contract';
 import { markStarted, unstartedReports } from './store';
 
@@ -38,35 +39,17 @@ export async function startReportWorkflows({ pool, client, taskQueue }: Omit<Rep
 
 /** Sweeps every second until the returned function is called; that function waits for a sweep in progress. */
 export function startReportSweeper(deps: ReportSweeperDeps): () => Promise<void> {
-  let stopped = false;
-  let failing = false;
-  let running: Promise<void> = Promise.resolve();
-  const sweep = async () => {
-    try {
-      for (let more = true; more && !stopped; ) {
+  return startSweeping({
+    name: 'report sweeper',
+    intervalMs: REPORT_SWEEP_INTERVAL_MS,
+    logger: deps.logger,
+    failing: 'report sweeper cannot start report workflows; retrying every second',
+    async run(stopped) {
+      for (let more = true; more && !stopped(); ) {
         const ids = await unstartedReports(deps.pool, 0, SWEEP_BATCH);
         if (ids.length > 0) await startReportWorkflows(deps, ids);
         more = ids.length === SWEEP_BATCH;
       }
-      if (failing) deps.logger.info({}, 'report sweeper works again');
-      failing = false;
-    } catch (err) {
-      if (!failing) deps.logger.warn({ err: (err as Error).message }, 'report sweeper cannot start report workflows; retrying every second');
-      failing = true;
-    }
-  };
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    running = sweep().finally(() => {
-      busy = false;
-    });
-  }, REPORT_SWEEP_INTERVAL_MS);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+    },
+  });
 }

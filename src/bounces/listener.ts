@@ -27,6 +27,7 @@ import { judgeRecipient, reportRecipient } from './inbound-recipient';
 import { countInboundRefusal, countInboundReport } from './listener-metrics';
 import { createRefusalCounter, type RefusalReason } from './refusals';
 import { tokenOfAddress } from './verp';
+import { SmtpReply, type SmtpConnection } from '../smtp/server-reply';
 
 export type InboundListenerConfig = Pick<ReboundConfig['inbound'], 'listen' | 'bounceDomain' | 'bounceSecret' | 'maxBytes' | 'maxConnections' | 'ratePerMinute'>;
 
@@ -56,16 +57,6 @@ export interface InboundListener {
   close(): Promise<void>;
 }
 
-class SmtpReply extends Error {
-  constructor(
-    readonly responseCode: number,
-    text: string,
-  ) {
-    super(text);
-  }
-}
-
-type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
 const TOO_MANY_CONNECTIONS = '4.7.0 too many connections, try again later';
 const RATE_LIMITED = '4.7.1 too many messages from your address, try again later';
@@ -77,7 +68,7 @@ class InboundSmtpServer extends SMTPServer {
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     super.connect(socket, socketOptions);
-    let conn: Connection | undefined;
+    let conn: SmtpConnection | undefined;
     for (const c of this.connections) if (c._socket === socket) conn = c;
     if (!conn) return;
     const send = conn.send.bind(conn);

@@ -22,22 +22,13 @@ import { SMTPServer } from 'smtp-server';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { SinkLedger } from './ledger';
 import { RCPT_OK, replyText } from './scenarios';
+import { SmtpReply, type SmtpConnection } from '../smtp/server-reply';
 
 /** Largest message the sink reads (and advertises with SIZE). */
 export const MAX_MESSAGE_BYTES = 30 * 1024 * 1024;
 
 const MAIL_OK = '2.1.0 Sender OK';
 
-class SmtpReply extends Error {
-  constructor(
-    readonly responseCode: number,
-    text: string,
-  ) {
-    super(text);
-  }
-}
-
-type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
 /**
  * smtp-server with two hooks on every connection: the success replies to MAIL/RCPT carry the
@@ -45,12 +36,12 @@ type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
  * record of the transaction. Both use smtp-server's public (typed) connection API.
  */
 export class SinkSmtpServer extends SMTPServer {
-  readonly live = new Map<string, Connection>();
+  readonly live = new Map<string, SmtpConnection>();
   onReset: (connectionId: string) => void = () => undefined;
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     super.connect(socket, socketOptions);
-    let conn: Connection | undefined;
+    let conn: SmtpConnection | undefined;
     for (const c of this.connections) if (c._socket === socket) conn = c;
     if (!conn) return;
     const c = conn;

@@ -6,6 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from '../log';
+import { startSweeping } from '../sweeper';
 import { WEBHOOK_WORKFLOW_TYPE, webhookWorkflowId, type AnyWebhookEventType, type WebhookDeliveryInput } from './contract';
 import { dispatchTargets, markDispatched, pruneEvents, subscribedTypes, undispatchedEvents } from './store';
 
@@ -108,42 +109,23 @@ export function createWebhookDispatcher({ pool, client, taskQueue, logger }: Web
     dispatch,
 
     startSweeper() {
-      let stopped = false;
-      let running: Promise<void> = Promise.resolve();
-      let failing = false;
       let sweeps = 0;
-      const sweep = async () => {
-        try {
+      return startSweeping({
+        name: 'webhook sweeper',
+        intervalMs: SWEEP_INTERVAL_MS,
+        logger,
+        failing: 'webhook sweeper cannot start deliveries; retrying every 2 s',
+        async run(stopped) {
           if (sweeps++ % PRUNE_EVERY_SWEEPS === PRUNE_EVERY_SWEEPS - 1) await pruneEvents(pool, EVENT_RETENTION_DAYS, 10_000);
           // No active endpoint: nothing to start (the cached list is the only query).
           const active = (await types()).size > 0;
           for (let more = active; more; ) {
             const ids = await undispatchedEvents(pool, SWEEP_MIN_AGE_MS, SWEEP_BATCH);
             if (ids.length > 0) await dispatch(ids);
-            more = ids.length === SWEEP_BATCH && !stopped;
+            more = ids.length === SWEEP_BATCH && !stopped();
           }
-          if (failing) logger.info({}, 'webhook sweeper works again');
-          failing = false;
-        } catch (err) {
-          // Logged once per outage, not every two seconds.
-          if (!failing) logger.warn({ err: (err as Error).message }, 'webhook sweeper cannot start deliveries; retrying every 2 s');
-          failing = true;
-        }
-      };
-      let busy = false;
-      const timer = setInterval(() => {
-        if (busy) return; // a slow sweep is not stacked on
-        busy = true;
-        running = sweep().finally(() => {
-          busy = false;
-        });
-      }, SWEEP_INTERVAL_MS);
-      timer.unref();
-      return async () => {
-        stopped = true;
-        clearInterval(timer);
-        await running;
-      };
+        },
+      });
     },
   };
 }

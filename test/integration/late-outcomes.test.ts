@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Pool } from 'pg';
 import { startInboundListener, type InboundListener } from '../../src/bounces/listener';
-import { storeRawReport } from '../../src/bounces/inbox';
+import { storeProviderEvents, storeRawReport } from '../../src/bounces/inbox';
 import { reportWorkflowId } from '../../src/bounces/contract';
 import { returnPathAddress, returnPathToken, withReboundRef } from '../../src/bounces/verp';
 import { loadConfig } from '../../src/config';
@@ -178,6 +178,20 @@ describe('late outcomes', () => {
     assert.equal(own.recipients.find((r) => r.address === waiting)?.state, 'retrying');
     await recordHistory(handle, 'bounce-while-open');
     await handle.cancel();
+  });
+
+  test('a provider\'s bounce event finds the message by the queue id of the relay\'s 250', async () => {
+    const address = testAddress('ok', uid());
+    const messageId = await deliveredMessage([address]);
+    await stack.rebound.result(messageId);
+    const { relay_queue_id: queueId, reply_text: reply } = (await stack.pool.query('SELECT relay_queue_id, reply_text FROM accepted_recipients WHERE message_id = $1', [messageId])).rows[0];
+    assert.ok(queueId && reply.includes(`queued as ${queueId}`), `${queueId} from ${reply}`);
+    const event = { provider: 'sendgrid' as const, eventId: `sg-${uid()}`, type: 'bounce' as const, recipient: address, at: new Date().toISOString(), queueId, messageIdHeader: null, reboundRef: null, status: '5.1.1', code: '550', diagnostic: '550 5.1.1 The email account that you tried to reach does not exist', permanent: true, feedbackType: null };
+    assert.deepEqual(await storeProviderEvents(stack.pool, [event, event]), { stored: 1, duplicates: 1 });
+    const status = await eventually('the provider\'s bounce merged', () => stack.rebound.status(messageId), (s) => s.recipients[0].late === true);
+    assert.deepEqual(status.recipients[0].lateOutcomes?.map((o) => [o.kind, o.source, o.reply?.category]), [['bounced', 'sendgrid', 'unknown_user']]);
+    assert.equal((await eventually('suppressed', () => stack.rebound.suppressions.check(address), (c) => c.suppressed)).reason, 'hard_bounce');
+    assert.match((await reportsFor(messageId))[0].detail, /queue_id/);
   });
 
   test('a forged report changes nothing; one about no known message is an orphan, listed', async () => {

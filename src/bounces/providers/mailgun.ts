@@ -6,7 +6,7 @@
 // opened, clicked, unsubscribed and stored are counted as ignored.
 import { createHmac } from 'node:crypto';
 import type { ProviderEvent } from '../contract';
-import { diagnosticText, enhancedStatus, instant, isObject, messageIdHeader, objectAt, optionalText, recipientAddress, replyParts, requiredText, type JsonObject, type Normalised } from './payload';
+import { NO_REPLY, diagnosticText, enhancedStatus, instant, isObject, messageIdHeader, objectAt, optionalText, recipientAddress, replyParts, requiredText, type JsonObject, type Normalised } from './payload';
 import { refused, sameSecret, VERIFIED, withinWindow, type Verification } from './verification';
 
 /** Mailgun's advice: refuse timestamps far from now; a quarter of an hour either way. */
@@ -108,11 +108,7 @@ function mailgunEvent(e: JsonObject): ProviderEvent | null {
     queueId: null,
     messageIdHeader: messageIdHeader(headers['message-id'], 'event-data.message.headers.message-id'),
     reboundRef: null,
-    status: null,
-    code: null,
-    diagnostic: null,
-    permanent: null,
-    feedbackType: null,
+    ...NO_REPLY,
   };
   if (name === 'complained') return { ...base, type: 'complaint', feedbackType: 'abuse' };
   const severity = optionalText(e.severity, 'event-data.severity', 32);

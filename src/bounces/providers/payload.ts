@@ -121,3 +121,6 @@ export function parseJsonBody(raw: Buffer): unknown {
     throw new PayloadError('body', `is not valid JSON (${(err as Error).message})`);
   }
 }
+
+/** The fields of a ProviderEvent an event without a reply or verdict leaves empty, filled in per event type. */
+export const NO_REPLY = { status: null, code: null, diagnostic: null, permanent: null, feedbackType: null } as const;

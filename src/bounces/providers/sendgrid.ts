@@ -6,7 +6,7 @@
 // unsubscribes are counted as ignored.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { ProviderEvent } from '../contract';
-import { diagnosticText, enhancedStatus, instant, messageIdHeader, objectAt, optionalText, recipientAddress, recordList, replyParts, requiredText, type JsonObject, type Normalised } from './payload';
+import { NO_REPLY, diagnosticText, enhancedStatus, instant, messageIdHeader, objectAt, optionalText, recipientAddress, recordList, replyParts, requiredText, type JsonObject, type Normalised } from './payload';
 import { refused, VERIFIED, withinWindow, type Verification } from './verification';
 
 export const SENDGRID_SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
@@ -80,11 +80,7 @@ function sendgridEvent(e: JsonObject, field: string): ProviderEvent | null {
     queueId: queueIdOf(optionalText(e.sg_message_id, `${field}.sg_message_id`)),
     messageIdHeader: messageIdHeader(e['smtp-id'], `${field}.smtp-id`),
     reboundRef: null,
-    status: null,
-    code: null,
-    diagnostic: null,
-    permanent: null,
-    feedbackType: null,
+    ...NO_REPLY,
   };
   switch (name) {
     case 'bounce': {

@@ -5,7 +5,7 @@
 // are counted as ignored. Pure: no I/O.
 import { REBOUND_REF_HEADER, type ProviderEvent } from '../contract';
 import type { SnsEnvelope } from './sns-signature';
-import { diagnosticText, enhancedStatus, instant, isObject, messageIdHeader, objectAt, optionalText, PayloadError, recipientAddress, recordList, replyParts, type JsonObject, type Normalised } from './payload';
+import { NO_REPLY, diagnosticText, enhancedStatus, instant, isObject, messageIdHeader, objectAt, optionalText, PayloadError, recipientAddress, recordList, replyParts, type JsonObject, type Normalised } from './payload';
 
 type SesEventType = 'Bounce' | 'Complaint' | 'DeliveryDelay';
 
@@ -57,7 +57,7 @@ function headerValues(headers: unknown): Map<string, unknown> {
 }
 
 function recipientEvents(type: SesEventType, ses: JsonObject, base: Pick<ProviderEvent, 'provider' | 'eventId'> & Identity): ProviderEvent[] {
-  const quiet = { status: null, code: null, diagnostic: null, permanent: null, feedbackType: null };
+  const quiet = NO_REPLY;
   switch (type) {
     case 'Bounce': {
       const bounce = objectAt(ses.bounce, 'Message.bounce');
