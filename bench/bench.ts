@@ -141,9 +141,20 @@ async function runMode(
   // sleepers' soft bounces write no events.
   const webhooks = shared.withWebhooks ? await runWebhooks(ctx, { messages: sizes.webhooks, concurrency: opts.concurrency }) : null;
   if (webhooks) await quiesce(ctx);
-  // Also before the sleepers: the reports' CPU is read against an idle pipeline.
-  const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency }) : null;
-  if (late) await quiesce(ctx);
+  // Also before the sleepers, on an idle pipeline; a report's CPU is read against scenario 7's
+  // "off" batch (plain deliveries on this worker), so the run does not deliver those twice.
+  const off = webhooks?.cpuMsPerMessage.off;
+  const lateBaseline =
+    webhooks && off
+      ? {
+          from: 'scenario 7 (off)',
+          messages: webhooks.messages,
+          cpuMsPerMessage: { server: off.server, worker: off.worker, postgres: off.postgres, bench: off.client },
+          drainedSeconds: webhooks.drainedSeconds.off,
+          deliveryHistoryEvents: webhooks.deliveryHistoryEvents.off,
+        }
+      : null;
+  const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency, baseline: lateBaseline }) : null;
   const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
   sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
   log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);

@@ -2,8 +2,9 @@
 //
 // - The parser alone, in this process: parseReport over the bounce corpus (test/corpus/bounces),
 //   a warm-up pass and then N measured passes; microseconds per report and MB/s.
-// - The whole loop on the bench's stack: a batch of messages to plain addresses (the baseline),
-//   then one of the same size to the simulator's `bouncelater-0` addresses, which it accepts with
+// - The whole loop on the bench's stack: a batch of messages to plain addresses (the baseline;
+//   scenario 7's "off" batch when it ran just before, which is the same thing: plain deliveries
+//   on this worker), then one to the simulator's `bouncelater-0` addresses, which it accepts with
 //   250 and then at once mails a Postfix DSN about to the envelope sender, b+<token>@<domain>, on
 //   the bench's inbound listener (in this process). The listener stores each report; a worker's
 //   sweeper starts `report:<id>`, which records the late outcome, tells the address's reputation
@@ -119,10 +120,22 @@ export interface LateCpuMs {
   bench: number;
 }
 
+/** What a plain delivered message costs on this worker: the baseline a report's cost is read against. */
+export interface LateBaseline {
+  /** Where it was measured: `scenario 7 (off)` or `scenario 8`. */
+  from: string;
+  messages: number;
+  cpuMsPerMessage: LateCpuMs;
+  drainedSeconds: number | null;
+  /** One plain message's delivery workflow. */
+  deliveryHistoryEvents: number;
+}
+
 export interface LateResult {
   mode: string;
-  /** Messages in each batch: plain (the baseline), and bouncelater-0 (one DSN each). */
+  /** Messages that bounce after their 250 (bouncelater-0: one DSN each). */
   messages: number;
+  baseline: LateBaseline;
   /** Reports of the batch the listener stored, and what processing made of them. */
   reports: number;
   outcomes: Record<string, number>;
@@ -132,10 +145,10 @@ export interface LateResult {
   /** inbound_reports.received_at -> started_at (the sweeper, every second) and -> processed_at, ms. */
   storedToStartedMs: { p50: number | null; p95: number | null };
   storedToProcessedMs: { p50: number | null; p95: number | null; max: number | null };
-  /** CPU per message of each batch, first submit until idle again, and the difference: per report. */
-  cpuMsPerMessage: { plain: LateCpuMs; late: LateCpuMs };
+  /** CPU per message of the bouncing batch, first submit until idle again; less the baseline's: per report. */
+  cpuMsPerMessage: LateCpuMs;
   cpuMsPerReport: LateCpuMs;
-  drainedSeconds: { plain: number | null; late: number | null };
+  drainedSeconds: number | null;
   /** The report workflows' histories, per report. */
   reportHistoryEvents: number | null;
   reportWorkflowTasks: number | null;
@@ -152,7 +165,7 @@ export interface LateResult {
   doubled: number;
   /** Reports the simulator did not get a 250 for (still waiting, gave up, refused). */
   reportsNotTaken: number;
-  /** Messages of either batch the simulator did not accept (counted with the mode's lost messages). */
+  /** Messages of scenario 8 the simulator did not accept (counted with the mode's lost messages). */
   messagesLost: number;
 }
 
@@ -233,10 +246,18 @@ function signalsNamed(events: Awaited<ReturnType<typeof fetchEvents>>, name: str
 
 const msBetween = (a: Date, b: Date | null): number | null => (b === null ? null : b.getTime() - a.getTime());
 
-export async function runLate(ctx: ModeContext, opts: { messages: number; concurrency: number }): Promise<LateResult> {
+/** The baseline measured here: a batch of plain messages. */
+async function plainBaseline(ctx: ModeContext, n: number, concurrency: number): Promise<{ baseline: LateBaseline; lost: number }> {
+  const plain = await runBatch(ctx, requests(ctx, 'lplain', n), concurrency, async () => {});
+  const deliveryHistoryEvents = (await fetchEvents(ctx.temporal, deliveryWorkflowId(plain.ids[0]!))).length;
+  return { baseline: { from: 'scenario 8', messages: n, cpuMsPerMessage: plain.cpu, drainedSeconds: plain.drainedSeconds, deliveryHistoryEvents }, lost: plain.lost };
+}
+
+/** `baseline`: plain deliveries measured just before on this worker (scenario 7's off batch); else a batch of them is run first. */
+export async function runLate(ctx: ModeContext, opts: { messages: number; concurrency: number; baseline?: LateBaseline | null }): Promise<LateResult> {
   const n = opts.messages;
-  ctx.log(`[${ctx.mode}] scenario 8: late outcomes, ${n} plain messages, then ${n} that bounce after their 250`);
-  const plain = await runBatch(ctx, requests(ctx, 'lplain', n), opts.concurrency, async () => {});
+  ctx.log(`[${ctx.mode}] scenario 8: late outcomes, ${n} messages that bounce after their 250 (baseline: ${opts.baseline ? opts.baseline.from : `${n} plain messages first`})`);
+  const { baseline, lost: plainLost } = opts.baseline ? { baseline: opts.baseline, lost: 0 } : await plainBaseline(ctx, n, opts.concurrency);
 
   const lateReqs = requests(ctx, 'llate', n);
   const ids = lateReqs.map((r) => r.id!);
@@ -285,30 +306,30 @@ export async function runLate(ctx: ModeContext, opts: { messages: number; concur
     tally.repTasks += c.workflowTasks;
     tally.hardBounced.push(signalsNamed(events, hardBouncedSignal.name));
   });
-  const baselineDelivery = (await fetchEvents(ctx.temporal, deliveryWorkflowId(plain.ids[0]!))).length;
   await runBounded(ids, 8, async (id) => {
     const events = await fetchEvents(ctx.temporal, deliveryWorkflowId(id));
     if (signalsNamed(events, lateOutcomeSignal.name) > 0) tally.signalled += 1;
-    tally.deliveryEvents += events.length - baselineDelivery;
+    tally.deliveryEvents += events.length - baseline.deliveryHistoryEvents;
   });
 
   const perReport = (x: number): number | null => (n > 0 ? round(x / n, 2) : null);
-  const added = (k: keyof LateCpuMs): number => round(late.cpu[k] - plain.cpu[k]) ?? 0;
+  const added = (k: keyof LateCpuMs): number => round(late.cpu[k] - baseline.cpuMsPerMessage[k]) ?? 0;
   const lost =
     ids.filter((id) => (counts.get(id)?.bounced ?? 0) === 0).length + addresses.filter((a) => !suppressed.has(a)).length + (reports.length - processed.length);
   const doubled = [...counts.values()].reduce((a, c) => a + Math.max(0, c.all - 1), 0) + tally.hardBounced.reduce((a, k) => a + Math.max(0, k - 1), 0);
   const result: LateResult = {
     mode: ctx.mode,
     messages: n,
+    baseline,
     reports: reports.length,
     outcomes,
     reportsPerSecond: span && span > 0 ? round(processed.length / span) : null,
     firstStoredToAllProcessedSeconds: round(span),
     storedToStartedMs: { p50: round(started.p50, 0), p95: round(started.p95, 0) },
     storedToProcessedMs: { p50: round(done.p50, 0), p95: round(done.p95, 0), max: round(done.max, 0) },
-    cpuMsPerMessage: { plain: plain.cpu, late: late.cpu },
+    cpuMsPerMessage: late.cpu,
     cpuMsPerReport: { server: added('server'), worker: added('worker'), postgres: added('postgres'), bench: added('bench') },
-    drainedSeconds: { plain: plain.drainedSeconds, late: late.drainedSeconds },
+    drainedSeconds: late.drainedSeconds,
     reportHistoryEvents: perReport(tally.reportEvents),
     reportWorkflowTasks: perReport(tally.reportTasks),
     reportActivities: perReport(tally.reportActivities),
@@ -319,7 +340,7 @@ export async function runLate(ctx: ModeContext, opts: { messages: number; concur
     lost,
     doubled,
     reportsNotTaken: n - sinkReports.filter((r) => r.state === 'sent').length,
-    messagesLost: plain.lost + late.lost,
+    messagesLost: plainLost + late.lost,
   };
   const c = result.cpuMsPerReport;
   ctx.log(
