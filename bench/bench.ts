@@ -151,7 +151,6 @@ async function runMode(
           messages: webhooks.messages,
           cpuMsPerMessage: { server: off.server, worker: off.worker, postgres: off.postgres, bench: off.client },
           drainedSeconds: webhooks.drainedSeconds.off,
-          deliveryHistoryEvents: webhooks.deliveryHistoryEvents.off,
         }
       : null;
   const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency, baseline: lateBaseline }) : null;

@@ -105,10 +105,8 @@ export interface ReturnPath {
 
 export interface BenchInbound {
   returnPath: ReturnPath;
-  /** host:port of the listener, for the sink's reportTo. */
+  /** host:port of the listener, for the sink's reportTo. Stopped by the cleanup, before its pool. */
   reportTo: string;
-  /** The listener's own pool: how many reports it has stored is read from PostgreSQL, not from here. */
-  close(): Promise<void>;
 }
 
 /**
@@ -121,7 +119,7 @@ export interface BenchInbound {
 export async function startBenchInbound(databaseUrl: string, cleanup: Cleanup): Promise<BenchInbound> {
   const returnPath: ReturnPath = { domain: 'bounces.bench.test', secret: randomBytes(32).toString('base64url') };
   const pool = createPool(databaseUrl, { max: 4 });
-  const closePool = cleanup.add('inbound listener pool', () => pool.end());
+  cleanup.add('inbound listener pool', () => pool.end());
   // Warnings and errors only, to stderr: stdout is the bench's table or JSON.
   const logger = pino({ level: 'warn', base: { service: 'rebound-bench', component: 'inbound' } }, pino.destination({ fd: 2 }));
   const listener = await startInboundListener({
@@ -136,15 +134,8 @@ export async function startBenchInbound(databaseUrl: string, cleanup: Cleanup): 
       ratePerMinute: Number(configDefault('REBOUND_INBOUND_RATE_LIMIT')),
     },
   });
-  const closeListener = cleanup.add('inbound listener', () => listener.close());
-  return {
-    returnPath,
-    reportTo: `${listener.host}:${listener.port}`,
-    async close() {
-      await closeListener();
-      await closePool();
-    },
-  };
+  cleanup.add('inbound listener', () => listener.close());
+  return { returnPath, reportTo: `${listener.host}:${listener.port}` };
 }
 
 // ---------------------------------------------------------------- Temporal dev server
