@@ -17,6 +17,8 @@ export interface BenchOptions {
   domainAttempts: number;
   domainCount: number;
   domainWrites: number;
+  /** Scenario 8: passes of the bounce parser over the corpus (after a warm-up pass). */
+  parserPasses: number;
   /** Wall-clock budget; default sizes shrink to fit it, sizes given on the command line do not. */
   budgetSeconds: number;
   /** Sizes given on the command line: run exactly as asked. */
@@ -62,6 +64,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     domainAttempts: quick ? 50_000 : 1_000_000,
     domainCount: quick ? 500 : 5000,
     domainWrites: quick ? 300 : 2000,
+    parserPasses: quick ? 3 : 30,
     budgetSeconds: quick ? 50 : 510,
     explicit: { messages: false, sleeping: false, mix: false },
     write: true,

@@ -1,8 +1,9 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
-// scenarios 0-5, scenario 6 (domain health) and scenario 7 (what webhooks cost), stops everything, prints a table (or one
+// scenarios 0-5, scenario 6 (domain health), scenario 7 (what webhooks cost) and scenario 8 (what late
+// outcomes cost; with the inbound listener in this process), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
-// non-zero when a message or a webhook event was lost or delivered twice — never because of speed.
+// non-zero when a message, a webhook event or a late outcome was lost or doubled — never because of speed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,15 +27,18 @@ import { runMix } from './scenarios/mix';
 import { runRawSmtp } from './scenarios/raw-smtp';
 import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
 import { runWebhooks, type WebhooksResult } from './scenarios/webhooks';
+import { returnPathMicrosPerAttempt, runLate, runParser, type LateResult, type ParserResult } from './scenarios/late';
 import {
   benchDatabaseUrl,
   Cleanup,
   prepareBenchDatabase,
+  startBenchInbound,
   startServer,
   startSinkChild,
   startWorkerChild,
   type PersistenceMode,
   type RemoteSink,
+  type ReturnPath,
 } from './stack';
 
 const BENCH_DIR = path.join(PROJECT_ROOT, 'bench');
@@ -62,17 +66,18 @@ async function runMode(
   opts: BenchOptions,
   shared: {
     sink: RemoteSink;
+    returnPath: ReturnPath;
     databaseUrl: string;
     tmpDir: string;
     runId: string;
     cleanup: Cleanup;
     withCost: boolean;
-    /** Scenario 7 runs in one mode only (in memory when it runs). */
+    /** Scenarios 7 and 8 run in one mode only (in memory when it runs). */
     withWebhooks: boolean;
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -92,7 +97,7 @@ async function runMode(
   log(`[${mode}] scenario 0: Temporal ceiling, ${ceilingN} workflows of each kind`);
   const ceiling = await runCeiling(temporal, server, { n: ceilingN, concurrency: opts.concurrency, tag, cleanup, log });
   const worker = await startWorkerChild(
-    { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`) },
+    { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`), returnPath: shared.returnPath },
     cleanup,
   );
   log(`[${mode}] worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)`);
@@ -122,7 +127,7 @@ async function runMode(
   let sizes = planSizes(opts, warmupPerSecond, (modeDeadline - Date.now()) / 1000, shared.withWebhooks);
   log(
     `[${mode}] warm-up: ${warmupPerSecond.toFixed(1)} messages/s; ${sizes.budgetSeconds.toFixed(0)} s left for this mode: ` +
-      `${sizes.messages} delivered, ${sizes.mix} mixed, ${sizes.webhooks ? `${sizes.webhooks} each way with webhooks off / on, ` : ''}about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
+      `${sizes.messages} delivered, ${sizes.mix} mixed, ${sizes.webhooks ? `${sizes.webhooks} each way with webhooks off / on, ` : ''}${sizes.late ? `${sizes.late} plain and ${sizes.late} bouncing later, ` : ''}about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
   );
 
   const delivered = await runDelivered(ctx, { messages: sizes.messages, concurrency: opts.concurrency, pacedSeconds: opts.pacedSeconds, sample: opts.breakdownSample });
@@ -136,6 +141,19 @@ async function runMode(
   // sleepers' soft bounces write no events.
   const webhooks = shared.withWebhooks ? await runWebhooks(ctx, { messages: sizes.webhooks, concurrency: opts.concurrency }) : null;
   if (webhooks) await quiesce(ctx);
+  // Also before the sleepers, on an idle pipeline; a report's CPU is read against scenario 7's
+  // "off" batch (plain deliveries on this worker), so the run does not deliver those twice.
+  const off = webhooks?.cpuMsPerMessage.off;
+  const lateBaseline =
+    webhooks && off
+      ? {
+          from: 'scenario 7 (off)',
+          messages: webhooks.messages,
+          cpuMsPerMessage: { server: off.server, worker: off.worker, postgres: off.postgres, bench: off.client },
+          drainedSeconds: webhooks.drainedSeconds.off,
+        }
+      : null;
+  const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency, baseline: lateBaseline }) : null;
   const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
   sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
   log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
@@ -149,7 +167,8 @@ async function runMode(
   await closePool();
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
-  const lost = ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0);
+  const lost =
+    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0);
   return {
     result: {
       mode,
@@ -165,6 +184,7 @@ async function runMode(
     cost,
     domains,
     webhooks,
+    late,
   };
 }
 
@@ -196,8 +216,12 @@ async function main(): Promise<number> {
     log(`machine: ${m.cores} cores, ${m.memoryGb} GB, ${m.cpuModel}; options: ${JSON.stringify({ ...opts, json: undefined })}`);
     const databaseUrl = benchDatabaseUrl();
     await prepareBenchDatabase(databaseUrl);
-    const sink = await startSinkChild(cleanup);
-    log(`simulator on ${sink.url} (pid ${sink.pid})`);
+    // Scenario 8's first half, before anything else runs: the parser alone, in this process.
+    const parser: ParserResult = await runParser(opts.parserPasses, log);
+    // Before the simulator, which mails its late reports to it (scenario 8).
+    const inbound = await startBenchInbound(databaseUrl, cleanup);
+    const sink = await startSinkChild(cleanup, inbound.reportTo);
+    log(`simulator on ${sink.url} (pid ${sink.pid}), mailing its late reports to the inbound listener on ${inbound.reportTo}`);
 
     log(`scenario 1: raw SMTP, ${opts.messages} messages`);
     const raw = await runRawSmtp(sink, opts.messages, opts.concurrency, log);
@@ -207,19 +231,33 @@ async function main(): Promise<number> {
     let cost: CostResult | null = null;
     let domains: DomainsResult | null = null;
     let webhooks: WebhooksResult | null = null;
+    let late: LateResult | null = null;
     const webhooksMode: PersistenceMode = opts.modes.includes('memory') ? 'memory' : opts.modes[0]!;
     for (const [i, mode] of opts.modes.entries()) {
       // Keep a few seconds for the report and the last clean-up.
       const budgetLeftSeconds = (): number => (opts.budgetSeconds - 5 - (Date.now() - started) / 1000) / (opts.modes.length - i);
-      const r = await runMode(mode, opts, { sink, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, withWebhooks: mode === webhooksMode, budgetLeftSeconds });
+      const r = await runMode(mode, opts, { sink, returnPath: inbound.returnPath, databaseUrl, tmpDir, runId, cleanup, withCost: cost === null, withWebhooks: mode === webhooksMode, budgetLeftSeconds });
       modes.push(r.result);
       cost ??= r.cost;
       domains ??= r.domains;
       webhooks ??= r.webhooks;
+      late ??= r.late;
     }
     const duplicates = await sink.duplicates();
     const result = {
-      ...buildResult({ opts, machine: m, raw, modes, cost: cost!, domains: domains!, webhooks: webhooks!, duplicates, durationSeconds: (Date.now() - started) / 1000, commit: gitCommit() }),
+      ...buildResult({
+        opts,
+        machine: m,
+        raw,
+        modes,
+        cost: cost!,
+        domains: domains!,
+        webhooks: webhooks!,
+        late: { parser, loop: late!, returnPathMicrosPerAttempt: returnPathMicrosPerAttempt(inbound.returnPath) },
+        duplicates,
+        durationSeconds: (Date.now() - started) / 1000,
+        commit: gitCommit(),
+      }),
       // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
     };
@@ -238,6 +276,11 @@ async function main(): Promise<number> {
     const w = result.webhooks;
     if (w.lost > 0 || w.duplicated > 0 || w.badSignatures > 0) {
       log(`FAILED: webhook events: ${w.lost} lost, ${w.duplicated} duplicated, ${w.badSignatures} with a bad signature`);
+      return 1;
+    }
+    const l = result.late.loop;
+    if (l.lost > 0 || l.doubled > 0) {
+      log(`FAILED: late outcomes: ${l.lost} lost, ${l.doubled} doubled (of ${l.messages} messages bouncing after their 250)`);
       return 1;
     }
     return 0;

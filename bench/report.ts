@@ -13,6 +13,7 @@ import type { DomainsResult } from './scenarios/domains';
 import type { MixResult } from './scenarios/mix';
 import type { RawResult } from './scenarios/raw-smtp';
 import type { SleepingResult } from './scenarios/sleeping';
+import type { LateResult, ParserResult } from './scenarios/late';
 import type { WebhooksResult } from './scenarios/webhooks';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
@@ -92,11 +93,13 @@ export function buildResult(input: {
   cost: CostResult;
   domains: DomainsResult;
   webhooks: WebhooksResult;
+  /** Scenario 8: the parser alone, the whole loop, and what the return path adds to an attempt. */
+  late: { parser: ParserResult; loop: LateResult; returnPathMicrosPerAttempt: number };
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost, domains, webhooks } = input;
+  const { opts, raw, modes, cost, domains, webhooks, late } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -123,6 +126,7 @@ export function buildResult(input: {
     activitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.activities,
     domains,
     webhooks,
+    late,
     raw,
     cost,
     modes: perMode,
@@ -162,6 +166,27 @@ function webhookRows(w: WebhooksResult, one: (label: string, unit: string, v: un
     ),
     one('7. webhook: outcome -> receiver p50 / p95', 'ms', `${fmt(w.deliveryLatencyMs.p50)} / ${fmt(w.deliveryLatencyMs.p95)}`),
     one('7. webhook events lost / duplicated (requests, retries)', 'events', `${w.lost} / ${w.duplicated} (${w.requests}, ${w.retries})`),
+  ];
+}
+
+/** Scenario 8 in the main table: the parser, then per report of the whole loop. */
+function lateRows(late: BenchResult['late'], one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const p = late.parser;
+  const l = late.loop;
+  const c = l.cpuMsPerReport;
+  return [
+    one(`8. parser: ${p.reports} corpus reports x ${p.passes}, per report p50 / p95 (throughput)`, 'µs', `${fmt(p.microsPerReport.p50)} / ${fmt(p.microsPerReport.p95)} (${fmt(p.mbPerSecond, 2)} MB/s)`),
+    one(`8. late outcomes (${l.messages} DSNs after the 250, ${l.mode}): first stored -> all processed`, 'reports/s', l.reportsPerSecond),
+    one('8. report stored -> processed p50 / p95 (stored -> workflow started p50)', 'ms', `${fmt(l.storedToProcessedMs.p50)} / ${fmt(l.storedToProcessedMs.p95)} (${fmt(l.storedToStartedMs.p50)})`),
+    one('8. CPU per report: server / worker / postgres / bench (listener)', 'ms', `${fmt(c.server)} / ${fmt(c.worker)} / ${fmt(c.postgres)} / ${fmt(c.bench)}`),
+    one(
+      '8. history events / workflow tasks per report: report workflow + reputation workflow',
+      'per report',
+      `${fmt(l.reportHistoryEvents, 2)} / ${fmt(l.reportWorkflowTasks, 2)} + ${fmt(l.reputationHistoryEvents, 2)} / ${fmt(l.reputationWorkflowTasks, 2)}`,
+    ),
+    one('8. delivery workflows still open (signalled) / history events added per report', '-', `${l.deliveryWorkflowsSignalled} / ${fmt(l.deliveryHistoryEventsAdded, 2)}`),
+    one('8. return path per attempt (token + X-Rebound-Ref, in process)', 'µs', late.returnPathMicrosPerAttempt, 2),
+    one('8. late outcomes lost / doubled (reports the sink could not hand over)', 'messages', `${l.lost} / ${l.doubled} (${l.reportsNotTaken})`),
   ];
 }
 
@@ -242,6 +267,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     one('5. activities per message: delivered / soft bounce once', 'activities', `${r.activitiesPerDeliveredMessage} / ${r.activitiesPerSoftBouncedMessage}`),
     ...domainRows(r.domains, one),
     ...webhookRows(r.webhooks, one),
+    ...lateRows(r.late, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];

@@ -4,14 +4,18 @@
 // SIGINT/SIGTERM; a last synchronous SIGKILL on process exit catches any child left (the dev
 // server's own exit hook in startDevServer does the same for the server).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
+import { startInboundListener } from '../src/bounces/listener';
+import { configDefault } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { Cleanup as StackCleanup } from '../src/dev/cleanup';
 import { prepareDatabase } from '../src/db/setup';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server';
 import { PROJECT_ROOT } from '../src/dev/tools';
-import type { ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
+import type { LateReport, ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 import { sleep } from './measure';
 
@@ -56,6 +60,8 @@ export interface RemoteSink {
   received(): Promise<ReceivedMessage[]>;
   transactions(): Promise<SinkTransactionLog[]>;
   duplicates(): Promise<{ messageId: string; recipient: string; count: number }[]>;
+  /** The late reports the sink owes or mailed, with each try (scenario 8). */
+  reports(): Promise<LateReport[]>;
 }
 
 async function getJson<T>(port: number, route: string): Promise<T> {
@@ -64,8 +70,9 @@ async function getJson<T>(port: number, route: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-export async function startSinkChild(cleanup: Cleanup): Promise<RemoteSink> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'sink-child.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `reportTo`: host:port the sink mails its late reports to (the bench's inbound listener). */
+export async function startSinkChild(cleanup: Cleanup, reportTo: string): Promise<RemoteSink> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'sink-child.js'), reportTo], { stdio: ['pipe', 'pipe', 'pipe'] });
   cleanup.child('sink', child, 5_000);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
@@ -84,7 +91,51 @@ export async function startSinkChild(cleanup: Cleanup): Promise<RemoteSink> {
     received: () => getJson(ready.controlPort, '/received'),
     transactions: () => getJson(ready.controlPort, '/transactions'),
     duplicates: () => getJson(ready.controlPort, '/duplicates'),
+    reports: () => getJson(ready.controlPort, '/reports'),
   };
+}
+
+// ---------------------------------------------------------------- inbound listener (this process)
+
+/** The return path every worker of the bench sends with (README "Late outcomes"). */
+export interface ReturnPath {
+  domain: string;
+  secret: string;
+}
+
+export interface BenchInbound {
+  returnPath: ReturnPath;
+  /** host:port of the listener, for the sink's reportTo. Stopped by the cleanup, before its pool. */
+  reportTo: string;
+}
+
+/**
+ * `rebound inbound`'s SMTP listener in the bench process, on a free port, with its own pool: the
+ * sink mails its late reports (scenario 8) to it. A return path of its own for the run: a
+ * domain under .test and a fresh key, which the worker children are given too. Its CPU is the
+ * bench process's. Its limits are the defaults (README "Configuration"): the 600 messages a
+ * minute per client address are above the 300 reports scenario 8 has the one sink mail at most.
+ */
+export async function startBenchInbound(databaseUrl: string, cleanup: Cleanup): Promise<BenchInbound> {
+  const returnPath: ReturnPath = { domain: 'bounces.bench.test', secret: randomBytes(32).toString('base64url') };
+  const pool = createPool(databaseUrl, { max: 4 });
+  cleanup.add('inbound listener pool', () => pool.end());
+  // Warnings and errors only, to stderr: stdout is the bench's table or JSON.
+  const logger = pino({ level: 'warn', base: { service: 'rebound-bench', component: 'inbound' } }, pino.destination({ fd: 2 }));
+  const listener = await startInboundListener({
+    pool,
+    logger,
+    config: {
+      listen: { host: '127.0.0.1', port: 0 },
+      bounceDomain: returnPath.domain,
+      bounceSecret: returnPath.secret,
+      maxBytes: Number(configDefault('REBOUND_INBOUND_MAX_BYTES')),
+      maxConnections: Number(configDefault('REBOUND_INBOUND_MAX_CONNECTIONS')),
+      ratePerMinute: Number(configDefault('REBOUND_INBOUND_RATE_LIMIT')),
+    },
+  });
+  cleanup.add('inbound listener', () => listener.close());
+  return { returnPath, reportTo: `${listener.host}:${listener.port}` };
 }
 
 // ---------------------------------------------------------------- Temporal dev server
@@ -121,7 +172,7 @@ export interface WorkerChild {
 }
 
 export async function startWorkerChild(
-  opts: { temporalAddress: string; databaseUrl: string; smtpUrl: string; taskQueue: string; logFile: string },
+  opts: { temporalAddress: string; databaseUrl: string; smtpUrl: string; taskQueue: string; logFile: string; returnPath: ReturnPath },
   cleanup: Cleanup,
 ): Promise<WorkerChild> {
   const fd = openSync(opts.logFile, 'a');
@@ -136,6 +187,10 @@ export async function startWorkerChild(
       REBOUND_TASK_QUEUE: opts.taskQueue,
       // Scenario 7 registers its webhook receiver on 127.0.0.1 (README "Webhooks", URLs).
       REBOUND_WEBHOOKS_ALLOW_PRIVATE: '1',
+      // Every attempt's envelope sender is b+<token>@<domain>, so scenario 8's DSNs name their
+      // message; on for every scenario (a header and an HMAC per attempt: see returnPathMicrosPerAttempt).
+      REBOUND_BOUNCE_DOMAIN: opts.returnPath.domain,
+      REBOUND_BOUNCE_SECRET: opts.returnPath.secret,
     },
   });
   closeSync(fd);
@@ -182,9 +237,10 @@ export async function prepareBenchDatabase(url: string): Promise<void> {
   await prepareDatabase(url);
   const pool = createPool(url, { max: 1 });
   try {
-    // The webhook tables too: a run starts with no endpoint registered (scenario 7's "off").
+    // The webhook tables too: a run starts with no endpoint registered (scenario 7's "off");
+    // and the late outcomes, whose rows reference the messages (scenario 8 counts its own).
     await pool.query(
-      'TRUNCATE accepted_recipients, attempts, expirations, suppressions, messages, domain_hourly, domain_daily, domain_reply_hourly, webhook_endpoints, webhook_events',
+      'TRUNCATE accepted_recipients, attempts, expirations, suppressions, messages, domain_hourly, domain_daily, domain_reply_hourly, webhook_endpoints, webhook_events, late_outcomes, inbound_reports, inbound_refusals',
     );
   } finally {
     await pool.end();
