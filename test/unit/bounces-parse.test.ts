@@ -14,7 +14,16 @@ const REF = '0123456789abcdef0123456789abcdef0123';
 
 describe('bounce corpus', () => {
   for (const [file, expected] of Object.entries(expectations)) {
-    it(file, { todo: expected.knownMiss }, async () => {
+    if (expected.knownMiss) {
+      // A mail the parser is known to misread (README "Late outcomes", accuracy): the miss must
+      // be on the safe side, nothing in it read as a hard bounce that would suppress on a guess.
+      it(`${file}, a known miss (${expected.knownMiss}), suppresses nobody`, async () => {
+        const actual = await parseReport(readFileSync(join(CORPUS, file)));
+        assert.deepEqual(actual.recipients.filter((r) => r.kind === 'hard').map((r) => r.address), []);
+      });
+      continue;
+    }
+    it(file, async () => {
       const actual = await parseReport(readFileSync(join(CORPUS, file)));
       const got = { type: actual.type, recipients: actual.recipients.map((r) => ({ address: r.address, status: r.status, category: r.category })) };
       assert.ok(matchesExactly(expected, actual), `${file}: expected ${JSON.stringify({ type: expected.type, recipients: expected.recipients })}, got ${JSON.stringify(got)}`);
