@@ -41,7 +41,9 @@ export function createBounceActivities({ pool, client, notifiers, webhooks, outa
         reason: 'complaint',
         ...(days === null ? { forever: true } : { days }),
         actor: COMPLAINT_ACTOR,
-        note: `${outcome.feedbackType ?? 'complaint'} report about message ${messageId}, via ${outcome.source}`,
+        source: 'auto',
+        messageId,
+        note: `${outcome.feedbackType ?? 'complaint'} report, via ${outcome.source}`,
       });
     },
     async tellDeliveryWorkflow(messageId, outcome) {

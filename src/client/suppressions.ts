@@ -19,6 +19,9 @@ export interface AddOptions {
   forever?: boolean;
   actor?: string;
   note?: string;
+  /** `auto` when Rebound suppresses on its own (a complaint); default `manual`. */
+  source?: 'auto' | 'manual';
+  messageId?: string;
 }
 
 export interface ImportResult {
@@ -56,7 +59,7 @@ export class Suppressions {
     if (opts.days !== undefined && opts.forever) throw new ValidationError('days', 'give either days or forever, not both');
     if (opts.days !== undefined && !validSuppressionDays(opts.days)) throw new ValidationError('days', `must be from 1 to ${MAX_SUPPRESSION_DAYS}, got ${opts.days}`);
     const days = opts.forever ? null : (opts.days ?? DEFAULT_SUPPRESSION_DAYS);
-    const request = { reason: opts.reason ?? 'manual', days, actor: opts.actor, note: opts.note };
+    const request = { reason: opts.reason ?? 'manual', days, actor: opts.actor, note: opts.note, ...(opts.source ? { source: opts.source } : {}), ...(opts.messageId ? { messageId: opts.messageId } : {}) };
     const viaWorkflow = await this.update(normalised, (handle) => handle.executeUpdate(suppressUpdate, { args: [request] }));
     if (!viaWorkflow) await upsertSuppression(this.pool, normalised, manualSuppression(request, days, Date.now()));
     return this.check(normalised);

@@ -85,6 +85,10 @@ export interface SuppressRequest {
   days?: number | null;
   actor?: string;
   note?: string;
+  /** `auto` for Rebound's own (a complaint, README "Late outcomes"); absent: `manual`. */
+  source?: 'auto' | 'manual';
+  /** The message that caused it (a complaint's). */
+  messageId?: string;
 }
 
 export interface LiftRequest {

@@ -82,12 +82,13 @@ export function validSuppressionDays(days: number): boolean {
 }
 
 /** A suppression an operator adds; `days` null = until an operator lifts it. */
-export function manualSuppression(request: { reason?: string; actor?: string; note?: string }, days: number | null, nowMs: number): Suppression {
+export function manualSuppression(request: { reason?: string; actor?: string; note?: string; source?: 'auto' | 'manual'; messageId?: string | null; category?: Suppression['category'] }, days: number | null, nowMs: number): Suppression {
   return {
     reason: request.reason ?? 'manual',
-    category: null,
-    source: 'manual',
-    messageId: null,
+    category: request.category ?? null,
+    // Rebound's own suppressions outside the blame rules (a complaint) are `auto`; an operator's `manual`.
+    source: request.source ?? 'manual',
+    messageId: request.messageId ?? null,
     reply: null,
     since: new Date(nowMs).toISOString(),
     until: days === null ? null : new Date(nowMs + days * DAY_MS).toISOString(),

@@ -151,7 +151,10 @@ describe('late outcomes', () => {
     await stack.rebound.result(messageId);
     const check = await eventually('the complaint suppressed the address', () => stack.rebound.suppressions.check(address), (c) => c.suppressed);
     assert.equal(check.reason, 'complaint');
+    assert.equal(check.source, 'auto');
     assert.equal(check.until, null);
+    const row = (await stack.pool.query('SELECT message_id, actor FROM suppressions WHERE address = $1', [address])).rows[0];
+    assert.deepEqual(row, { message_id: messageId, actor: 'rebound:complaint' });
     const status = await stack.rebound.status(messageId);
     assert.equal(status.state, 'delivered');
     assert.deepEqual(status.recipients[0].lateOutcomes?.map((o) => [o.kind, o.feedbackType]), [['complained', 'abuse']]);
