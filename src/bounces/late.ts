@@ -82,17 +82,15 @@ const sameOutcome = (a: LateOutcome, b: LateOutcome) => a.kind === b.kind && a.r
 
 /**
  * A recipient with a late outcome applied: listed once per kind; a bounce turns a delivered
- * recipient into a bounced one (late), with the report's reply. A recipient that was never
- * delivered keeps its state: a bounce cannot be later than a 250 that never came.
+ * recipient into a bounced one (late), with the report's reply. A recipient not delivered (yet)
+ * keeps its state: applied again once it is delivered (a report can overtake the attempt's own
+ * record of its 250), it turns it then. Applying an outcome twice changes nothing more.
  */
 export function withLateOutcome(r: RecipientStatus, outcome: LateOutcome): RecipientStatus {
   const known = r.lateOutcomes ?? [];
-  if (known.some((o) => sameOutcome(o, outcome))) return r;
-  const next: RecipientStatus = { ...r, lateOutcomes: [...known, outcome].sort((a, b) => a.at.localeCompare(b.at)) };
-  if (outcome.kind === 'bounced' && outcome.reply && r.state === 'delivered') {
-    Object.assign(next, { state: 'bounced', late: true, lastReply: outcome.reply });
-  }
-  return next;
+  const listed = known.some((o) => sameOutcome(o, outcome)) ? r : { ...r, lateOutcomes: [...known, outcome].sort((a, b) => a.at.localeCompare(b.at)) };
+  if (outcome.kind === 'bounced' && outcome.reply && listed.state === 'delivered') return { ...listed, state: 'bounced', late: true, lastReply: outcome.reply };
+  return listed;
 }
 
 /** A status with late outcomes merged in; a final message state is recomputed when a delivered recipient bounced. */

@@ -78,6 +78,7 @@ export async function recordVerdict(tx: PoolClient, reportId: string, verdict: R
     );
     const inserted = new Set(res.rows.map((r) => `${r.kind} ${r.recipient}`));
     added = outcomes.filter((o) => inserted.has(`${o.kind} ${o.recipient}`));
+    if (added.some((o) => o.kind === 'bounced')) await tx.query(RECOUNT_FINAL_STATE, [verdict.messageId]);
   }
   await tx.query(
     `UPDATE inbound_reports SET processed_at = now(), outcome = $2, report_type = $3, message_id = $4, detail = $5 WHERE id = $1`,
@@ -85,6 +86,19 @@ export async function recordVerdict(tx: PoolClient, reportId: string, verdict: R
   );
   return added;
 }
+
+/**
+ * A finished message's recorded state once a delivered recipient bounced later, counted as the
+ * status readers count it (mergeLateOutcomes): recipients the relay accepted and that did not
+ * bounce afterwards are the delivered ones.
+ */
+const RECOUNT_FINAL_STATE = `
+  UPDATE messages m
+     SET state = CASE WHEN d.n = 0 THEN 'failed' WHEN d.n < cardinality(m.recipients) THEN 'partially_delivered' ELSE 'delivered' END
+    FROM (SELECT count(*) AS n FROM accepted_recipients a
+           WHERE a.message_id = $1
+             AND NOT EXISTS (SELECT 1 FROM late_outcomes l WHERE l.message_id = a.message_id AND l.recipient = a.recipient AND l.kind = 'bounced')) d
+   WHERE m.id = $1 AND m.finished_at IS NOT NULL AND m.state IN ('delivered', 'partially_delivered')`;
 
 function rowOf(o: LateOutcome) {
   return {

@@ -101,6 +101,8 @@ describe('late outcomes', () => {
     const check = await eventually('the address suppressed', () => stack.rebound.suppressions.check(address), (c) => c.suppressed);
     assert.equal(check.reason, 'hard_bounce');
     assert.deepEqual((await reportsFor(messageId)).map((x) => [x.source, x.outcome, x.report_type]), [['smtp', 'matched', 'dsn']]);
+    // The recorded state follows, for what reads PostgreSQL in bulk.
+    assert.equal((await stack.pool.query('SELECT state FROM messages WHERE id = $1', [messageId])).rows[0].state, 'failed');
     await eventually('the outcome told', () => lateOutcomes(messageId), (rows) => rows.length === 1 && rows[0].told_at !== null);
     const events = await outboxEvents(messageId);
     const bounced = events.find((e) => e.type === 'message.bounced');

@@ -76,6 +76,12 @@ test('withLateOutcome: a bounce turns a delivered recipient bounced (late); dela
   // A recipient that never got a 250 keeps its state.
   const expired = { ...r, state: 'expired' as const };
   assert.equal(withLateOutcome(expired, late('bounced', r.address)).state, 'expired');
+  // A report that overtook the attempt's record: listed while pending, applied once delivered.
+  const pending = withLateOutcome({ ...r, state: 'pending' }, late('bounced', r.address));
+  assert.equal(pending.state, 'pending');
+  const thenDelivered = withLateOutcome({ ...pending, state: 'delivered' }, late('bounced', r.address));
+  assert.equal(thenDelivered.state, 'bounced');
+  assert.equal(thenDelivered.lateOutcomes?.length, 1);
 });
 
 test('mergeLateOutcomes: a final state is recomputed from the recipients', () => {
