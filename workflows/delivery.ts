@@ -173,12 +173,12 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     if (reply.kind !== 'delivered') bounceCategories.add(reply.category);
     const next = recipientStateAfter(reply);
     if (next !== 'retrying') finish(r, next);
-    // A late bounce heard before this reply's 250 was recorded here (the report overtook it).
-    if (next === 'delivered') for (const o of r.lateOutcomes ?? []) Object.assign(r, withLateOutcome(r, o));
     else {
       r.state = 'retrying';
       deciding.set(r.address, decidingReply(deciding.get(r.address) ?? null, lastReply));
     }
+    // A late bounce heard before this reply's 250 was recorded here (the report overtook it).
+    if (next === 'delivered') for (const o of r.lateOutcomes ?? []) Object.assign(r, withLateOutcome(r, o));
   };
 
   /** One attempt of the due groups: the activity skips suppressed recipients and sends to the rest. */
