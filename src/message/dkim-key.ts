@@ -17,13 +17,15 @@ export function checkDkimPrivateKey(pem: Buffer): KeyCheck {
     const what = /-----BEGIN (PUBLIC KEY|CERTIFICATE)-----/.exec(text)?.[1]?.toLowerCase();
     return { ok: false, reason: what ? `holds a ${what}, not a private key` : 'is not a PEM private key (expected "-----BEGIN PRIVATE KEY-----")' };
   }
+  // Checked before parsing: OpenSSL's answer to an encrypted key without a passphrase varies.
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+    return { ok: false, reason: 'is encrypted with a passphrase: store it unencrypted, readable only by Rebound' };
+  }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
-  } catch (err) {
-    // Node's message names no key bytes, but only its code is used: nothing of the file is shown.
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ERR_MISSING_PASSPHRASE') return { ok: false, reason: 'is encrypted with a passphrase: store it unencrypted, readable only by Rebound' };
+  } catch {
+    // Not OpenSSL's message: our own words, so nothing of the file can be shown.
     return { ok: false, reason: 'is not a readable PEM private key' };
   }
   return keyTypeCheck(key);
