@@ -14,7 +14,7 @@ export function readDkimKeys(entries: readonly DkimEntry[], configDir: string): 
   const keys: DkimKey[] = [];
   const issues: ConfigFileIssue[] = [];
   for (const entry of entries) {
-    const path = `${keyPath(['dkim', entry.domain, 'keyFile'])}`;
+    const path = keyPath(['dkim', entry.domain, 'keyFile']);
     const file = isAbsolute(entry.keyFile) ? entry.keyFile : resolve(configDir, entry.keyFile);
     let pem: Buffer;
     try {
