@@ -1,5 +1,5 @@
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
-import { loadConfigFile, type DomainRule } from './domains/config-file';
+import { loadConfigFile, type DkimKey, type DomainRule } from './domains/config-file';
 
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and
 // `npm test` work on a fresh machine. Every variable is declared in CONFIG_VARIABLES (which
@@ -21,6 +21,8 @@ export interface ReboundConfig {
   configFile: string | null;
   /** Retry policies per recipient domain, from that file. */
   domains: DomainRule[];
+  /** DKIM signing keys per From domain, from that file (README "DKIM"). */
+  dkim: DkimKey[];
   /** An explicit Temporal CLI, or null: then PATH, then .tools/ (src/dev/tools.ts). */
   temporalCliPath: string | null;
   /** An explicit time-skipping test server, or null: then .tools/. */
@@ -275,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     }),
     configFile: file.path,
     domains: file.domains,
+    dkim: file.dkim,
     ...temporalBinaryPaths(env),
     testDatabaseUrl: envOr(env, 'REBOUND_TEST_DATABASE_URL'),
   };

@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { loadConfig, type ReboundConfig } from '../config';
 import { insertMessage, type MessageRow, type StoredMessageInput } from '../delivery/messages';
 import { isDatabaseUnavailable } from '../db/outage';
-import type { DomainRule } from '../domains/config-file';
+import type { DkimKey, DomainRule } from '../domains/config-file';
 import { planSchedules } from '../domains/policy';
 import { createPool } from '../db/pool';
 import { mergeLateOutcomes } from '../bounces/late';
@@ -31,6 +31,8 @@ export interface ReboundClientOptions {
   messageIdDomain?: string;
   /** Retry policies per recipient domain, from the configuration file (README "Retry policy per domain"). */
   domains?: DomainRule[];
+  /** DKIM signing keys per From domain, from the configuration file (README "DKIM"). */
+  dkim?: DkimKey[];
 }
 
 export interface SendReceipt {
@@ -79,7 +81,7 @@ export class ReboundClient {
     const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;
     return rebound;
@@ -109,7 +111,7 @@ export class ReboundClient {
     const messageId = valid.id ?? randomUUID();
     // Each recipient's schedule: the message's own fields, then its domain's rule, then the default.
     const plans = planSchedules({ profile: request.profile, delays: request.delays, deadline: request.deadline }, valid.envelopeRecipients, this.opts.domains ?? []);
-    const composed = await composeMessage(valid, messageId, { messageIdDomain: this.opts.messageIdDomain });
+    const composed = await composeMessage(valid, messageId, { messageIdDomain: this.opts.messageIdDomain, dkim: this.opts.dkim });
     const { row, created } = await this.store(messageId, {
       contentHash: composed.contentHash,
       mailFrom: valid.from.address,

@@ -3,14 +3,27 @@
 // loadConfigFile, parseConfigText, ConfigFileError and formatIssue. Read once, synchronously,
 // when the process starts; every problem in it is a ConfigFileError naming the file and the key
 // path, so a typo stops the process instead of being silently ignored. Reading the text with
-// positions is in config-syntax.ts, checking the rules in config-schema.ts.
+// positions is in config-syntax.ts, checking the rules and keys in config-schema.ts, reading the
+// DKIM key files (README "DKIM") in config-dkim.ts.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { validateConfig } from './config-schema';
+import { dirname, resolve } from 'node:path';
+import type { DkimKey } from '../message/dkim';
+import { readDkimKeys } from './config-dkim';
+import { validateConfig, type DkimEntry } from './config-schema';
 import { parseJson, parseYaml } from './config-syntax';
-import type { DomainRule, ReboundFileConfig } from './policy';
+import type { DomainRule } from './policy';
 
-export type { DomainRule, ReboundFileConfig } from './policy';
+export type { DomainRule } from './policy';
+export type { DkimKey } from '../message/dkim';
+
+/** What the configuration file holds, checked. */
+export interface ReboundFileConfig {
+  /** The file the rules came from (absolute), or null when there is none. */
+  path: string | null;
+  domains: DomainRule[];
+  /** Signing keys per From domain (README "DKIM"), their files read. */
+  dkim: DkimKey[];
+}
 
 /** Names the configuration file explicitly; then it must exist. */
 export const CONFIG_FILE_ENV = 'REBOUND_CONFIG';
@@ -57,15 +70,19 @@ export function formatIssue(file: string, issue: ConfigFileIssue): string {
 }
 
 /**
- * The per-domain rules of the configuration file: the file REBOUND_CONFIG names (relative to
- * `cwd`; it must exist), else the first of {@link DEFAULT_CONFIG_FILES} in `cwd`, else none
- * (`{ path: null, domains: [] }`). Throws {@link ConfigFileError} for anything wrong with it.
+ * The per-domain rules and DKIM keys of the configuration file: the file REBOUND_CONFIG names
+ * (relative to `cwd`; it must exist), else the first of {@link DEFAULT_CONFIG_FILES} in `cwd`,
+ * else none (`{ path: null, domains: [], dkim: [] }`). Throws {@link ConfigFileError} for
+ * anything wrong with it, a key file that cannot be used included.
  */
 export function loadConfigFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ReboundFileConfig {
   const located = locateConfigFile(env, cwd);
-  if (located === null) return { path: null, domains: [] };
+  if (located === null) return { path: null, domains: [], dkim: [] };
   const text = readConfigText(located);
-  return { path: located.absolute, domains: parseConfigText(text, located.display) };
+  const sections = parseConfigSections(text, located.display);
+  const { keys, issues } = readDkimKeys(sections.dkim, dirname(located.absolute));
+  if (issues.length > 0) throw new ConfigFileError(located.display, issues);
+  return { path: located.absolute, domains: sections.domains, dkim: keys };
 }
 
 interface LocatedFile {
@@ -116,6 +133,11 @@ function formatOf(file: string): ConfigFormat | null {
  * (or one with only comments) has no rules.
  */
 export function parseConfigText(text: string, file: string): DomainRule[] {
+  return parseConfigSections(text, file).domains;
+}
+
+/** {@link parseConfigText}, with the `dkim:` section too (its key files not read). */
+export function parseConfigSections(text: string, file: string): { domains: DomainRule[]; dkim: DkimEntry[] } {
   const format = formatOf(file);
   if (format === null) {
     throw new ConfigFileError(file, [{ path: '', reason: 'unknown file type: the name must end in .json, .yaml or .yml' }]);
@@ -123,7 +145,7 @@ export function parseConfigText(text: string, file: string): DomainRule[] {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const parsed = format === 'json' ? parseJson(source) : parseYaml(source);
   if (parsed.issues.length > 0) throw new ConfigFileError(file, parsed.issues);
-  const { rules, issues } = validateConfig(parsed.data);
+  const { rules, dkim, issues } = validateConfig(parsed.data);
   if (issues.length > 0) throw new ConfigFileError(file, issues);
-  return rules;
+  return { domains: rules, dkim };
 }

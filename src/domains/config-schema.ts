@@ -1,13 +1,16 @@
 // Validating a configuration file's data (README "Retry policy per domain"): the zod schema of
 // the file and of a rule with the messages it reports, the checks of domain keys, and the
-// resolution of each rule's schedule. Each problem is named by its key path, such as
-// `domains["*.example.com"].delays[1]`; a valid file becomes the list of DomainRule.
+// resolution of each rule's schedule; and the `dkim:` section's keys (README "DKIM"), whose key
+// files config-dkim.ts reads. Each problem is named by its key path, such as
+// `domains["*.example.com"].delays[1]` or `dkim["example.com"].selector`; a valid file becomes
+// the list of DomainRule and the list of DkimEntry.
 import { z } from 'zod';
 import { ValidationError, quoteValue } from '../errors';
 import { resolveSchedule } from '../delivery/schedule';
 import { PROFILE_NAMES, type ProfileName } from '../delivery/contract';
 import type { ConfigFileIssue } from './config-file';
 import { domainKeyProblem, normaliseDomainKey, type DomainRule, type ScheduleFields } from './policy';
+import { DEFAULT_SIGNED_HEADERS } from '../message/dkim';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -17,7 +20,7 @@ export function keyPath(segments: readonly PropertyKey[]): string {
     .map((segment, i) => {
       if (typeof segment === 'number') return `[${segment}]`;
       const name = String(segment);
-      const isDomainKey = i === 1 && segments[0] === 'domains';
+      const isDomainKey = i === 1 && (segments[0] === 'domains' || segments[0] === 'dkim');
       if (IDENTIFIER.test(name) && !isDomainKey) return i === 0 ? name : `.${name}`;
       return `[${JSON.stringify(name)}]`;
     })
@@ -64,8 +67,13 @@ const FileSchema = z.strictObject(
         error: (issue) => `expected a mapping from domain to rule, got ${shown(issue.input)}`,
       })
       .nullish(),
+    dkim: z
+      .record(z.string(), z.unknown(), {
+        error: (issue) => `expected a mapping from sending domain to key, got ${shown(issue.input)}`,
+      })
+      .nullish(),
   },
-  { error: objectError('domains', 'an object with a "domains" mapping') },
+  { error: objectError('domains or dkim', 'an object with a "domains" mapping') },
 );
 
 function zodIssues(issues: z.core.$ZodIssue[], base: PropertyKey[]): ConfigFileIssue[] {
@@ -78,9 +86,23 @@ function zodIssues(issues: z.core.$ZodIssue[], base: PropertyKey[]): ConfigFileI
   });
 }
 
-export function validateConfig(data: unknown): { rules: DomainRule[]; issues: ConfigFileIssue[] } {
+export interface ValidatedConfig {
+  rules: DomainRule[];
+  /** The `dkim:` section, its key files not read yet (config-dkim.ts does that). */
+  dkim: DkimEntry[];
+  issues: ConfigFileIssue[];
+}
+
+export function validateConfig(data: unknown): ValidatedConfig {
   const top = FileSchema.safeParse(data);
-  if (!top.success) return { rules: [], issues: zodIssues(top.error.issues, []) };
+  if (!top.success) return { rules: [], dkim: [], issues: zodIssues(top.error.issues, []) };
+  const domains = validateDomains(data);
+  const dkim = validateDkim(data);
+  const issues = [...domains.issues, ...dkim.issues];
+  return issues.length > 0 ? { rules: [], dkim: [], issues } : { rules: domains.rules, dkim: dkim.entries, issues };
+}
+
+function validateDomains(data: unknown): { rules: DomainRule[]; issues: ConfigFileIssue[] } {
   // The raw object, not zod's copy: a "__proto__" key must stay an ordinary (invalid) key.
   const domains = (data as { domains?: Record<string, unknown> | null }).domains ?? {};
   const rules: DomainRule[] = [];
@@ -92,7 +114,7 @@ export function validateConfig(data: unknown): { rules: DomainRule[]; issues: Co
     issues.push(...checked.issues);
     if (checked.rule) rules.push(checked.rule);
   }
-  return { rules: issues.length > 0 ? [] : rules, issues };
+  return { rules, issues };
 }
 
 /** Records the key in `seen` (normalised -> as written) to catch keys differing only in case. */
@@ -133,4 +155,85 @@ function ruleFields(data: z.infer<typeof RuleSchema>): ScheduleFields {
   if (data.delays !== undefined) given.delays = [...data.delays];
   if (data.deadline !== undefined) given.deadline = data.deadline;
   return given;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `dkim:` section (README "DKIM")
+
+/** A sending domain's key as the file writes it; `keyFile` is read by config-dkim.ts. */
+export interface DkimEntry {
+  domain: string;
+  selector: string;
+  /** As written: relative paths are relative to the configuration file. */
+  keyFile: string;
+  headers: readonly string[];
+}
+
+const DNS_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const SELECTOR = new RegExp(`^${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
+/** RFC 5322 field name: printable ASCII but the colon. */
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+/** Written in front of the signed bytes, so they cannot be among the signed fields. */
+const ADDED_AFTER_SIGNING = ['dkim-signature', 'x-rebound-ref'];
+
+const HeaderName = z.string({ error: (issue) => `expected a header field name such as "Subject", got ${shown(issue.input)}` }).refine(
+  (name) => FIELD_NAME.test(name),
+  { error: 'not a header field name (printable ASCII, no colon or space)' },
+).refine((name) => !ADDED_AFTER_SIGNING.includes(name.toLowerCase()), {
+  error: 'is added after signing (README "DKIM") and cannot be signed',
+});
+
+const DkimKeySchema = z.strictObject(
+  {
+    selector: z
+      .string({ error: (issue) => `expected a selector such as "s2026", got ${shown(issue.input)}` })
+      .refine((value) => SELECTOR.test(value), { error: 'not a selector: DNS labels of letters, digits and hyphens, such as "s2026"' }),
+    keyFile: z
+      .string({ error: (issue) => `expected the path of a PEM private key file, got ${shown(issue.input)}` })
+      .refine((value) => value.trim() !== '', { error: 'the path is empty' }),
+    headers: z
+      .array(HeaderName, { error: (issue) => `expected a list of header field names such as ["From", "To", "Subject"], got ${shown(issue.input)}` })
+      .refine((names) => names.some((name) => name.toLowerCase() === 'from'), {
+        error: 'must include From (RFC 6376 5.4: the From field is always signed)',
+      })
+      .optional(),
+  },
+  { error: objectError('selector, keyFile or headers', 'a key such as { "selector": "s2026", "keyFile": "dkim.pem" }') },
+);
+
+function validateDkim(data: unknown): { entries: DkimEntry[]; issues: ConfigFileIssue[] } {
+  // The raw object, as for domains: a "__proto__" key stays an ordinary (invalid) key.
+  const section = (data as { dkim?: Record<string, unknown> | null }).dkim ?? {};
+  const entries: DkimEntry[] = [];
+  const issues: ConfigFileIssue[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, value] of Object.entries(section)) {
+    issues.push(...checkSendingDomain(key, seen));
+    const shape = DkimKeySchema.safeParse(value);
+    if (!shape.success) {
+      issues.push(...zodIssues(shape.error.issues, ['dkim', key]));
+      continue;
+    }
+    entries.push({
+      domain: normaliseDomainKey(key),
+      selector: shape.data.selector.toLowerCase(),
+      keyFile: shape.data.keyFile,
+      headers: shape.data.headers ?? DEFAULT_SIGNED_HEADERS,
+    });
+  }
+  return { entries, issues };
+}
+
+function checkSendingDomain(key: string, seen: Map<string, string>): ConfigFileIssue[] {
+  const path = keyPath(['dkim', key]);
+  const domain = normaliseDomainKey(key);
+  if (domain.includes('*')) return [{ path, reason: 'a key signs for one From domain: wildcards are not allowed, list each domain' }];
+  const problem = domainKeyProblem(domain);
+  if (problem !== null) return [{ path, reason: problem }];
+  const earlier = seen.get(domain);
+  if (earlier !== undefined) {
+    return [{ path, reason: `the same domain as ${JSON.stringify(earlier)} (keys are compared trimmed and case-insensitively)` }];
+  }
+  seen.set(domain, key);
+  return [];
 }

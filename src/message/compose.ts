@@ -1,7 +1,9 @@
 // Composes a validated request to MIME once. The bytes are stored and every attempt sends
-// them unchanged, so the Message-ID and Date never change between attempts.
+// them unchanged, so the Message-ID, the Date and the DKIM signature (README "DKIM") never
+// change between attempts.
 import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { dkimKeyFor, signMessage, type DkimKey } from './dkim';
 import type { ValidatedSendRequest } from './validate';
 
 export interface ComposedMessage {
@@ -27,7 +29,14 @@ export function contentHashOf(req: ValidatedSendRequest): string {
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
-export async function composeMessage(req: ValidatedSendRequest, messageId: string, opts: { messageIdDomain?: string; date?: Date } = {}): Promise<ComposedMessage> {
+export interface ComposeOptions {
+  messageIdDomain?: string;
+  date?: Date;
+  /** Signing keys per From domain; a message whose From domain has none is not signed. */
+  dkim?: readonly DkimKey[];
+}
+
+export async function composeMessage(req: ValidatedSendRequest, messageId: string, opts: ComposeOptions = {}): Promise<ComposedMessage> {
   const domain = opts.messageIdDomain ?? (req.from.address.split('@')[1] || 'rebound.invalid');
   const messageIdHeader = messageIdHeaderFor(messageId, domain);
   const composer = new MailComposer({
@@ -44,6 +53,8 @@ export async function composeMessage(req: ValidatedSendRequest, messageId: strin
     messageId: messageIdHeader,
     date: opts.date ?? new Date(),
   });
-  const raw = await composer.compile().build();
+  const composed = await composer.compile().build();
+  const key = dkimKeyFor(req.from.address, opts.dkim ?? []);
+  const raw = key === null ? composed : await signMessage(composed, key);
   return { raw, messageIdHeader, contentHash: contentHashOf(req) };
 }

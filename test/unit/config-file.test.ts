@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigFileError, loadConfigFile, parseConfigText, type DomainRule } from '../../src/domains/config-file';
 import { PROFILES } from '../../src/delivery/schedule';
+import { DEFAULT_SIGNED_HEADERS } from '../../src/message/dkim';
+import { makeDkimKey } from '../helpers/dkim';
 
 const M = 60_000;
 const H = 60 * M;
@@ -156,7 +158,7 @@ for (const { name, files, env = {}, file, rules } of loadCases) {
 test('loadConfigFile: an absolute REBOUND_CONFIG', () => {
   withDir({ 'x/rules.json': EXAMPLE_JSON }, (dir) => {
     const path = join(dir, 'x/rules.json');
-    withDir({}, (cwd) => assert.deepEqual(loadConfigFile({ REBOUND_CONFIG: path }, cwd), { path, domains: EXAMPLE_RULES }));
+    withDir({}, (cwd) => assert.deepEqual(loadConfigFile({ REBOUND_CONFIG: path }, cwd), { path, domains: EXAMPLE_RULES, dkim: [] }));
   });
 });
 
@@ -320,7 +322,7 @@ const errorCases: { name: string; file: string; text: string; path: string; mess
     file: J,
     text: '{"domain": {}}',
     path: 'domain',
-    message: `${J}: domain: unknown key (expected domains)`,
+    message: `${J}: domain: unknown key (expected domains or dkim)`,
   },
   {
     name: 'a top level that is not an object',
@@ -543,4 +545,132 @@ test('parseConfigText never throws anything but ConfigFileError for bad content'
       assert.throws(() => parseConfigText(text, file), ConfigFileError, `${file}: ${JSON.stringify(text)}`);
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The dkim: section (README "DKIM")
+
+const KEY = makeDkimKey('example.com', 's2026', { bits: 1024 });
+const SHORT_KEY = makeDkimKey('example.com', 's1', { bits: 512 });
+
+test('loadConfigFile: dkim keys, relative keyFile paths relative to the configuration file', () => {
+  const yaml = `dkim:
+  Example.COM:
+    selector: S2026
+    keyFile: keys/example.pem
+  other.test:
+    selector: mail.2026
+    keyFile: keys/other.pem
+    headers: [From, To, Subject]
+`;
+  const files = { 'conf/rebound.yaml': yaml, 'conf/keys/example.pem': KEY.privatePem, 'conf/keys/other.pem': KEY.privatePem };
+  const config = withDir(files, (dir) => loadConfigFile({ REBOUND_CONFIG: 'conf/rebound.yaml' }, dir));
+  assert.deepEqual(config.domains, []);
+  assert.deepEqual(
+    config.dkim.map((k) => ({ domain: k.domain, selector: k.selector, headers: k.headers, type: k.privateKey.asymmetricKeyType })),
+    [
+      { domain: 'example.com', selector: 's2026', headers: DEFAULT_SIGNED_HEADERS, type: 'rsa' },
+      { domain: 'other.test', selector: 'mail.2026', headers: ['From', 'To', 'Subject'], type: 'rsa' },
+    ],
+  );
+});
+
+test('loadConfigFile: an absolute keyFile, next to domains rules', () => {
+  withDir({ 'k.pem': KEY.privatePem }, (keyDir) => {
+    const text = JSON.stringify({ domains: { 'example.org': { profile: 'urgent' } }, dkim: { 'example.com': { selector: 's1', keyFile: join(keyDir, 'k.pem') } } });
+    const config = withDir({ [J]: text }, (dir) => loadConfigFile({}, dir));
+    assert.equal(config.domains.length, 1);
+    assert.deepEqual(config.dkim.map((k) => k.domain), ['example.com']);
+  });
+});
+
+test('loadConfigFile: YAML dkim with every entry commented out has no keys', () => {
+  const config = withDir({ [Y]: 'dkim:\n  # example.com: { selector: s1, keyFile: k.pem }\n' }, (dir) => loadConfigFile({}, dir));
+  assert.deepEqual(config.dkim, []);
+});
+
+const dkimFile = (entry: unknown, domain = 'example.com'): string => JSON.stringify({ dkim: { [domain]: entry } });
+const good = { selector: 's1', keyFile: 'k.pem' };
+
+const dkimErrorCases: { name: string; files: Record<string, string>; path: string; reason: string | RegExp }[] = [
+  { name: 'dkim not a mapping', files: { [J]: '{"dkim": ["example.com"]}' }, path: 'dkim', reason: 'expected a mapping from sending domain to key, got an array' },
+  { name: 'a key that is not an object', files: { [J]: dkimFile('k.pem') }, path: 'dkim["example.com"]', reason: 'expected a key such as { "selector": "s2026", "keyFile": "dkim.pem" }, got "k.pem"' },
+  { name: 'no selector', files: { [J]: dkimFile({ keyFile: 'k.pem' }) }, path: 'dkim["example.com"].selector', reason: 'expected a selector such as "s2026", got undefined' },
+  { name: 'no keyFile', files: { [J]: dkimFile({ selector: 's1' }) }, path: 'dkim["example.com"].keyFile', reason: 'expected the path of a PEM private key file, got undefined' },
+  { name: 'an empty keyFile', files: { [J]: dkimFile({ selector: 's1', keyFile: ' ' }) }, path: 'dkim["example.com"].keyFile', reason: 'the path is empty' },
+  {
+    name: 'a selector that is not DNS labels',
+    files: { [J]: dkimFile({ selector: 's_1;x', keyFile: 'k.pem' }) },
+    path: 'dkim["example.com"].selector',
+    reason: 'not a selector: DNS labels of letters, digits and hyphens, such as "s2026"',
+  },
+  { name: 'an unknown key', files: { [J]: dkimFile({ ...good, algorithm: 'rsa' }) }, path: 'dkim["example.com"].algorithm', reason: 'unknown key (expected selector, keyFile or headers)' },
+  {
+    name: 'headers without From',
+    files: { [J]: dkimFile({ ...good, headers: ['To', 'Subject'] }) },
+    path: 'dkim["example.com"].headers',
+    reason: 'must include From (RFC 6376 5.4: the From field is always signed)',
+  },
+  {
+    name: 'X-Rebound-Ref among the headers',
+    files: { [J]: dkimFile({ ...good, headers: ['From', 'x-rebound-ref'] }) },
+    path: 'dkim["example.com"].headers[1]',
+    reason: 'is added after signing (README "DKIM") and cannot be signed',
+  },
+  {
+    name: 'a header name with a colon',
+    files: { [J]: dkimFile({ ...good, headers: ['From', 'Subject:'] }) },
+    path: 'dkim["example.com"].headers[1]',
+    reason: 'not a header field name (printable ASCII, no colon or space)',
+  },
+  {
+    name: 'a wildcard domain',
+    files: { [J]: dkimFile(good, '*.example.com') },
+    path: 'dkim["*.example.com"]',
+    reason: 'a key signs for one From domain: wildcards are not allowed, list each domain',
+  },
+  { name: 'a bad domain', files: { [J]: dkimFile(good, 'exa mple.com') }, path: 'dkim["exa mple.com"]', reason: /^not a valid domain name: / },
+  {
+    name: 'two keys for one domain',
+    files: { [J]: '{"dkim": {"example.com": {"selector": "a", "keyFile": "k.pem"}, "EXAMPLE.com": {"selector": "b", "keyFile": "k.pem"}}}' },
+    path: 'dkim["EXAMPLE.com"]',
+    reason: 'the same domain as "example.com" (keys are compared trimmed and case-insensitively)',
+  },
+  { name: 'a missing key file', files: { [J]: dkimFile(good) }, path: 'dkim["example.com"].keyFile', reason: /^cannot read \/.*\/k\.pem \(ENOENT\)$/ },
+  { name: 'a key file that is a directory', files: { [J]: dkimFile(good), 'k.pem/x': '' }, path: 'dkim["example.com"].keyFile', reason: /^cannot read \/.*\/k\.pem \(EISDIR\)$/ },
+  {
+    name: 'a public key as key file',
+    files: { [J]: dkimFile(good), 'k.pem': KEY.key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().replace(/PRIVATE/g, 'PUBLIC') },
+    path: 'dkim["example.com"].keyFile',
+    reason: /^\/.*\/k\.pem holds a public key, not a private key$/,
+  },
+  {
+    name: 'an RSA key under 1024 bits',
+    files: { [J]: dkimFile(good), 'k.pem': SHORT_KEY.privatePem },
+    path: 'dkim["example.com"].keyFile',
+    reason: /^\/.*\/k\.pem is an RSA key of 512 bits: at least 1024 \(2048 recommended\)$/,
+  },
+];
+
+for (const { name, files, path, reason } of dkimErrorCases) {
+  test(`config file error, dkim: ${name}`, () => {
+    const err = loadError(files);
+    assert.equal(err.file, J);
+    assert.equal(err.path, path);
+    if (typeof reason === 'string') assert.equal(err.reason, reason);
+    else assert.match(err.reason, reason);
+    assert.equal(err.message, `${J}: ${path}: ${err.reason}`);
+  });
+}
+
+test('config file error, dkim: no error quotes the key file', () => {
+  const body = SHORT_KEY.privatePem.split('\n')[1];
+  const err = loadError({ [J]: dkimFile(good), 'k.pem': SHORT_KEY.privatePem });
+  assert.ok(!err.message.includes(body) && !JSON.stringify(err.issues).includes(body));
+});
+
+test('config file error, dkim: problems in domains and dkim are all collected', () => {
+  const text = JSON.stringify({ domains: { 'a.com': { profile: 'fast' } }, dkim: { 'b.com': { selector: 's1' } } });
+  const err = loadError({ [J]: text });
+  assert.deepEqual(err.issues.map((i) => i.path), ['domains["a.com"].profile', 'dkim["b.com"].keyFile']);
 });
