@@ -23,12 +23,6 @@ export interface DomainRule {
   given: ScheduleFields;
 }
 
-export interface ReboundFileConfig {
-  /** The file the rules came from (absolute), or null when there is none. */
-  path: string | null;
-  domains: DomainRule[];
-}
-
 const WILDCARD_PREFIX = '*.';
 const MAX_DOMAIN_LENGTH = 253;
 // Letters, digits and hyphens, not at either end, at most 63 characters. Letters and digits

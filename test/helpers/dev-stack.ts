@@ -39,7 +39,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}, opti
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client, unlimitedWorkflowTasks: options.unlimitedWorkflowTasks });
   const running = worker.run();
-  const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains });
+  const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains, dkim: config.dkim });
   return {
     server,
     client,
