@@ -18,9 +18,9 @@ import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/delivery/classify';
 import { settleAttempt } from '../src/delivery/attempt';
 import { TransactionAbandoned } from '../src/smtp/pool';
-import { sendRaw } from '../src/smtp/send-raw';
+import type { RawSend } from '../src/smtp/send-raw';
 import { returnPathAddress, returnPathToken, withReboundRef } from '../src/bounces/verp';
-import type { SmtpTransport } from '../src/smtp/transport';
+import type { Sender } from '../src/smtp/sender';
 import type { AttemptLog, AttemptReply, Deferral, DeliveryStateRecord, SendAttemptInput, SendAttemptResult } from '../src/delivery/contract';
 import type { ReputationNotice } from '../src/reputation/contract';
 import { recordDeliveryState as storeDeliveryState } from '../src/delivery/messages';
@@ -43,7 +43,8 @@ type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[]; defer
 
 export interface SendDeps {
   pool: Pool;
-  transport: SmtpTransport;
+  /** The relay or direct delivery (README "Direct delivery"): one raw reply per recipient. */
+  sender: Sender;
   notifyReputation: ReputationNotifier;
   outage: DatabaseOutage;
   /** Absent (tests of the send activity alone): no webhook events are written. */
@@ -87,7 +88,7 @@ function noticesFor(messageId: string, ended: AttemptReply[]): ReputationNotice[
   return ended.map((r) => noticeOf(messageId, r.address, r.kind === 'delivered' ? 'delivered' : 'hardBounced', r, at));
 }
 
-export function createSendActivities({ pool, transport, notifyReputation, outage, webhooks = NO_WEBHOOKS, returnPath = null }: SendDeps) {
+export function createSendActivities({ pool, sender, notifyReputation, outage, webhooks = NO_WEBHOOKS, returnPath = null }: SendDeps) {
   /** Leases of runs that ended in this process but whose release PostgreSQL did not take, by message. */
   const unreleased = new Map<string, string>();
   const MAX_UNRELEASED = 10_000;
@@ -133,9 +134,9 @@ export function createSendActivities({ pool, transport, notifyReputation, outage
   }
 
   /** The SMTP transaction; an abandoned one (nothing delivered) fails the activity, to be retried. */
-  async function sendAbandoningOnLeaseLoss(messageId: string, lease: SendLease, send: Parameters<typeof sendRaw>[1]) {
+  async function sendAbandoningOnLeaseLoss(messageId: string, lease: SendLease, send: RawSend) {
     try {
-      return await sendRaw(transport, send);
+      return await sender.send(send);
     } catch (err) {
       if (!(err instanceof TransactionAbandoned)) throw err;
       if (isDatabaseUnavailable(err.reason)) throw outage.failed(err.reason, `checking the send lease of message ${messageId} before its body`);

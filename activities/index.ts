@@ -1,11 +1,11 @@
 // All activities of a worker, built around the resources one worker process shares: one pg
-// pool, one pooled SMTP transport, one Temporal client.
+// pool, one sender (the relay's pooled connections or direct delivery's), one Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { DatabaseOutage } from '../src/db/outage';
 import { logger } from '../src/log';
 import type { ReputationWorkflowSettings } from '../src/reputation/policy';
-import type { SmtpTransport } from '../src/smtp/transport';
+import type { Sender } from '../src/smtp/sender';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/dispatch';
 import { createDeliveryStateActivities, createSendActivities } from './delivery';
 import { createReputationActivities, createSuppressionActivities, reputationNotifiers } from './reputation';
@@ -15,7 +15,7 @@ import type { ReboundConfig } from '../src/config';
 
 export interface ActivityDeps {
   pool: Pool;
-  transport: SmtpTransport;
+  sender: Sender;
   client: Client;
   taskQueue: string;
   reputation: ReputationWorkflowSettings;

@@ -1,5 +1,7 @@
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
 import { loadConfigFile, type DkimKey, type DomainRule } from './domains/config-file';
+import { isIP } from 'node:net';
+import os from 'node:os';
 
 // Configuration from the environment, with the embedded defaults that let `npm run demo` and
 // `npm test` work on a fresh machine. Every variable is declared in CONFIG_VARIABLES (which
@@ -12,6 +14,14 @@ export interface ReboundConfig {
   taskQueue: string;
   databaseUrl: string;
   smtpUrl: string;
+  /** How messages leave (README "Direct delivery"): through the relay, or to each domain's MX hosts. */
+  delivery: DeliveryMode;
+  /** DNS servers of direct delivery, host[:port] (IP addresses); null: the system's resolvers. */
+  dnsServers: string[] | null;
+  /** The port direct delivery connects to on every MX (MX records carry none). */
+  mxPort: number;
+  /** The name direct delivery gives in EHLO. */
+  heloName: string;
   maxMessageBytes: number;
   /** Workflow runs a worker keeps cached (README "Performance": sleeping ones are evicted). */
   maxCachedWorkflows: number;
@@ -75,6 +85,9 @@ export interface ConfigVariable {
 }
 
 /** pino's levels, lowest-volume first. */
+export const DELIVERY_MODES = ['relay', 'direct'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -88,6 +101,10 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     default: 'smtp://127.0.0.1:2525',
     description: 'relay to send through: smtp:// (port 587 by default) or smtps:// (implicit TLS, 465), optional user:pass@, ?starttls=required|opportunistic|never, &pool=N connections (default 5); the default is the bounce simulator, which `rebound dev` and `rebound demo` start',
   },
+  { name: 'REBOUND_DELIVERY', default: 'relay', description: 'relay (every message through REBOUND_SMTP_URL) or direct (to each recipient domain\'s MX hosts, README "Direct delivery")' },
+  { name: 'REBOUND_DNS_SERVERS', default: 'system', description: 'DNS servers direct delivery asks, comma-separated IP[:port] ([IPv6]:port), or system (the machine\'s resolvers)' },
+  { name: 'REBOUND_MX_PORT', default: '25', description: 'port direct delivery connects to on every MX host' },
+  { name: 'REBOUND_HELO_NAME', default: 'hostname', description: 'name direct delivery gives in EHLO; hostname: the machine\'s host name (set it to the name your sending IP\'s PTR record gives)' },
   { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes (25 MB)' },
   { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
@@ -157,6 +174,45 @@ function hostPort(env: NodeJS.ProcessEnv, name: string): { host: string; port: n
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new Error(`${name} must be host:port (e.g. 127.0.0.1:3025), got "${raw}"`);
   return { host: m[1] ?? m[2], port };
+}
+
+function deliveryMode(env: NodeJS.ProcessEnv): DeliveryMode {
+  const raw = envOr(env, 'REBOUND_DELIVERY').toLowerCase();
+  if (!(DELIVERY_MODES as readonly string[]).includes(raw)) throw new Error(`REBOUND_DELIVERY must be one of ${DELIVERY_MODES.join(', ')}, got "${raw}"`);
+  return raw as DeliveryMode;
+}
+
+/** IP[:port] or [IPv6]:port entries: node:dns takes addresses only, not names. */
+function dnsServers(env: NodeJS.ProcessEnv): string[] | null {
+  const raw = envOr(env, 'REBOUND_DNS_SERVERS');
+  if (raw.toLowerCase() === 'system') return null;
+  return raw.split(',').map((entry) => {
+    const server = entry.trim();
+    const m = /^(?:\[([^\]]+)\]:(\d{1,5})|([^:\s]+)(?::(\d{1,5}))?|([0-9a-fA-F:]+))$/.exec(server);
+    const address = m ? (m[1] ?? m[3] ?? m[5]) : '';
+    const port = m ? Number(m[2] ?? m[4] ?? 53) : NaN;
+    if (!m || !isIP(address) || (m[1] !== undefined && isIP(address) !== 6) || port < 1 || port > 65535) {
+      throw new Error(`REBOUND_DNS_SERVERS must be IP addresses with an optional port, comma-separated (e.g. 127.0.0.1:5353,[::1]:53), or system, got "${raw}" (bad entry "${server}")`);
+    }
+    return server;
+  });
+}
+
+function mxPort(env: NodeJS.ProcessEnv): number {
+  const raw = envOr(env, 'REBOUND_MX_PORT');
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) throw new Error(`REBOUND_MX_PORT must be a port number from 1 to 65535, got "${raw}"`);
+  return port;
+}
+
+/** A host name (RFC 5321 4.1.1.1: the client's domain in EHLO). */
+function heloName(env: NodeJS.ProcessEnv): string {
+  const raw = envOr(env, 'REBOUND_HELO_NAME');
+  const name = raw === 'hostname' ? os.hostname() : raw;
+  if (!/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(name)) {
+    throw new Error(`REBOUND_HELO_NAME must be a host name (e.g. mail.example.com), got "${name}"`);
+  }
+  return name;
 }
 
 /** An option that `off` turns off. */
@@ -259,6 +315,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     taskQueue: envOr(env, 'REBOUND_TASK_QUEUE'),
     databaseUrl: envOr(env, 'DATABASE_URL'),
     smtpUrl: envOr(env, 'REBOUND_SMTP_URL'),
+    delivery: deliveryMode(env),
+    dnsServers: dnsServers(env),
+    mxPort: mxPort(env),
+    heloName: heloName(env),
     maxMessageBytes: positiveInteger(env, 'REBOUND_MAX_MESSAGE_BYTES'),
     maxCachedWorkflows: positiveInteger(env, 'REBOUND_MAX_CACHED_WORKFLOWS'),
     logLevel: parseLogLevel(env),

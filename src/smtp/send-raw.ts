@@ -3,8 +3,7 @@
 // exceptions: the caller classifies them.
 import type { RawReply } from '../delivery/contract';
 import { parseReplyLine } from '../delivery/classify';
-import { TransactionAbandoned, type DataGate } from './pool';
-import type { SmtpTransport } from './transport';
+import { TransactionAbandoned, type DataGate, type SmtpPool } from './pool';
 
 export interface RawSend {
   from: string;
@@ -38,7 +37,10 @@ function replyOf(err: SmtpError): RawReply {
   return { code: null, enhanced: null, text: err.message, errorCode: cause ?? err.code ?? 'ECONNECTION' };
 }
 
-export async function sendRaw(transport: SmtpTransport, send: RawSend): Promise<RecipientRawReply[]> {
+/** What sendRaw needs of a connection pool: one transaction (the direct sender wraps it to see where it failed). */
+export type SmtpTransaction = Pick<SmtpPool, 'send'>;
+
+export async function sendRaw(transport: SmtpTransaction, send: RawSend): Promise<RecipientRawReply[]> {
   const byAddress = new Map<string, RawReply>();
   try {
     const info = await transport.send({ from: send.from, to: send.recipients }, send.raw, send.beforeData);

@@ -1,5 +1,6 @@
 // Builds a Rebound worker: the workflow bundle plus the activities around one pg pool, one
-// pooled SMTP transport and one Temporal client per process.
+// sender (the relay's pooled SMTP connections, or direct delivery's per-MX pools) and one
+// Temporal client per process.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'pg';
@@ -10,7 +11,9 @@ import { logger } from '../log';
 import { metricsInterceptor } from '../metrics/interceptor';
 import { setSdkMetricsAddress } from '../metrics/sdk-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics/server';
-import { createSmtpTransport, type SmtpTransport } from '../smtp/transport';
+import { createSmtpTransport } from '../smtp/transport';
+import { relaySender, type Sender } from '../smtp/sender';
+import { createDirectSender } from '../smtp/direct/sender';
 import { createWebhookDispatcher } from '../webhooks/dispatch';
 import { startReportSweeper } from '../bounces/dispatch';
 import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
@@ -38,7 +41,8 @@ export interface ReboundWorkerOptions {
 export interface ReboundWorker {
   worker: Worker;
   pool: Pool;
-  transport: SmtpTransport;
+  /** Where messages go: the relay, or each domain's MX hosts (REBOUND_DELIVERY). */
+  sender: Sender;
   /** The worker's /metrics (README "Metrics"), when `config.metricsListen` is set. */
   metrics: MetricsServer | null;
   /** Runs until shutdown, then releases the pool, the transport and the connections it opened. */
@@ -103,7 +107,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   }
   const ownsPool = !opts.pool;
   const pool = opts.pool ?? createPool(config.databaseUrl);
-  const transport = createSmtpTransport(config.smtpUrl);
+  const sender = createSender(config);
   // Before the worker: a port that is taken fails the start here, with nothing to undo but the server.
   const metrics = config.metricsListen ? await startMetricsServer(config.metricsListen) : null;
   // Starts the webhook deliveries of the events this worker's activities write; its sweeper
@@ -114,7 +118,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, transport, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
+    activities: createActivities({ pool, sender, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -126,11 +130,11 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     await metrics?.close();
     throw err;
   });
-  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, smtp: redactUrl(config.smtpUrl), metrics: metrics?.url ?? null }, 'worker ready');
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, delivery: config.delivery, smtp: config.delivery === 'relay' ? redactUrl(config.smtpUrl) : null, metrics: metrics?.url ?? null }, 'worker ready');
   return {
     worker,
     pool,
-    transport,
+    sender,
     metrics,
     async run() {
       const stopSweeper = webhooks.startSweeper();
@@ -142,11 +146,17 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
         await metrics?.close();
         await stopSweeper();
         await stopReportSweeper();
-        transport.close();
+        sender.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();
         if (ownsNative) await nativeConnection.close();
       }
     },
   };
+}
+
+/** The relay (the default) or direct delivery to each domain's MX hosts (README "Direct delivery"). */
+export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName'>): Sender {
+  if (config.delivery === 'direct') return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName });
+  return relaySender(createSmtpTransport(config.smtpUrl));
 }

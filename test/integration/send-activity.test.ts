@@ -12,6 +12,7 @@ import { logger } from '../../src/log';
 import { prepareDatabase } from '../../src/db/setup';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transport';
+import { relaySender } from '../../src/smtp/sender';
 import type { ReputationNotice } from '../../src/reputation/contract';
 import type { SendAttemptInput, SendAttemptResult } from '../../src/delivery/contract';
 import { failingStatements } from '../helpers/faulty-pool';
@@ -47,7 +48,7 @@ function recordingNotifier(): { notices: ReputationNotice[]; notify: (n: Reputat
 }
 
 function activitiesWith(t: SmtpTransport = transport, notify = recordingNotifier().notify) {
-  return createSendActivities({ pool, transport: t, notifyReputation: notify, outage: new DatabaseOutage(logger) });
+  return createSendActivities({ pool, sender: relaySender(t), notifyReputation: notify, outage: new DatabaseOutage(logger) });
 }
 
 /** Stores a message the way the client does, without starting a workflow. */
@@ -178,7 +179,7 @@ describe('send activity', () => {
     const { id, header } = await storeMessage(to);
     // The connection drops as the attempt log is written (a restart, a failover).
     const flaky = failingStatements(pool, /INSERT INTO attempts/).pool;
-    const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+    const activities = createSendActivities({ pool: flaky, sender: relaySender(transport), notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
     const result = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
     assert.deepEqual(result.replies.map((r) => [r.address, r.kind]), [[to[0], 'delivered']]);
     assert.ok(result.unrecorded, 'the log is handed to the workflow');
@@ -199,7 +200,7 @@ describe('send activity', () => {
     const down = createPool('postgres://postgres@127.0.0.1:1/rebound_test', { connectionTimeoutMillis: 1000 });
     try {
       const before = sink.transactions().length;
-      const activities = createSendActivities({ pool: down, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      const activities = createSendActivities({ pool: down, sender: relaySender(transport), notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
       await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Error & { type?: string; nonRetryable?: boolean }) => {
         return err.type === DATABASE_UNAVAILABLE && err.nonRetryable === false;
       });
@@ -263,7 +264,7 @@ describe('send activity', () => {
       const to = [`ok+${uid()}@example.test`];
       const { id, header } = await storeMessage(to);
       const flaky = failingStatements(pool, /UPDATE send_leases/).pool;
-      const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      const activities = createSendActivities({ pool: flaky, sender: relaySender(transport), notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
       await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === DATABASE_UNAVAILABLE && err.nonRetryable === false && /send lease/.test(err.message));
       assert.equal(sink.deliveries(header, to[0]), 0);
       const { replies } = await runSend(activitiesWith(), { messageId: id, attempt: 1, recipients: to });
@@ -277,13 +278,13 @@ describe('send activity', () => {
       // PostgreSQL goes away after the lease is taken: the check before the body fails, and so
       // does the release at the end of the run. Then it is back.
       const flaky = failingStatements(pool, /UPDATE send_leases|DELETE FROM send_leases/, 2).pool;
-      const activities = createSendActivities({ pool: flaky, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      const activities = createSendActivities({ pool: flaky, sender: relaySender(transport), notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
       await assert.rejects(runSend(activities, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === DATABASE_UNAVAILABLE);
       const held = await leaseOf(id);
       assert.ok(held && held.until.getTime() > Date.now(), 'the lease outlives the run');
       // Another process must wait for it to lapse; the same process (same activities), which
       // knows that run has ended, need not.
-      const healthy = createSendActivities({ pool, transport, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+      const healthy = createSendActivities({ pool, sender: relaySender(transport), notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
       await assert.rejects(runSend(healthy, { messageId: id, attempt: 1, recipients: to }), (err: Failure) => err.type === 'SendLeaseBusy', 'another process must wait');
       const retried = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
       assert.equal(retried.replies[0].kind, 'delivered');

@@ -119,6 +119,10 @@ test('loadConfig: the defaults', () => {
       apiRateLimitPerMinute: c.apiRateLimitPerMinute,
       metricsListen: c.metricsListen,
       webhooksAllowPrivate: c.webhooksAllowPrivate,
+      delivery: c.delivery,
+      dnsServers: c.dnsServers,
+      mxPort: c.mxPort,
+      heloName: c.heloName,
     },
     {
       temporalAddress: '127.0.0.1:7233',
@@ -140,7 +144,20 @@ test('loadConfig: the defaults', () => {
       apiRateLimitPerMinute: 600,
       metricsListen: null,
       webhooksAllowPrivate: false,
+      delivery: 'relay',
+      // The system's resolvers, port 25, the machine's own name.
+      dnsServers: null,
+      mxPort: 25,
+      heloName: os.hostname(),
     },
+  );
+});
+
+test('loadConfig: direct delivery settings', () => {
+  const c = loadConfig({ REBOUND_DELIVERY: 'Direct', REBOUND_DNS_SERVERS: '127.0.0.1:5353, 192.0.2.53, [::1]:53, ::1', REBOUND_MX_PORT: '2525', REBOUND_HELO_NAME: 'mta1.example.com' });
+  assert.deepEqual(
+    { delivery: c.delivery, dnsServers: c.dnsServers, mxPort: c.mxPort, heloName: c.heloName },
+    { delivery: 'direct', dnsServers: ['127.0.0.1:5353', '192.0.2.53', '[::1]:53', '::1'], mxPort: 2525, heloName: 'mta1.example.com' },
   );
 });
 
@@ -208,6 +225,10 @@ test('loadConfig: bad secrets are refused without echoing them', () => {
 
 test('loadConfig: each bad value throws an error naming its variable and the value', () => {
   const cases: [string, string[]][] = [
+    ['REBOUND_DELIVERY', ['mx', 'smtp']],
+    ['REBOUND_DNS_SERVERS', ['dns.example.com', '127.0.0.1:99999', '127.0.0.1,resolver', '[127.0.0.1]:53', '10.0.0.1:0']],
+    ['REBOUND_MX_PORT', ['0', '65536', '25.5', 'smtp']],
+    ['REBOUND_HELO_NAME', ['mail example com', 'mail_.example.com', '-mail.example.com']],
     ['REBOUND_MAX_MESSAGE_BYTES', ['0', '-1', '1.5', 'lots']],
     ['REBOUND_MAX_CACHED_WORKFLOWS', ['0', '-3', '2.5', 'many']],
     ['REBOUND_API_RATE_LIMIT', ['0', 'fast']],

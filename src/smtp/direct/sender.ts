@@ -1,0 +1,126 @@
+// Direct delivery (README "Direct delivery"): each recipient domain's mail goes to its own MX
+// hosts. One transaction per domain (recipients of one domain together, each with its own
+// reply), the domains one after another. Within one attempt a domain's MX hosts are tried in
+// preference order until one takes part in a transaction; its replies are final for the attempt.
+import { logger } from '../../log';
+import type { RawReply } from '../../delivery/contract';
+import type { Sender } from '../sender';
+import { sendRaw, type RawSend, type RecipientRawReply, type SmtpTransaction } from '../send-raw';
+import { TransactionAbandoned } from '../pool';
+import { createMxResolver, type MxResolver } from './mx';
+import { MxPools, type MxPoolsOptions } from './pools';
+import { routeOf, type Random } from './route';
+
+export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port' | 'heloName'>> {
+  port: number;
+  heloName: string;
+  /** REBOUND_DNS_SERVERS, or null for the system's resolvers. */
+  dnsServers: string[] | null;
+  /** Orders equal MX preferences; Math.random unless a test fixes it. */
+  random?: Random;
+  /** A resolver of the tests' own instead of one made from dnsServers. */
+  resolver?: MxResolver;
+}
+
+interface SmtpFailure extends Error {
+  command?: string;
+  responseCode?: number;
+  rejectedErrors?: unknown[];
+}
+
+/** Commands answered before any recipient: a failure there says nothing about the recipients. */
+const SESSION_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS', 'API']);
+
+/**
+ * Whether the next MX should have the transaction: the host failed before it answered for any
+ * recipient (refused, timed out, 421/4xx greeting or EHLO, a 4xx to MAIL FROM, a dropped
+ * connection), and before the body started, so nothing can have been delivered twice.
+ */
+function isHostFailure(err: SmtpFailure, bodyStarted: boolean): boolean {
+  if (bodyStarted || err instanceof TransactionAbandoned || (err.rejectedErrors?.length ?? 0) > 0) return false;
+  if (!err.responseCode) return true;
+  if (err.command && SESSION_COMMANDS.has(err.command)) return true;
+  return err.command === 'MAIL FROM' && err.responseCode >= 400 && err.responseCode < 500;
+}
+
+/** The recipients of each domain, in the order they came (domains compared in lower case). */
+export function recipientsByDomain(recipients: string[]): Map<string, string[]> {
+  const byDomain = new Map<string, string[]>();
+  for (const address of recipients) {
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    byDomain.set(domain, [...(byDomain.get(domain) ?? []), address]);
+  }
+  return byDomain;
+}
+
+const everyone = (recipients: string[], reply: RawReply): RecipientRawReply[] => recipients.map((address) => ({ address, reply }));
+
+export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools } {
+  const resolver = options.resolver ?? createMxResolver({ servers: options.dnsServers });
+  const random = options.random ?? Math.random;
+  const pools = new MxPools({
+    port: options.port,
+    heloName: options.heloName,
+    maxHosts: options.maxHosts ?? 200,
+    connectionsPerHost: options.connectionsPerHost ?? 5,
+    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+  });
+
+  /** One transaction at one MX address: its replies, and whether they are final. */
+  async function tryHost(host: string, address: string, message: RawSend): Promise<{ final: boolean; replies: RecipientRawReply[] }> {
+    let bodyStarted = false;
+    let hostFailed = false;
+    const beforeData = async () => {
+      bodyStarted = true;
+      await message.beforeData?.();
+    };
+    const replies = await pools.use(host, address, (pool) => {
+      const watched: SmtpTransaction = {
+        async send(envelope, body, gate) {
+          try {
+            return await pool.send(envelope, body, gate);
+          } catch (err) {
+            hostFailed = isHostFailure(err as SmtpFailure, bodyStarted);
+            throw err;
+          }
+        },
+      };
+      return sendRaw(watched, { ...message, beforeData });
+    });
+    return { final: !hostFailed, replies };
+  }
+
+  async function toDomain(domain: string, message: RawSend): Promise<RecipientRawReply[]> {
+    const route = routeOf(domain, await resolver.mx(domain), random);
+    if (route.kind === 'settled') return everyone(message.recipients, route.reply);
+    let last: RecipientRawReply[] = [];
+    for (const host of route.hosts) {
+      const found = await resolver.addresses(host);
+      if (found.kind === 'none') {
+        last = everyone(message.recipients, { code: null, enhanced: null, text: `MX host ${host} of ${domain} has no address (${found.errorCode})`, errorCode: found.errorCode });
+        continue;
+      }
+      for (const address of found.addresses) {
+        const tried = await tryHost(host, address, message);
+        if (tried.final) return tried.replies;
+        last = tried.replies;
+        logger.warn({ domain, host, address, reply: tried.replies[0]?.reply.text }, 'MX host failed before any recipient was answered: trying the next MX of the domain');
+      }
+    }
+    // Every MX failed before answering: the last failure stands for the domain (soft when it
+    // was a connection failure or a 4xx, retried at the next attempt).
+    return last;
+  }
+
+  return {
+    pools,
+    async send(message) {
+      const replies = new Map<string, RawReply>();
+      for (const [domain, recipients] of recipientsByDomain(message.recipients)) {
+        for (const r of await toDomain(domain, { ...message, recipients })) replies.set(r.address, r.reply);
+      }
+      return message.recipients.map((address) => ({ address, reply: replies.get(address)! }));
+    },
+    close: () => pools.close(),
+  };
+}
