@@ -1,5 +1,6 @@
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
 import { loadConfigFile, type DkimKey, type DomainRule } from './domains/config-file';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 
@@ -22,6 +23,8 @@ export interface ReboundConfig {
   mxPort: number;
   /** The name direct delivery gives in EHLO. */
   heloName: string;
+  /** A PEM file of CAs verified TLS trusts besides the bundled ones (MTA-STS), or null. */
+  tlsCaFile: string | null;
   maxMessageBytes: number;
   /** Workflow runs a worker keeps cached (README "Performance": sleeping ones are evicted). */
   maxCachedWorkflows: number;
@@ -105,6 +108,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_DNS_SERVERS', default: 'system', description: 'DNS servers direct delivery asks, comma-separated IP[:port] ([IPv6]:port), or system (the machine\'s resolvers)' },
   { name: 'REBOUND_MX_PORT', default: '25', description: 'port direct delivery connects to on every MX host' },
   { name: 'REBOUND_HELO_NAME', default: 'hostname', description: 'name direct delivery gives in EHLO; hostname: the machine\'s host name (set it to the name your sending IP\'s PTR record gives)' },
+  { name: 'REBOUND_TLS_CA_FILE', default: 'off', description: 'PEM file of CA certificates direct delivery trusts besides the bundled ones, for MTA-STS policy hosts and MX hosts under an enforce policy (e.g. your own CA), or off' },
   { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes (25 MB)' },
   { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
@@ -215,6 +219,20 @@ function heloName(env: NodeJS.ProcessEnv): string {
   return name;
 }
 
+/** A readable file of PEM certificates, or off; read again when the direct sender is made. */
+function tlsCaFile(env: NodeJS.ProcessEnv): string | null {
+  const file = unlessOff(env, 'REBOUND_TLS_CA_FILE');
+  if (file === null) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`REBOUND_TLS_CA_FILE must be a readable PEM file of CA certificates, or off, got "${file}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`REBOUND_TLS_CA_FILE must be a PEM file of CA certificates, or off, got "${file}" (no "-----BEGIN CERTIFICATE-----" in it)`);
+  return file;
+}
+
 /** An option that `off` turns off. */
 function unlessOff(env: NodeJS.ProcessEnv, name: string): string | null {
   const raw = envOr(env, name);
@@ -319,6 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     dnsServers: dnsServers(env),
     mxPort: mxPort(env),
     heloName: heloName(env),
+    tlsCaFile: tlsCaFile(env),
     maxMessageBytes: positiveInteger(env, 'REBOUND_MAX_MESSAGE_BYTES'),
     maxCachedWorkflows: positiveInteger(env, 'REBOUND_MAX_CACHED_WORKFLOWS'),
     logLevel: parseLogLevel(env),

@@ -9,7 +9,7 @@ import { ValidationError, quoteValue } from '../errors';
 import { resolveSchedule } from '../delivery/schedule';
 import { PROFILE_NAMES, type ProfileName } from '../delivery/contract';
 import type { ConfigFileIssue } from './config-file';
-import { domainKeyProblem, normaliseDomainKey, type DomainRule, type ScheduleFields } from './policy';
+import { TLS_LEVELS, domainKeyProblem, normaliseDomainKey, type DomainRule, type ScheduleFields, type TlsLevel } from './policy';
 import { DEFAULT_SIGNED_HEADERS } from '../message/dkim';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -55,8 +55,14 @@ const RuleSchema = z.strictObject(
       .array(Duration, { error: (issue) => `expected a list of durations such as ["1m", "10m", "1h"], got ${shown(issue.input)}` })
       .optional(),
     deadline: Duration.optional(),
+    // Direct delivery only (README "Direct delivery", TLS); the relay's TLS is REBOUND_SMTP_URL's.
+    tls: z
+      .enum(TLS_LEVELS as unknown as [TlsLevel, ...TlsLevel[]], {
+        error: (issue) => `expected ${TLS_LEVELS.map((l) => JSON.stringify(l)).join(' or ')}, got ${shown(issue.input)}`,
+      })
+      .optional(),
   },
-  { error: objectError('profile, delays or deadline', 'a rule such as { "profile": "bulk" }') },
+  { error: objectError('profile, delays, deadline or tls', 'a rule such as { "profile": "bulk" }') },
 );
 
 const FileSchema = z.strictObject(
@@ -136,12 +142,13 @@ function checkRule(key: string, value: unknown): { rule: DomainRule | null; issu
   const shape = RuleSchema.safeParse(value);
   if (!shape.success) return { rule: null, issues: zodIssues(shape.error.issues, base) };
   const given = ruleFields(shape.data);
-  if (Object.keys(given).length === 0) {
-    return { rule: null, issues: [{ path: keyPath(base), reason: 'empty rule: give a profile, delays and/or a deadline' }] };
+  const tls = shape.data.tls;
+  if (Object.keys(given).length === 0 && tls === undefined) {
+    return { rule: null, issues: [{ path: keyPath(base), reason: 'empty rule: give a profile, delays, a deadline and/or tls' }] };
   }
   try {
     const { schedule, profile } = resolveSchedule(given);
-    return { rule: { pattern: normaliseDomainKey(key), schedule, profile, given }, issues: [] };
+    return { rule: { pattern: normaliseDomainKey(key), schedule, profile, given, ...(tls !== undefined ? { tls } : {}) }, issues: [] };
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     return { rule: null, issues: [{ path: `${keyPath(base)}.${err.field}`, reason: err.reason }] };

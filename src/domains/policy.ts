@@ -21,7 +21,13 @@ export interface DomainRule {
   profile: ProfileName | 'custom';
   /** The fields as the file wrote them: {@link planSchedules} merges them field by field. */
   given: ScheduleFields;
+  /** Direct delivery's STARTTLS for the domain (README "Direct delivery", TLS); absent: opportunistic. */
+  tls?: TlsLevel;
 }
+
+/** `tls:` of a rule: `required` refuses to send the domain's mail in plaintext. */
+export const TLS_LEVELS = ['opportunistic', 'required'] as const;
+export type TlsLevel = (typeof TLS_LEVELS)[number];
 
 const WILDCARD_PREFIX = '*.';
 const MAX_DOMAIN_LENGTH = 253;

@@ -266,7 +266,7 @@ const errorCases: { name: string; file: string; text: string; path: string; mess
     file: J,
     text: one({ delay: ['1m'] }),
     path: 'domains["x.com"].delay',
-    message: `${J}: domains["x.com"].delay: unknown key (expected profile, delays or deadline)`,
+    message: `${J}: domains["x.com"].delay: unknown key (expected profile, delays, deadline or tls)`,
   },
   {
     name: 'an unknown profile',
@@ -280,7 +280,7 @@ const errorCases: { name: string; file: string; text: string; path: string; mess
     file: J,
     text: one({}),
     path: 'domains["x.com"]',
-    message: `${J}: domains["x.com"]: empty rule: give a profile, delays and/or a deadline`,
+    message: `${J}: domains["x.com"]: empty rule: give a profile, delays, a deadline and/or tls`,
   },
   {
     name: 'a rule that is not an object',
@@ -455,7 +455,7 @@ const errorCases: { name: string; file: string; text: string; path: string; mess
     file: Y,
     text: 'domains:\n  "*.example.com":\n    delays: [1m]\n    dedline: 24h\n',
     path: 'domains["*.example.com"].dedline',
-    message: `${Y}: domains["*.example.com"].dedline: unknown key (expected profile, delays or deadline)`,
+    message: `${Y}: domains["*.example.com"].dedline: unknown key (expected profile, delays, deadline or tls)`,
   },
   {
     name: 'a YAML delay of zero',
@@ -502,7 +502,7 @@ test('config file error: every problem is collected, the first in the message', 
     err.issues.map((i) => i.path),
     ['domains["a.com"].delay', 'domains["bad_key.com"]', 'domains["c.com"].profile', 'domains["c.com"].delays', 'domains["d.com"].deadline'],
   );
-  assert.equal(err.message, `${J}: domains["a.com"].delay: unknown key (expected profile, delays or deadline) (and 4 more problems)`);
+  assert.equal(err.message, `${J}: domains["a.com"].delay: unknown key (expected profile, delays, deadline or tls) (and 4 more problems)`);
 });
 
 test('config file error: two unknown keys in one rule are two issues', () => {

@@ -123,6 +123,7 @@ test('loadConfig: the defaults', () => {
       dnsServers: c.dnsServers,
       mxPort: c.mxPort,
       heloName: c.heloName,
+      tlsCaFile: c.tlsCaFile,
     },
     {
       temporalAddress: '127.0.0.1:7233',
@@ -149,6 +150,7 @@ test('loadConfig: the defaults', () => {
       dnsServers: null,
       mxPort: 25,
       heloName: os.hostname(),
+      tlsCaFile: null,
     },
   );
 });
@@ -229,6 +231,7 @@ test('loadConfig: each bad value throws an error naming its variable and the val
     ['REBOUND_DNS_SERVERS', ['dns.example.com', '127.0.0.1:99999', '127.0.0.1,resolver', '[127.0.0.1]:53', '10.0.0.1:0']],
     ['REBOUND_MX_PORT', ['0', '65536', '25.5', 'smtp']],
     ['REBOUND_HELO_NAME', ['mail example com', 'mail_.example.com', '-mail.example.com']],
+    ['REBOUND_TLS_CA_FILE', ['/nonexistent/ca.pem', __filename]],
     ['REBOUND_MAX_MESSAGE_BYTES', ['0', '-1', '1.5', 'lots']],
     ['REBOUND_MAX_CACHED_WORKFLOWS', ['0', '-3', '2.5', 'many']],
     ['REBOUND_API_RATE_LIMIT', ['0', 'fast']],

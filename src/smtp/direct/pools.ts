@@ -3,6 +3,7 @@
 // used idle one is closed (README "Direct delivery", Connections). Each pool closes its own
 // idle connections.
 import { SmtpPool, type SmtpPoolOptions } from '../pool';
+import type { TlsDemand } from './tls-policy';
 
 export interface MxPoolsOptions {
   /** REBOUND_MX_PORT: MX records carry no port. */
@@ -14,6 +15,8 @@ export interface MxPoolsOptions {
   /** Connections open at once to one MX address. */
   connectionsPerHost: number;
   idleTimeoutMs: number;
+  /** CA certificates (PEM) a verified connection trusts (tls-trust.ts). */
+  ca?: string[];
 }
 
 interface Entry {
@@ -22,20 +25,42 @@ interface Entry {
   inFlight: number;
 }
 
-/** The options of the pool to one MX: opportunistic STARTTLS, as MTAs use it. */
-export function mxPoolOptions(host: string, address: string, opts: Pick<MxPoolsOptions, 'port' | 'heloName' | 'connectionsPerHost' | 'idleTimeoutMs'>): SmtpPoolOptions {
+/** How the connection does STARTTLS for a demand (README "Direct delivery", TLS). */
+function tlsOptions(host: string, address: string, demand: TlsDemand, ca: string[] | undefined): SmtpPoolOptions['connection'] {
+  const servername = host !== address ? { servername: host } : {};
+  switch (demand.kind) {
+    case 'opportunistic':
+      // STARTTLS when the MX offers it, plaintext when it does not or refuses the command.
+      // The certificate is not checked: MX certificates are often self-signed or name another
+      // host, and refusing them would only push the message to plaintext (RFC 7435,
+      // opportunistic security). A domain that wants verified TLS says so with MTA-STS.
+      return { opportunisticTLS: true, tls: { rejectUnauthorized: false, ...servername } };
+    case 'encrypted':
+      // `tls: required`: encrypted or not at all, the certificate unchecked (Postfix `encrypt`).
+      return { requireTLS: true, tls: { rejectUnauthorized: false, ...servername } };
+    case 'verified':
+      // MTA-STS enforce: a trusted chain valid for the MX host's name (node:tls checks the
+      // name given as servername, not the address connected to).
+      return { requireTLS: true, tls: { rejectUnauthorized: true, servername: host, ...(ca ? { ca } : {}) } };
+  }
+}
+
+/** A pool per address and TLS demand: a verified connection is never shared with a weaker one. */
+function poolKey(host: string, address: string, port: number, demand: TlsDemand): string {
+  const base = `${address}:${port}`;
+  if (demand.kind === 'opportunistic') return base;
+  return demand.kind === 'encrypted' ? `${base} tls` : `${base} tls-verified ${host}`;
+}
+
+/** The options of the pool to one MX. */
+export function mxPoolOptions(host: string, address: string, demand: TlsDemand, opts: Pick<MxPoolsOptions, 'port' | 'heloName' | 'connectionsPerHost' | 'idleTimeoutMs' | 'ca'>): SmtpPoolOptions {
   return {
     connection: {
       host: address,
       port: opts.port,
       name: opts.heloName,
       secure: false,
-      // STARTTLS when the MX offers it, plaintext when it does not or refuses the command.
-      // The certificate is not checked: MX certificates are often self-signed or name another
-      // host, and refusing them would only push the message to plaintext (RFC 7435,
-      // opportunistic security). A domain that wants verified TLS says so with MTA-STS.
-      opportunisticTLS: true,
-      tls: { rejectUnauthorized: false, ...(host !== address ? { servername: host } : {}) },
+      ...tlsOptions(host, address, demand, opts.ca),
       // Short enough that a dead primary leaves time for the other MXes within one attempt.
       connectionTimeout: 10_000,
       greetingTimeout: 30_000,
@@ -53,14 +78,14 @@ export class MxPools {
 
   constructor(private readonly options: MxPoolsOptions) {}
 
-  /** Runs one transaction on the pool to `address` (the MX `host`'s), creating it if needed. */
-  async use<T>(host: string, address: string, run: (pool: SmtpPool) => Promise<T>): Promise<T> {
-    const key = `${address}:${this.options.port}`;
+  /** Runs one transaction on the pool to `address` (the MX `host`'s) for `demand`, creating it if needed. */
+  async use<T>(host: string, address: string, demand: TlsDemand, run: (pool: SmtpPool) => Promise<T>): Promise<T> {
+    const key = poolKey(host, address, this.options.port, demand);
     let entry = this.entries.get(key);
     if (entry) this.entries.delete(key);
     else {
       this.evictIdle(this.options.maxHosts - 1);
-      entry = { pool: new SmtpPool(mxPoolOptions(host, address, this.options)), inFlight: 0 };
+      entry = { pool: new SmtpPool(mxPoolOptions(host, address, demand, this.options)), inFlight: 0 };
     }
     this.entries.set(key, entry);
     entry.inFlight += 1;
@@ -71,7 +96,7 @@ export class MxPools {
     }
   }
 
-  /** MX addresses with a pool now, least recently used first. */
+  /** Pools now (address:port, with the TLS demand unless opportunistic), least recently used first. */
   hosts(): string[] {
     return [...this.entries.keys()];
   }

@@ -2,6 +2,9 @@
 // hosts. One transaction per domain (recipients of one domain together, each with its own
 // reply), the domains one after another. Within one attempt a domain's MX hosts are tried in
 // preference order until one takes part in a transaction; its replies are final for the attempt.
+// TLS: opportunistic unless the configuration file says `tls: required` for the domain or the
+// domain's MTA-STS policy is `enforce` (tls-policy.ts); a demand no MX met defers the domain's
+// recipients with the reason (soft, destination scope).
 import { logger } from '../../log';
 import type { RawReply } from '../../delivery/contract';
 import type { Sender } from '../sender';
@@ -10,6 +13,10 @@ import { TransactionAbandoned } from '../pool';
 import { createMxResolver, type MxResolver } from './mx';
 import { MxPools, type MxPoolsOptions } from './pools';
 import { routeOf, type Random } from './route';
+import { matchDomainRule, type DomainRule } from '../../domains/policy';
+import { createMtaSts, type MtaStsSource } from './mta-sts';
+import { isTlsFailure, planTls, tlsFailureText, tlsRequiredReply, type TlsDemand, type TlsLevel } from './tls-policy';
+import { trustedCas } from './tls-trust';
 
 export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port' | 'heloName'>> {
   port: number;
@@ -20,9 +27,17 @@ export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port'
   random?: Random;
   /** A resolver of the tests' own instead of one made from dnsServers. */
   resolver?: MxResolver;
+  /** The configuration file's domain rules: their `tls:` (README "Direct delivery", TLS). */
+  domains?: DomainRule[];
+  /** REBOUND_TLS_CA_FILE: a PEM file of CAs trusted besides the bundled ones, or null. */
+  tlsCaFile?: string | null;
+  /** MTA-STS policies; by default fetched over HTTPS on port 443. Tests pass their own port's. */
+  mtaSts?: MtaStsSource;
 }
 
 interface SmtpFailure extends Error {
+  code?: string;
+  response?: string;
   command?: string;
   responseCode?: number;
   rejectedErrors?: unknown[];
@@ -58,7 +73,12 @@ const everyone = (recipients: string[], reply: RawReply): RecipientRawReply[] =>
 export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools } {
   const resolver = options.resolver ?? createMxResolver({ servers: options.dnsServers });
   const random = options.random ?? Math.random;
+  const ca = trustedCas(options.tlsCaFile ?? null);
+  const mtaSts = options.mtaSts ?? createMtaSts({ dnsServers: options.dnsServers, ca });
+  const domains = options.domains ?? [];
+  const tlsLevelOf = (domain: string): TlsLevel => matchDomainRule(domain, domains)?.tls ?? 'opportunistic';
   const pools = new MxPools({
+    ca,
     port: options.port,
     heloName: options.heloName,
     maxHosts: options.maxHosts ?? 200,
@@ -67,41 +87,48 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   });
 
   /** One transaction at one MX address: its replies, and whether they are final. */
-  async function tryHost(host: string, address: string, message: RawSend): Promise<{ final: boolean; replies: RecipientRawReply[] }> {
+  async function tryHost(host: string, address: string, demand: TlsDemand, message: RawSend): Promise<{ final: boolean; replies: RecipientRawReply[] }> {
     let bodyStarted = false;
     let hostFailed = false;
+    let tlsFailed: string | null = null;
     const beforeData = async () => {
       bodyStarted = true;
       await message.beforeData?.();
     };
-    const replies = await pools.use(host, address, (pool) => {
+    const replies = await pools.use(host, address, demand, (pool) => {
       const watched: SmtpTransaction = {
         async send(envelope, body, gate) {
           try {
             return await pool.send(envelope, body, gate);
           } catch (err) {
-            hostFailed = isHostFailure(err as SmtpFailure, bodyStarted);
+            const failure = err as SmtpFailure;
+            hostFailed = isHostFailure(failure, bodyStarted);
+            if (demand.kind !== 'opportunistic' && isTlsFailure(failure)) tlsFailed = tlsFailureText(demand, host, failure);
             throw err;
           }
         },
       };
       return sendRaw(watched, { ...message, beforeData });
     });
+    if (tlsFailed !== null) return { final: false, replies: everyone(message.recipients, tlsRequiredReply(tlsFailed)) };
     return { final: !hostFailed, replies };
   }
 
   async function toDomain(domain: string, message: RawSend): Promise<RecipientRawReply[]> {
     const route = routeOf(domain, await resolver.mx(domain), random);
     if (route.kind === 'settled') return everyone(message.recipients, route.reply);
+    const plan = planTls(domain, route.hosts, tlsLevelOf(domain), await mtaSts.policyOf(domain));
+    if (plan.kind === 'settled') return everyone(message.recipients, plan.reply);
+    for (const note of plan.notes) logger.warn({ domain }, note);
     let last: RecipientRawReply[] = [];
-    for (const host of route.hosts) {
+    for (const host of plan.hosts) {
       const found = await resolver.addresses(host);
       if (found.kind === 'none') {
         last = everyone(message.recipients, { code: null, enhanced: null, text: `MX host ${host} of ${domain} has no address (${found.errorCode})`, errorCode: found.errorCode });
         continue;
       }
       for (const address of found.addresses) {
-        const tried = await tryHost(host, address, message);
+        const tried = await tryHost(host, address, plan.demand, message);
         if (tried.final) return tried.replies;
         last = tried.replies;
         logger.warn({ domain, host, address, reply: tried.replies[0]?.reply.text }, 'MX host failed before any recipient was answered: trying the next MX of the domain');
