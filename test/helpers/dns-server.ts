@@ -9,6 +9,8 @@ export interface ZoneEntry {
   /** [preference, exchange]; exchange "" is the RFC 7505 null MX. */
   mx?: [number, string][];
   a?: string[];
+  /** TXT records, each one string (e.g. "v=STSv1; id=20260101"). */
+  txt?: string[];
   servfail?: boolean;
   silent?: boolean;
 }
@@ -41,6 +43,8 @@ export async function startDnsServer(zone: Record<string, ZoneEntry> = {}): Prom
     else if (entry.servfail) response.header.rcode = RCODE.serverFailure;
     else if (question.type === Packet.TYPE.MX) {
       for (const [priority, exchange] of entry.mx ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 60, priority, exchange });
+    } else if (question.type === Packet.TYPE.TXT) {
+      for (const data of entry.txt ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 60, data });
     } else if (question.type === Packet.TYPE.A) {
       for (const address of entry.a ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 60, address });
     }

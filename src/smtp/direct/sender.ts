@@ -37,6 +37,7 @@ export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port'
 
 interface SmtpFailure extends Error {
   code?: string;
+  originalCode?: string;
   response?: string;
   command?: string;
   responseCode?: number;

@@ -104,7 +104,15 @@ export function tlsFailureText(demand: Exclude<TlsDemand, { kind: 'opportunistic
   return `${demand.because} requires TLS: ${what}; retried later`;
 }
 
+/**
+ * OpenSSL's certificate verification codes as node:tls names them (DEPTH_ZERO_SELF_SIGNED_CERT,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and node's own TLS errors
+ * (ERR_TLS_CERT_ALTNAME_INVALID, ERR_SSL_*); nodemailer passes them on as the socket error's code.
+ */
+const TLS_ERROR_CODE = /CERT|SELF_SIGNED|^UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$/;
+
 /** Whether a nodemailer error is STARTTLS or its handshake failing (not a later SMTP reply). */
-export function isTlsFailure(err: { code?: string; command?: string }): boolean {
-  return err.code === 'ETLS' || err.command === 'STARTTLS';
+export function isTlsFailure(err: { code?: string; originalCode?: string; command?: string }): boolean {
+  if (err.code === 'ETLS' || err.command === 'STARTTLS') return true;
+  return [err.code, err.originalCode].some((code) => code !== undefined && TLS_ERROR_CODE.test(code));
 }
