@@ -28,6 +28,9 @@ export interface MtaStsSource {
   policyOf(domain: string): Promise<MtaStsPolicy | null>;
 }
 
+/** Domains whose policy is kept; past it the oldest entry goes (memory is bounded per worker). */
+const MAX_CACHED_DOMAINS = 10_000;
+
 /** RFC 8461 section 3.3 suggests senders refuse policies over 64 KiB. */
 const MAX_POLICY_BYTES = 64 * 1024;
 
@@ -105,7 +108,9 @@ export function createMtaSts({ dnsServers, ca, port = 443, timeoutMs = 10_000, n
       const step = policyStep(await record(domain), entry, now());
       if (step.kind === 'use') return step.policy;
       const next = afterFetch(entry, step.id, await fetchPolicy(domain, step.id), now());
+      cache.delete(domain);
       cache.set(domain, next);
+      if (cache.size > MAX_CACHED_DOMAINS) cache.delete(cache.keys().next().value!);
       return policyAfter(next, now());
     },
   };
