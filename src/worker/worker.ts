@@ -156,7 +156,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
 }
 
 /** The relay (the default) or direct delivery to each domain's MX hosts (README "Direct delivery"). */
-export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName'>): Sender {
-  if (config.delivery === 'direct') return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName });
+export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName' | 'domains' | 'tlsCaFile'>): Sender {
+  if (config.delivery === 'direct') return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName, domains: config.domains, tlsCaFile: config.tlsCaFile });
   return relaySender(createSmtpTransport(config.smtpUrl));
 }
