@@ -5,65 +5,34 @@
 // signed bytes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { returnPathAddress } from '../../src/bounces/verp';
 import { ReboundClient } from '../../src/client/rebound-client';
 import { loadConfig } from '../../src/config';
 import { makeDkimKey, verifyDkim } from '../helpers/dkim';
+import { startRecordingServer, type Answer, type Recorded, type RecordingServer } from '../helpers/recording-smtp';
 import { startTimeSkippingStack, uid, type TimeSkippingStack } from '../helpers/stack';
 
 const BOUNCE_DOMAIN = 'bounces.test';
 const SECRET = 'dkim-test-secret-0123456789abcdef0123';
 const KEY = makeDkimKey('shop.test', 's2026');
 
-interface Received {
-  from: string;
-  to: string[];
-  raw: Buffer;
-  answered: number;
-}
+/** A `greylist+` recipient's first DATA is answered 451, then accepted. */
+const greylisted = new Set<string>();
+const greylisting: Answer = ({ to }) => {
+  const first = to.find((a) => a.startsWith('greylist+') && !greylisted.has(a));
+  if (first === undefined) return { code: 250, text: '2.0.0 Queued' };
+  greylisted.add(first);
+  return { code: 451, text: '4.7.1 Greylisted, try again later' };
+};
 
-/** A receiving server that records every DATA; a `greylist+` recipient's first DATA is answered 451. */
-async function startReceiver() {
-  const got: Received[] = [];
-  const greylisted = new Set<string>();
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const to = session.envelope.rcptTo.map((r) => r.address);
-        const first = to.find((a) => a.startsWith('greylist+') && !greylisted.has(a));
-        const answered = first === undefined ? 250 : 451;
-        got.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks), answered });
-        if (first === undefined) return callback(null, '2.0.0 Queued');
-        greylisted.add(first);
-        return callback(Object.assign(new Error('4.7.1 Greylisted, try again later'), { responseCode: 451 }));
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    got,
-    url: `smtp://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: RecordingServer;
 let stack: TimeSkippingStack;
 let rebound: ReboundClient;
 
 before(async () => {
-  receiver = await startReceiver();
+  receiver = await startRecordingServer(greylisting);
   const inbound = { ...loadConfig({}).inbound, bounceDomain: BOUNCE_DOMAIN, bounceSecret: SECRET };
-  stack = await startTimeSkippingStack({ smtpUrl: receiver.url, inbound, dkim: [KEY.key] });
+  stack = await startTimeSkippingStack({ smtpUrl: `smtp://${receiver.host}:${receiver.port}`, inbound, dkim: [KEY.key] });
   // Built here like ReboundClient.connect builds it from the configuration: with its keys.
   rebound = new ReboundClient({ client: stack.env.client, pool: stack.pool, taskQueue: stack.config.taskQueue, domains: stack.config.domains, dkim: stack.config.dkim });
 });
@@ -73,7 +42,7 @@ after(async () => {
   await receiver?.close();
 });
 
-const receivedBy = (address: string): Received[] => receiver.got.filter((g) => g.to.includes(address));
+const receivedBy = (address: string): Recorded[] => receiver.got.filter((g) => g.to.includes(address));
 
 describe('DKIM through the worker (time-skipping server, real SMTP)', () => {
   test('a message from a domain with a key arrives signed; mailauth: pass, also without X-Rebound-Ref', async () => {

@@ -5,13 +5,12 @@
 // What needs no server (the scenario table, the ledger) is tested in test/unit/sink-*.test.ts.
 
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { NodemailerError, SendMailOptions } from 'nodemailer';
 import PostalMime from 'postal-mime';
-import { SMTPServer } from 'smtp-server';
 import { startSink, type BounceSink } from '../../src/sink';
+import { startRecordingServer, type Answer, type RecordingServer } from '../helpers/recording-smtp';
 
 type Transport = ReturnType<typeof makeTransport>;
 
@@ -280,79 +279,30 @@ describe('bounce sink with a pooled nodemailer transport', () => {
   });
 });
 
-/** One report as the receiving server got it: envelope and bytes, and the reply it gave. */
-interface Delivered {
-  from: string;
-  to: string[];
-  raw: Buffer;
-  answered: number;
-}
-
-/**
- * A small receiving SMTP server standing in for Rebound's inbound listener: it records every
- * message and answers the end of DATA with whatever `answer` says (250 by default).
- */
-async function startReceiver(): Promise<{ url: string; got: Delivered[]; answer: (d: Omit<Delivered, 'answered'>) => number; close(): Promise<void> }> {
-  const state = {
-    got: [] as Delivered[],
-    answer: (_d: Omit<Delivered, 'answered'>): number => 250,
-  };
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const d = {
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-        };
-        const code = state.answer(d);
-        state.got.push({ ...d, answered: code });
-        if (code === 250) return callback(null, '2.0.0 Report stored');
-        const err = Object.assign(new Error(code === 451 ? '4.3.0 Temporary failure: the report could not be stored' : '5.7.1 Refused'), { responseCode: code });
-        callback(err);
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `127.0.0.1:${port}`,
-    get got() {
-      return state.got;
-    },
-    get answer() {
-      return state.answer;
-    },
-    set answer(fn) {
-      state.answer = fn;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+/** The inbound listener's answers, by code, as the receiving server gives them. */
+const REPLY_TEXT: Record<number, string> = { 250: '2.0.0 Report stored', 451: '4.3.0 Temporary failure: the report could not be stored', 550: '5.7.1 Refused' };
+const answering = (code: () => number): Answer => () => {
+  const c = code();
+  return { code: c, text: REPLY_TEXT[c] ?? '5.7.1 Refused' };
+};
 
 const contentOf = (a: { content: ArrayBuffer | Uint8Array | string }): string =>
   typeof a.content === 'string' ? a.content : Buffer.from(a.content as ArrayBuffer).toString('utf8');
 
 describe('bounce sink late reports, mailed to a receiving SMTP server', () => {
   const RETURN_PATH = 'b+abc@bounces.test';
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: RecordingServer;
   let sink: BounceSink;
   let transport: Transport;
   const logs: { msg?: string; state?: string }[] = [];
 
   before(async () => {
-    receiver = await startReceiver();
+    receiver = await startRecordingServer();
     sink = await startSink({
       port: 0,
       controlPort: 0,
       log: (e) => logs.push(e),
-      reportTo: receiver.url,
+      reportTo: `${receiver.host}:${receiver.port}`,
       reportingHost: 'sink.rebound.test',
       reportRetry: { firstDelayMs: 300, maxDelayMs: 1_000, giveUpAfterMs: 5_000 },
     });
@@ -366,7 +316,7 @@ describe('bounce sink late reports, mailed to a receiving SMTP server', () => {
   beforeEach(() => {
     sink.reset();
     receiver.got.length = 0;
-    receiver.answer = () => 250;
+    receiver.answer = answering(() => 250);
     logs.length = 0;
   });
 
@@ -441,7 +391,7 @@ describe('bounce sink late reports, mailed to a receiving SMTP server', () => {
   test('a receiver that answers 451 the first time gets the report again, and takes it', async () => {
     const to = 'bouncelater-0+retry@example.test';
     let calls = 0;
-    receiver.answer = () => (++calls === 1 ? 451 : 250);
+    receiver.answer = answering(() => (++calls === 1 ? 451 : 250));
     await send(to);
     const report = await waitFor('the DSN sent on its second try', reportFor(to));
     assert.deepEqual(report.tries.map((t) => t.reply), ['451 4.3.0 Temporary failure: the report could not be stored', '250 2.0.0 Report stored']);
@@ -454,7 +404,7 @@ describe('bounce sink late reports, mailed to a receiving SMTP server', () => {
 
   test('a 5xx refusal is final: one try, state refused', async () => {
     const to = 'complain-0+refused@example.test';
-    receiver.answer = () => 550;
+    receiver.answer = answering(() => 550);
     await send(to);
     const report = await waitFor('the refusal recorded', reportFor(to, 'refused'));
     assert.equal(report.tries.length, 1);
