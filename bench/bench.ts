@@ -18,6 +18,7 @@ import { quiesce, request, submit, untilAccepted, type ModeContext } from './con
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
 import { interceptorMicrosPerAttempt } from '../src/metrics/overhead';
+import { measureSigning } from './scenarios/signing';
 import { buildResult, markdown, table, type ModeResult } from './report';
 import { runCeiling } from './scenarios/ceiling';
 import { runCost, type CostResult } from './scenarios/cost';
@@ -260,6 +261,8 @@ async function main(): Promise<number> {
       }),
       // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
+      // What DKIM signing adds to composing a message (README "DKIM"), in this process.
+      signing: await measureSigning(opts.quick ? 50 : 200),
     };
 
     if (opts.write) {
