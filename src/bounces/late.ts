@@ -14,6 +14,18 @@ import type { ClassifiedReply, DeliveryStatus, LateOutcome, LateOutcomeKind, Rec
 import type { ReputationEventType } from '../reputation/contract';
 import type { ParsedReport, ProviderEvent, ReportRecipient } from './contract';
 
+/**
+ * Feedback reports that are not a recipient's complaint (RFC 6430 `not-spam`: the user took it
+ * out of the spam folder; RFC 6591 `auth-failure`: a receiver's SPF/DKIM report): they suppress
+ * nobody.
+ */
+const NOT_A_COMPLAINT = new Set(['not-spam', 'auth-failure']);
+
+/** Whether a feedback report (ARF, or a provider's complaint event) is a complaint against the message. */
+export function isComplaint(feedbackType: string | null): boolean {
+  return feedbackType === null || !NOT_A_COMPLAINT.has(feedbackType.trim().toLowerCase());
+}
+
 /** A late outcome before it is matched to a message: the address as the report names it. */
 export type LateCandidate = Omit<LateOutcome, 'at' | 'source'>;
 
@@ -44,11 +56,13 @@ function candidateOfRecipient(r: ReportRecipient, feedbackType: string | null): 
 /** The late outcomes a parsed mail reports, per recipient (at most one per recipient and kind). */
 export function candidatesOfReport(report: ParsedReport): LateCandidate[] {
   if (report.type !== 'dsn' && report.type !== 'complaint') return [];
+  if (report.type === 'complaint' && !isComplaint(report.feedbackType)) return [];
   return unique(report.recipients.map((r) => candidateOfRecipient(r, report.feedbackType)).filter((c): c is LateCandidate => c !== null));
 }
 
-/** The late outcome of a verified provider event. */
-export function candidateOfEvent(e: ProviderEvent): LateCandidate {
+/** The late outcome of a verified provider event; null for feedback that is no complaint. */
+export function candidateOfEvent(e: ProviderEvent): LateCandidate | null {
+  if (e.type === 'complaint' && !isComplaint(e.feedbackType)) return null;
   if (e.type === 'complaint') return { recipient: e.recipient, kind: 'complained', reply: null, feedbackType: e.feedbackType };
   if (e.type === 'delayed') return { recipient: e.recipient, kind: 'delayed', reply: reportReply(e.status ?? '4.0.0', e.code, e.diagnostic), feedbackType: null };
   let reply = reportReply(e.status, e.code, e.diagnostic, e.permanent);

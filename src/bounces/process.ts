@@ -11,7 +11,7 @@ import { lateEvents } from '../webhooks/events';
 import { insertMessageEvents } from '../webhooks/outbox-write';
 import type { ParsedReport, ProviderEvent, ReportProcessing } from './contract';
 import { correlate, matchRecipients, type Clues, type Correlation } from './correlate';
-import { candidateOfEvent, candidatesOfReport, type LateCandidate } from './late';
+import { candidateOfEvent, candidatesOfReport, isComplaint, type LateCandidate } from './late';
 import { loadReport, markTold, messagesByMessageIdHeader, messagesByQueueId, messagesByRef, recordVerdict, untoldOutcomes, type ReportVerdict, type StoredReport } from './store';
 import { tokenOfAddress } from './verp';
 
@@ -49,9 +49,15 @@ async function read(deps: ProcessorDeps, report: StoredReport): Promise<Reading>
   const token = report.envelopeTo && deps.bounceDomain ? tokenOfAddress(report.envelopeTo, deps.bounceDomain) : null;
   const candidates = candidatesOfReport(parsed);
   // A complaint that names nobody (redacted) is still a complaint about the message.
-  if (parsed.type === 'complaint' && candidates.length === 0) candidates.push({ recipient: '', kind: 'complained', reply: null, feedbackType: parsed.feedbackType });
+  if (parsed.type === 'complaint' && candidates.length === 0 && isComplaint(parsed.feedbackType)) candidates.push({ recipient: '', kind: 'complained', reply: null, feedbackType: parsed.feedbackType });
   const ignoredBecause =
-    candidates.length > 0 ? null : parsed.type === 'dsn' ? 'a notice of delivery, relay or expansion: nothing failed' : parsed.reason ?? parsed.type.replace('_', ' ');
+    candidates.length > 0
+      ? null
+      : parsed.type === 'dsn'
+        ? 'a notice of delivery, relay or expansion: nothing failed'
+        : parsed.type === 'complaint'
+          ? `feedback of type ${parsed.feedbackType}: not a complaint`
+          : parsed.reason ?? parsed.type.replace('_', ' ');
   return {
     reportType: parsed.type,
     candidates,
@@ -61,11 +67,12 @@ async function read(deps: ProcessorDeps, report: StoredReport): Promise<Reading>
 }
 
 function readEvent(e: ProviderEvent): Reading {
+  const candidate = candidateOfEvent(e);
   return {
     reportType: `${e.provider}:${e.type}`,
-    candidates: [candidateOfEvent(e)],
+    candidates: candidate ? [candidate] : [],
     clues: { token: null, reboundRef: e.reboundRef, messageIdHeader: e.messageIdHeader, queueId: e.queueId, recipient: e.recipient },
-    ignoredBecause: null,
+    ignoredBecause: candidate ? null : `feedback of type ${e.feedbackType}: not a complaint`,
   };
 }
 

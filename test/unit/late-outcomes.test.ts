@@ -22,6 +22,8 @@ test('candidatesOfReport: failed is bounced, delayed is delayed, delivered/relay
     ['relayed', report({ recipients: [recipient({ action: 'relayed', status: '2.0.0' })] }), []],
     ['failed with a 2.x.x status', report({ recipients: [recipient({ status: '2.0.0', code: '250', diagnostic: 'ok' })] }), []],
     ['complaint', report({ type: 'complaint', feedbackType: 'abuse', recipients: [recipient({ action: null, status: null, code: null, kind: 'complaint', category: 'complaint' })] }), [{ kind: 'complained' }]],
+    ['not-spam feedback (RFC 6430)', report({ type: 'complaint', feedbackType: 'not-spam', recipients: [recipient({ action: null, status: null, code: null, kind: 'complaint', category: 'complaint' })] }), []],
+    ['auth-failure feedback (RFC 6591)', report({ type: 'complaint', feedbackType: 'auth-failure', recipients: [recipient({ action: null, status: null, code: null, kind: 'complaint', category: 'complaint' })] }), []],
     ['auto-reply', report({ type: 'auto_reply', recipients: [] }), []],
     ['not a bounce', report({ type: 'not_a_bounce', reason: 'no report' }), []],
     ['twice the same recipient', report({ recipients: [recipient({}), recipient({})] }), [{ kind: 'bounced', replyKind: 'hard' }]],
@@ -32,35 +34,38 @@ test('candidatesOfReport: failed is bounced, delayed is delayed, delivered/relay
   }
 });
 
+/** A provider event's candidate, for events that make one. */
+const candidate = (e: ProviderEvent) => candidateOfEvent(e)!;
 const event = (over: Partial<ProviderEvent>): ProviderEvent => ({
   provider: 'ses', eventId: 'e1', type: 'bounce', recipient: 'user@example.com', at: '2026-12-01T10:00:00.000Z', queueId: 'q1', messageIdHeader: null, reboundRef: null, status: '5.1.1', code: null, diagnostic: 'smtp; 550 5.1.1 user unknown', permanent: true, feedbackType: null, ...over,
 });
 
 test('candidateOfEvent: a provider that gave up on a transient failure never makes a hard bounce', () => {
-  assert.equal(candidateOfEvent(event({})).reply?.kind, 'hard');
-  assert.equal(candidateOfEvent(event({ permanent: false })).reply?.kind, 'soft');
-  assert.equal(candidateOfEvent(event({ permanent: false, status: '4.2.2', diagnostic: 'mailbox full' })).reply?.category, 'mailbox_full');
-  assert.equal(candidateOfEvent(event({ type: 'delayed', status: null })).kind, 'delayed');
-  assert.deepEqual(candidateOfEvent(event({ type: 'complaint', feedbackType: 'abuse' })), { recipient: 'user@example.com', kind: 'complained', reply: null, feedbackType: 'abuse' });
+  assert.equal(candidate(event({})).reply?.kind, 'hard');
+  assert.equal(candidate(event({ permanent: false })).reply?.kind, 'soft');
+  assert.equal(candidate(event({ permanent: false, status: '4.2.2', diagnostic: 'mailbox full' })).reply?.category, 'mailbox_full');
+  assert.equal(candidate(event({ type: 'delayed', status: null })).kind, 'delayed');
+  assert.deepEqual(candidate(event({ type: 'complaint', feedbackType: 'abuse' })), { recipient: 'user@example.com', kind: 'complained', reply: null, feedbackType: 'abuse' });
+  assert.equal(candidateOfEvent(event({ type: 'complaint', feedbackType: 'not-spam' })), null);
   // "Permanent" with no code at all: a 5.0.0, which names no mailbox, so it blames nobody.
-  const bare = candidateOfEvent(event({ status: null, diagnostic: null })).reply!;
+  const bare = candidate(event({ status: null, diagnostic: null })).reply!;
   assert.equal(bare.kind, 'hard');
   assert.notEqual(bare.scope, 'recipient');
 });
 
 test('reputationEventOf: hard bounces are hard bounces, soft failures failed sends, the rest nothing', () => {
-  const bounced = candidateOfEvent(event({}));
+  const bounced = candidate(event({}));
   assert.equal(reputationEventOf(bounced), 'hardBounced');
-  assert.equal(reputationEventOf(candidateOfEvent(event({ permanent: false }))), 'softBounced');
-  assert.equal(reputationEventOf(candidateOfEvent(event({ type: 'delayed' }))), null);
-  assert.equal(reputationEventOf(candidateOfEvent(event({ type: 'complaint' }))), null);
+  assert.equal(reputationEventOf(candidate(event({ permanent: false }))), 'softBounced');
+  assert.equal(reputationEventOf(candidate(event({ type: 'delayed' }))), null);
+  assert.equal(reputationEventOf(candidate(event({ type: 'complaint' }))), null);
 });
 
 const delivered = (address: string): RecipientStatus => ({
   address, state: 'delivered', attempts: 1, schedule: { profile: 'standard', source: 'default', rule: null, delaysMs: [], deadline: '2026-12-04T00:00:00.000Z' }, nextAttemptAt: null,
   lastReply: { code: 250, enhanced: '2.0.0', text: 'Ok: queued as Q1', kind: 'delivered', category: 'delivered', scope: 'recipient', retryAfterMs: null }, firstAttemptAt: 'x', lastAttemptAt: 'x', finishedAt: 'x',
 });
-const late = (kind: LateOutcome['kind'], address: string, at = '2026-12-01T11:00:00.000Z'): LateOutcome => ({ ...(kind === 'complained' ? candidateOfEvent(event({ type: 'complaint', recipient: address })) : kind === 'delayed' ? candidateOfEvent(event({ type: 'delayed', recipient: address })) : candidateOfEvent(event({ recipient: address }))), source: 'ses', at });
+const late = (kind: LateOutcome['kind'], address: string, at = '2026-12-01T11:00:00.000Z'): LateOutcome => ({ ...(kind === 'complained' ? candidate(event({ type: 'complaint', recipient: address })) : kind === 'delayed' ? candidate(event({ type: 'delayed', recipient: address })) : candidate(event({ recipient: address }))), source: 'ses', at });
 
 test('withLateOutcome: a bounce turns a delivered recipient bounced (late); delays and complaints are listed only; each kind once', () => {
   const r = delivered('a@example.com');
