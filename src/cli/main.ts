@@ -15,6 +15,7 @@ import { addDomainCommands } from './domains';
 import { addMcpCommand } from './mcp';
 import { addInboundCommand } from './inbound';
 import { exitCodeFor, reportFailure } from './output';
+import { addSiteCommands } from './sites';
 import { addConfigCommand, addStackCommands } from './stack';
 import { addSuppressionCommands } from './suppressions';
 
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   addApiCommands(program, withClient);
   addMcpCommand(program);
   addBounceCommands(program, withClient);
+  addSiteCommands(program, withClient);
   return program;
 }
 

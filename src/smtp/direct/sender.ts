@@ -10,6 +10,7 @@ import { TransactionAbandoned } from '../pool';
 import { createMxResolver, type MxResolver } from './mx';
 import { MxPools, type MxPoolsOptions } from './pools';
 import { routeOf, type Random } from './route';
+import { OPEN_SITES, type SiteGate } from '../../sites/gate';
 
 export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port' | 'heloName'>> {
   port: number;
@@ -20,6 +21,8 @@ export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port'
   random?: Random;
   /** A resolver of the tests' own instead of one made from dnsServers. */
   resolver?: MxResolver;
+  /** Site suspensions (README "Traffic shaping"); none unless given. */
+  sites?: SiteGate;
 }
 
 interface SmtpFailure extends Error {
@@ -58,6 +61,7 @@ const everyone = (recipients: string[], reply: RawReply): RecipientRawReply[] =>
 export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools } {
   const resolver = options.resolver ?? createMxResolver({ servers: options.dnsServers });
   const random = options.random ?? Math.random;
+  const sites = options.sites ?? OPEN_SITES;
   const pools = new MxPools({
     port: options.port,
     heloName: options.heloName,
@@ -93,6 +97,9 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   async function toDomain(domain: string, message: RawSend): Promise<RecipientRawReply[]> {
     const route = routeOf(domain, await resolver.mx(domain), random);
     if (route.kind === 'settled') return everyone(message.recipients, route.reply);
+    // A suspended site gets no connection at all (README "Traffic shaping").
+    const held = await sites.held(domain, route.hosts);
+    if (held) return everyone(message.recipients, held);
     let last: RecipientRawReply[] = [];
     for (const host of route.hosts) {
       const found = await resolver.addresses(host);
@@ -102,6 +109,7 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
       }
       for (const address of found.addresses) {
         const tried = await tryHost(host, address, message);
+        await sites.heard(host, tried.replies.map((r) => r.reply));
         if (tried.final) return tried.replies;
         last = tried.replies;
         logger.warn({ domain, host, address, reply: tried.replies[0]?.reply.text }, 'MX host failed before any recipient was answered: trying the next MX of the domain');
