@@ -35,6 +35,8 @@ export function addSiteCommands(program: Command, withClient: WithClient): void 
         process.stdout.write(`${suspensionsTable(rows)}\n`);
       });
     });
+  // `rebound sites resume x --json`: commander gives --json to the parent command, which has it too.
+  const json = (o: { json?: boolean }): boolean => !!(o.json || sites.opts().json);
 
   sites
     .command('suspend <site>')
@@ -43,9 +45,9 @@ export function addSiteCommands(program: Command, withClient: WithClient): void 
     .option('--note <text>', 'a note kept as the reply', 'suspended by an operator')
     .option('--json', 'print JSON')
     .action(async (site: string, o) => {
-      await withClient(!!o.json, async (client) => {
+      await withClient(json(o), async (client) => {
         const s = await suspendSite(client.pool, { site, durationMs: minutesOption(o.minutes) * 60_000, rule: 'manual', reply: o.note });
-        if (o.json) return printJson(asJson(s));
+        if (json(o)) return printJson(asJson(s));
         process.stdout.write(`site ${s.site} suspended until ${s.until.toISOString()} (${s.rule})\n`);
       });
     });
@@ -55,9 +57,9 @@ export function addSiteCommands(program: Command, withClient: WithClient): void 
     .description('lift a site\'s suspension now')
     .option('--json', 'print JSON')
     .action(async (site: string, o) => {
-      await withClient(!!o.json, async (client) => {
+      await withClient(json(o), async (client) => {
         const resumed = await resumeSite(client.pool, site);
-        if (o.json) return printJson({ site, resumed });
+        if (json(o)) return printJson({ site, resumed });
         process.stdout.write(resumed ? `site ${site} resumed\n` : `site ${site} was not suspended\n`);
       });
     });
