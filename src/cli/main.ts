@@ -3,7 +3,7 @@
 // client wrapper that reports a failure and exits with its code. The commands live by group:
 // delivery.ts (send, status, wait, cancel, retry-now, classify), suppressions.ts (suppressions,
 // address), domains.ts (domains, domain), stack.ts (config check, worker, sink, dev, demo),
-// api.ts (api, api-keys), mcp.ts (mcp) and inbound.ts (inbound).
+// api.ts (api, api-keys), mcp.ts (mcp), inbound.ts (inbound), bounces.ts (bounces) and sites.ts (sites).
 import { Command } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
 import { configHelp } from '../config';
@@ -15,6 +15,7 @@ import { addDomainCommands } from './domains';
 import { addMcpCommand } from './mcp';
 import { addInboundCommand } from './inbound';
 import { exitCodeFor, reportFailure } from './output';
+import { addSiteCommands } from './sites';
 import { addConfigCommand, addStackCommands } from './stack';
 import { addSuppressionCommands } from './suppressions';
 
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   addApiCommands(program, withClient);
   addMcpCommand(program);
   addBounceCommands(program, withClient);
+  addSiteCommands(program, withClient);
   return program;
 }
 

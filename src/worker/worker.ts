@@ -16,6 +16,7 @@ import { relaySender, type Sender } from '../smtp/sender';
 import { createDirectSender } from '../smtp/direct/sender';
 import { createWebhookDispatcher } from '../webhooks/dispatch';
 import { startReportSweeper } from '../bounces/dispatch';
+import { createSiteGate } from '../sites/gate';
 import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
 import { countWebhookDelivery, webhookTryOutcome } from '../metrics/registry';
 
@@ -107,7 +108,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   }
   const ownsPool = !opts.pool;
   const pool = opts.pool ?? createPool(config.databaseUrl);
-  const sender = createSender(config);
+  const sender = createSender(config, pool);
   // Before the worker: a port that is taken fails the start here, with nothing to undo but the server.
   const metrics = config.metricsListen ? await startMetricsServer(config.metricsListen) : null;
   // Starts the webhook deliveries of the events this worker's activities write; its sweeper
@@ -156,7 +157,10 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
 }
 
 /** The relay (the default) or direct delivery to each domain's MX hosts (README "Direct delivery"). */
-export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName' | 'domains' | 'tlsCaFile'>): Sender {
-  if (config.delivery === 'direct') return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName, domains: config.domains, tlsCaFile: config.tlsCaFile });
+export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName' | 'domains' | 'tlsCaFile'>, pool: Pool): Sender {
+  if (config.delivery === 'direct') {
+    // Site suspensions live in PostgreSQL, so every worker holds a suspended site alike (README "Traffic shaping").
+    return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName, domains: config.domains, tlsCaFile: config.tlsCaFile, sites: createSiteGate(pool) });
+  }
   return relaySender(createSmtpTransport(config.smtpUrl));
 }

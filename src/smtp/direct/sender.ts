@@ -17,6 +17,7 @@ import { matchDomainRule, type DomainRule } from '../../domains/policy';
 import { createMtaSts, type MtaStsSource } from './mta-sts';
 import { isTlsFailure, planTls, tlsFailureText, tlsRequiredReply, type TlsDemand, type TlsLevel } from './tls-policy';
 import { trustedCas } from './tls-trust';
+import { OPEN_SITES, type SiteGate } from '../../sites/gate';
 
 export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port' | 'heloName'>> {
   port: number;
@@ -33,6 +34,8 @@ export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port'
   tlsCaFile?: string | null;
   /** MTA-STS policies; by default fetched over HTTPS on port 443. Tests pass their own port's. */
   mtaSts?: MtaStsSource;
+  /** Site suspensions (README "Traffic shaping"); none unless given. */
+  sites?: SiteGate;
 }
 
 interface SmtpFailure extends Error {
@@ -78,6 +81,7 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   const mtaSts = options.mtaSts ?? createMtaSts({ dnsServers: options.dnsServers, ca });
   const domains = options.domains ?? [];
   const tlsLevelOf = (domain: string): TlsLevel => matchDomainRule(domain, domains)?.tls ?? 'opportunistic';
+  const sites = options.sites ?? OPEN_SITES;
   const pools = new MxPools({
     ca,
     port: options.port,
@@ -118,6 +122,9 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   async function toDomain(domain: string, message: RawSend): Promise<RecipientRawReply[]> {
     const route = routeOf(domain, await resolver.mx(domain), random);
     if (route.kind === 'settled') return everyone(message.recipients, route.reply);
+    // A suspended site gets no connection at all (README "Traffic shaping").
+    const held = await sites.held(domain, route.hosts);
+    if (held) return everyone(message.recipients, held);
     const plan = planTls(domain, route.hosts, tlsLevelOf(domain), await mtaSts.policyOf(domain));
     if (plan.kind === 'settled') return everyone(message.recipients, plan.reply);
     for (const note of plan.notes) logger.warn({ domain }, note);
@@ -130,6 +137,7 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
       }
       for (const address of found.addresses) {
         const tried = await tryHost(host, address, plan.demand, message);
+        await sites.heard(host, tried.replies.map((r) => r.reply));
         if (tried.final) return tried.replies;
         last = tried.replies;
         logger.warn({ domain, host, address, reply: tried.replies[0]?.reply.text }, 'MX host failed before any recipient was answered: trying the next MX of the domain');

@@ -1,0 +1,48 @@
+// The reply every recipient of a suspended site gets instead of an SMTP attempt (README
+// "Traffic shaping"). It has no SMTP code, so the classifier makes it a soft network_error of
+// destination scope (nobody's reputation) and the rules never match it; its "try again in N
+// seconds" is the wait hint the retry schedule honours. Pure.
+import type { RawReply } from '../delivery/contract';
+import type { Site } from './policy';
+
+/** The errorCode of a deferral made because the site is suspended. */
+export const SITE_SUSPENDED = 'ESITESUSPENDED';
+
+/** An active suspension, as the store reads it. */
+export interface SiteSuspension {
+  site: Site;
+  until: Date;
+  rule: string;
+  reply: string | null;
+  createdAt: Date;
+}
+
+/** Spread after the reopening: a tenth of the wait, at least 1 s and at most 5 min. */
+export const SPREAD_RATIO = 0.1;
+export const SPREAD_MIN_MS = 1_000;
+export const SPREAD_MAX_MS = 300_000;
+
+/**
+ * How long a recipient should wait: until the site reopens, plus a random share of the spread
+ * so that the messages held back do not all come back in the same second.
+ */
+export function waitMs(suspension: SiteSuspension, nowMs: number, random: () => number): number {
+  const remaining = Math.max(0, suspension.until.getTime() - nowMs);
+  const spread = Math.min(SPREAD_MAX_MS, Math.max(SPREAD_MIN_MS, remaining * SPREAD_RATIO));
+  return remaining + Math.floor(Math.min(Math.max(random(), 0), 1) * spread);
+}
+
+/**
+ * The deferral. The wait hint comes before the receiver's reply on purpose: parseWaitHint takes
+ * the first hint in the text, and the receiver's own ("try again in 1 minute") is not the one.
+ */
+export function suspendedReply(suspension: SiteSuspension, nowMs: number, random: () => number): RawReply {
+  const seconds = Math.max(1, Math.ceil(waitMs(suspension, nowMs, random) / 1_000));
+  const cause = suspension.reply ? `; after: ${suspension.reply}` : '';
+  return {
+    code: null,
+    enhanced: null,
+    text: `site ${suspension.site} suspended until ${suspension.until.toISOString()} by rule ${suspension.rule}; try again in ${seconds} seconds${cause}`,
+    errorCode: SITE_SUSPENDED,
+  };
+}
