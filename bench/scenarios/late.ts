@@ -28,9 +28,10 @@ import { deliveryWorkflowId, lateOutcomeSignal } from '../../src/delivery/contra
 import { PROJECT_ROOT } from '../../src/dev/tools';
 import { hardBouncedSignal, reputationWorkflowId } from '../../src/reputation/contract';
 import type { SendRequest } from '../../src/message/validate';
-import { acceptedKey, acceptedTimes, quiesce, request, snapshot, submit, untilAccepted, type ModeContext } from '../context';
+import { runBatch, type Batch, type BatchCpuMs } from '../batch';
+import { request, type ModeContext } from '../context';
 import { countEvents, fetchEvents } from '../history';
-import { cpuBetween, round, runBounded, summarize, waitFor } from '../measure';
+import { round, runBounded, summarize, waitFor } from '../measure';
 import type { ReturnPath } from '../stack';
 
 // ---------------------------------------------------------------- the parser alone
@@ -112,13 +113,8 @@ export function returnPathMicrosPerAttempt(returnPath: ReturnPath, n = 5_000): n
 
 // ---------------------------------------------------------------- the whole loop
 
-export interface LateCpuMs {
-  server: number;
-  worker: number;
-  postgres: number;
-  /** The bench process: the inbound listener, the client SDK and the polling. */
-  bench: number;
-}
+/** CPU ms per message; the bench process runs the inbound listener, the client SDK and the polling. */
+export type LateCpuMs = BatchCpuMs;
 
 /** What a plain delivered message costs on this worker: the baseline a report's cost is read against. */
 export interface LateBaseline {
@@ -167,38 +163,10 @@ export interface LateResult {
   messagesLost: number;
 }
 
-interface Batch {
-  ids: string[];
-  cpu: LateCpuMs;
-  drainedSeconds: number | null;
-  lost: number;
-}
-
 const lateAddress = (ctx: ModeContext, i: number): string => `bouncelater-0+${ctx.tag}l${i}@example.test`;
 
 function requests(ctx: ModeContext, kind: 'lplain' | 'llate', n: number): SendRequest[] {
   return Array.from({ length: n }, (_, i) => request(`${ctx.tag}-${kind}-${i}`, kind === 'llate' ? lateAddress(ctx, i) : `rcpt+${ctx.tag}${kind}${i}@example.test`));
-}
-
-/** One batch, first submit until the server and the worker are idle again, `settled` awaited in between. */
-async function runBatch(ctx: ModeContext, reqs: SendRequest[], concurrency: number, settled: () => Promise<void>): Promise<Batch> {
-  const ids = reqs.map((r) => r.id!);
-  const before = snapshot(ctx);
-  const submitted = await submit(ctx, reqs, { concurrency });
-  const timeoutMs = 120_000 + reqs.length * 50;
-  if (!(await untilAccepted(ctx, ids, timeoutMs))) ctx.log(`[${ctx.mode}]   not every message was accepted within ${timeoutMs / 1000} s`);
-  await settled();
-  const drainedAt = await quiesce(ctx, 180_000);
-  const drained = cpuBetween(before, snapshot(ctx));
-  const perMessage = (pct: number): number => Math.round(((pct * drained.seconds * 10) / reqs.length) * 10) / 10;
-  const accepted = await acceptedTimes(ctx);
-  const firstSubmit = Math.min(...submitted.map((s) => s.t0));
-  return {
-    ids,
-    cpu: { server: perMessage(drained.serverPct), worker: perMessage(drained.workerPct), postgres: perMessage(drained.postgresPct), bench: perMessage(drained.benchPct) },
-    drainedSeconds: drainedAt === null ? null : round((drainedAt - firstSubmit) / 1000),
-    lost: ids.filter((id) => !accepted.has(acceptedKey(id))).length,
-  };
 }
 
 async function lastReportId(pool: Pool): Promise<string> {
@@ -263,7 +231,7 @@ const msBetween = (a: Date, b: Date | null): number | null => (b === null ? null
 
 /** The baseline measured here: a batch of plain messages. */
 async function plainBaseline(ctx: ModeContext, n: number, concurrency: number): Promise<{ baseline: LateBaseline; lost: number }> {
-  const plain = await runBatch(ctx, requests(ctx, 'lplain', n), concurrency, async () => {});
+  const plain = await runBatch(ctx, requests(ctx, 'lplain', n), { concurrency, settled: async () => {} });
   return { baseline: { from: 'scenario 8', messages: n, cpuMsPerMessage: plain.cpu, drainedSeconds: plain.drainedSeconds }, lost: plain.lost };
 }
 
@@ -278,7 +246,7 @@ export async function runLate(ctx: ModeContext, opts: { messages: number; concur
   const addresses = lateReqs.map((r) => r.to![0]!);
   const afterId = await lastReportId(ctx.pool);
   const settledTimeoutMs = 60_000 + n * 100;
-  const late = await runBatch(ctx, lateReqs, opts.concurrency, async () => {
+  const late = await runBatch(ctx, lateReqs, { concurrency: opts.concurrency, settled: async () => {
     const done = await waitFor(
       async () => {
         const outcomes = await lateOutcomeCounts(ctx.pool, ids);
@@ -289,7 +257,7 @@ export async function runLate(ctx: ModeContext, opts: { messages: number; concur
       100,
     );
     if (!done) ctx.log(`[${ctx.mode}]   not every report was processed and its address suppressed within ${settledTimeoutMs / 1000} s`);
-  });
+  } });
 
   const reports = await reportsAfter(ctx.pool, afterId);
   const outcomes: Record<string, number> = {};

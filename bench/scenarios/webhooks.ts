@@ -14,9 +14,10 @@ import { WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookWorkflowId, type WebhookEv
 import { SUBSCRIPTIONS_CACHE_MS } from '../../src/webhooks/dispatch';
 import { createEndpoint, deleteEndpoint } from '../../src/webhooks/store';
 import { validateWebhookRegistration } from '../../src/webhooks/validate';
-import { acceptedKey, acceptedTimes, finalStates, quiesce, request, snapshot, submit, untilAccepted, untilFinished, type ModeContext } from '../context';
+import { finalStates, request, untilFinished, type ModeContext } from '../context';
+import { runBatch } from '../batch';
 import { countEvents, fetchEvents } from '../history';
-import { cpuBetween, round, runBounded, summarize, waitFor } from '../measure';
+import { round, runBounded, summarize, waitFor } from '../measure';
 
 export interface WebhookCpuMs {
   server: number;
@@ -110,39 +111,28 @@ function requests(ctx: ModeContext, kind: string, n: number): SendRequest[] {
   return Array.from({ length: n }, (_, i) => request(`${ctx.tag}-${kind}-${i}`, `rcpt+${ctx.tag}${kind}${i}@example.test`));
 }
 
-interface Batch {
-  ids: string[];
-  cpu: WebhookCpuMs;
-  drainedSeconds: number | null;
-  /** Messages not delivered. */
-  lost: number;
-}
+
 
 /**
- * One batch, first submit until the server and the worker are idle again; `settled` waits (before
- * the idle check) for what else the batch must produce — the webhook events.
+ * A batch delivered at once (runBatch), waited for until every message is final before
+ * `settled`; a message not delivered counts as lost. CPU of the bench process is the client's
+ * and the receiver's.
  */
-async function runBatch(ctx: ModeContext, reqs: SendRequest[], concurrency: number, settled: () => Promise<void>): Promise<Batch> {
+async function deliveredBatch(ctx: ModeContext, reqs: SendRequest[], concurrency: number, settled: () => Promise<void>): Promise<{ ids: string[]; cpu: WebhookCpuMs; drainedSeconds: number | null; lost: number }> {
   const ids = reqs.map((r) => r.id!);
-  const before = snapshot(ctx);
-  const submitted = await submit(ctx, reqs, { concurrency });
-  const timeoutMs = 120_000 + reqs.length * 50;
-  if (!(await untilAccepted(ctx, ids, timeoutMs))) ctx.log(`[${ctx.mode}]   not every message was accepted within ${timeoutMs / 1000} s`);
-  await untilFinished(ctx, ids, 30_000);
-  await settled();
-  const drainedAt = await quiesce(ctx, 180_000);
-  const drained = cpuBetween(before, snapshot(ctx));
-  const perMessage = (pct: number): number => Math.round((pct * drained.seconds * 10) / reqs.length * 10) / 10;
-  const states = await finalStates(ctx.pool, ids);
-  const accepted = await acceptedTimes(ctx);
-  const lost = ids.filter((id) => states.get(id)?.state !== 'delivered' || !accepted.has(acceptedKey(id))).length;
-  const firstSubmit = Math.min(...submitted.map((s) => s.t0));
-  return {
-    ids,
-    cpu: { server: perMessage(drained.serverPct), worker: perMessage(drained.workerPct), postgres: perMessage(drained.postgresPct), client: perMessage(drained.benchPct) },
-    drainedSeconds: drainedAt === null ? null : round((drainedAt - firstSubmit) / 1000),
-    lost,
-  };
+  const batch = await runBatch(ctx, reqs, {
+    concurrency,
+    settled: async () => {
+      await untilFinished(ctx, ids, 30_000);
+      await settled();
+    },
+    lost: async (batchIds) => {
+      const states = await finalStates(ctx.pool, batchIds);
+      return new Set(batchIds.filter((id) => states.get(id)?.state !== 'delivered'));
+    },
+  });
+  const { bench, ...rest } = batch.cpu;
+  return { ...batch, cpu: { ...rest, client: bench } };
 }
 
 export async function runWebhooks(ctx: ModeContext, opts: { messages: number; concurrency: number }): Promise<WebhooksResult> {
@@ -153,7 +143,7 @@ export async function runWebhooks(ctx: ModeContext, opts: { messages: number; co
   let endpointId: string | null = null;
   try {
     // Off: no endpoint registered (the bench database starts without any).
-    const off = await runBatch(ctx, requests(ctx, 'hoff', n), opts.concurrency, async () => {});
+    const off = await deliveredBatch(ctx, requests(ctx, 'hoff', n), opts.concurrency, async () => {});
 
     // On: one endpoint for every event type, registered as POST /v1/webhooks does (the URL rule
     // with private addresses allowed, as the worker child is started), then past the workers'
@@ -166,7 +156,7 @@ export async function runWebhooks(ctx: ModeContext, opts: { messages: number; co
     const onReqs = requests(ctx, 'hon', n);
     const onIds = new Set(onReqs.map((r) => r.id!));
     const ofBatch = (): Received[] => receiver.received.filter((r) => r.event && onIds.has(String((r.event.data as { messageId?: string }).messageId)));
-    const on = await runBatch(ctx, onReqs, opts.concurrency, async () => {
+    const on = await deliveredBatch(ctx, onReqs, opts.concurrency, async () => {
       const all = await waitFor(async () => new Set(ofBatch().map((r) => r.webhookId)).size >= n, 60_000 + n * 50, 100);
       if (!all) ctx.log(`[${ctx.mode}]   only ${new Set(ofBatch().map((r) => r.webhookId)).size} of ${n} webhook events arrived`);
     });
