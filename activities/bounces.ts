@@ -11,7 +11,8 @@ import type { DatabaseOutage } from '../src/db/outage';
 import { deliveryWorkflowId, lateOutcomeSignal } from '../src/delivery/contract';
 import { reputationEventOf } from '../src/bounces/late';
 import { parseReport } from '../src/bounces/parse';
-import { processReport, type ProcessResult, type Tellers } from '../src/bounces/process';
+import type { ReportProcessing } from '../src/bounces/contract';
+import { processReport, type Tellers } from '../src/bounces/process';
 import type { WebhookDispatcher } from '../src/webhooks/dispatch';
 import { noticeOf, type ReputationNotifiers } from './reputation';
 
@@ -58,7 +59,7 @@ export function createBounceActivities({ pool, client, notifiers, webhooks, outa
   };
   return {
     /** Processes one stored report (idempotent: the workflow retries it until it completes). */
-    async processInboundReport(reportId: string): Promise<ProcessResult> {
+    async processInboundReport(reportId: string): Promise<ReportProcessing> {
       return outage.run(`processing inbound report ${reportId}`, () =>
         processReport({ pool, parse: parseReport, bounceDomain: inbound.bounceDomain, bounceSecret: inbound.bounceSecret }, tellers, reportId),
       );

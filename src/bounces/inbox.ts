@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { ProviderEvent, ReportSource } from './contract';
+import { headerSection } from '../message/header-section';
 
 export interface RawReport {
   source: Extract<ReportSource, 'smtp' | 'imap'>;
@@ -22,17 +23,12 @@ export interface Stored {
   duplicate: boolean;
 }
 
-/** How far into a mail its Message-ID header is looked for. */
-const HEADER_SCAN_BYTES = 64 * 1024;
-
 /**
  * The key a mail is known again by: its own Message-ID where it has one (an MTA that retries
  * sends the same one, though a relay on the way may add Received headers), else its bytes.
  */
 export function rawReportKey(raw: Buffer): string {
-  const head = raw.subarray(0, HEADER_SCAN_BYTES).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const headers = (end < 0 ? head : head.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+  const headers = headerSection(raw).replace(/\r?\n[ \t]+/g, ' ');
   const id = /^message-id:[ \t]*(<[^>\s]{1,500}>)/im.exec(headers)?.[1];
   const digest = createHash('sha256');
   if (id) digest.update(`message-id:${id.toLowerCase()}`);

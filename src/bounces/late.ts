@@ -10,7 +10,7 @@
 //   delivered, relayed, expanded, auto-replies, not a bounce -> nothing
 import { classifyReply } from '../delivery/classify';
 import { finalMessageState } from '../delivery/states';
-import type { ClassifiedReply, DeliveryStatus, LateOutcome, LateOutcomeKind, RecipientStatus } from '../delivery/contract';
+import type { ClassifiedReply, DeliveryStatus, LateOutcome, RecipientStatus } from '../delivery/contract';
 import type { ReputationEventType } from '../reputation/contract';
 import type { ParsedReport, ProviderEvent, ReportRecipient } from './contract';
 
@@ -116,4 +116,3 @@ export function mergeLateOutcomes(status: DeliveryStatus, outcomes: readonly Lat
   return { ...status, state, recipients };
 }
 
-export const LATE_OUTCOME_KINDS: readonly LateOutcomeKind[] = ['bounced', 'delayed', 'complained'];

@@ -32,7 +32,6 @@ export interface Tellers {
   tellDeliveryWorkflow(messageId: string, outcome: LateOutcome): Promise<void>;
 }
 
-export type ProcessResult = ReportProcessing;
 
 /** What a report says, whatever the path it came by. */
 interface Reading {
@@ -85,11 +84,11 @@ function verdictOf(reading: Reading, found: Correlation, matched: LateCandidate[
 }
 
 /** Reads, correlates and records one report; then tells what it recorded (also what an earlier, interrupted run recorded). */
-export async function processReport(deps: ProcessorDeps, tellers: Tellers, reportId: string): Promise<ProcessResult> {
+export async function processReport(deps: ProcessorDeps, tellers: Tellers, reportId: string): Promise<ReportProcessing> {
   const report = await loadReport(deps.pool, reportId);
   if (!report) return { outcome: 'gone', recorded: 0, told: 0 };
   let recorded = 0;
-  let outcome: ProcessResult['outcome'] = 'matched';
+  let outcome: ReportProcessing['outcome'] = 'matched';
   if (!report.processedAt) {
     const reading = await read(deps, report);
     const found = await correlate(reading.clues, deps.bounceSecret, {

@@ -4,6 +4,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { SOFT_CATEGORIES, type BounceCategory, type ClassifiedReply, type LateOutcome, type ReplyKind } from '../delivery/contract';
 import type { ProviderEvent, ReportSource } from './contract';
+import { refusalCounts } from './refusals';
 
 export type ReportOutcome = 'matched' | 'ignored' | 'orphan' | 'forged';
 export const REPORT_OUTCOMES: readonly ReportOutcome[] = ['matched', 'ignored', 'orphan', 'forged'];
@@ -178,15 +179,14 @@ export async function listReports(pool: Pool, f: { outcome?: ReportOutcome; limi
 /** Reports by outcome (null: not processed yet) and refusals by reason, over the last `days` days. */
 export async function intakeCounts(pool: Pool, days = 7): Promise<{ reports: Record<string, number>; refused: Record<string, number> }> {
   const res = await pool.query(
-    `SELECT 'report' AS what, coalesce(outcome, 'unprocessed') AS key, count(*)::int AS n FROM inbound_reports
-      WHERE received_at > now() - make_interval(days => $1) GROUP BY 2
-     UNION ALL
-     SELECT 'refusal', reason, sum(count)::int FROM inbound_refusals WHERE day > current_date - $1 GROUP BY 2`,
+    `SELECT coalesce(outcome, 'unprocessed') AS key, count(*)::int AS n FROM inbound_reports
+      WHERE received_at > now() - make_interval(days => $1) GROUP BY 1`,
     [days],
   );
-  const out = { reports: {} as Record<string, number>, refused: {} as Record<string, number> };
-  for (const r of res.rows) (r.what === 'report' ? out.reports : out.refused)[r.key] = r.n;
-  return out;
+  const reports = Object.fromEntries(res.rows.map((r) => [r.key, r.n]));
+  const refused: Record<string, number> = {};
+  for (const r of await refusalCounts(pool, days)) refused[r.reason] = (refused[r.reason] ?? 0) + r.count;
+  return { reports, refused };
 }
 
 /** Reports no workflow was started for yet, oldest first (the sweeper's query). */

@@ -7,6 +7,7 @@
 // part may have (RFC 5321 4.5.3.1.1). Lower-case hex, because some MTAs change the case of
 // local parts.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { headerSection } from '../message/header-section';
 
 export const RETURN_PATH_PREFIX = 'b+';
 const REF_LENGTH = 20;
@@ -61,8 +62,6 @@ export function tokenOfAddress(address: string, domain: string): string | null {
  * changed: every attempt adds the same line, and a message that already carries one keeps it.
  */
 export function withReboundRef(raw: Buffer, token: string): Buffer {
-  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  if (/^x-rebound-ref:/im.test(end < 0 ? head : head.slice(0, end))) return raw;
+  if (/^x-rebound-ref:/im.test(headerSection(raw))) return raw;
   return Buffer.concat([Buffer.from(`X-Rebound-Ref: ${token}\r\n`, 'latin1'), raw]);
 }

@@ -57,7 +57,6 @@ function headerValues(headers: unknown): Map<string, unknown> {
 }
 
 function recipientEvents(type: SesEventType, ses: JsonObject, base: Pick<ProviderEvent, 'provider' | 'eventId'> & Identity): ProviderEvent[] {
-  const quiet = NO_REPLY;
   switch (type) {
     case 'Bounce': {
       const bounce = objectAt(ses.bounce, 'Message.bounce');
@@ -66,7 +65,7 @@ function recipientEvents(type: SesEventType, ses: JsonObject, base: Pick<Provide
       const permanent = bounceType === null ? null : (BOUNCE_PERMANENCE[bounceType] ?? null);
       return recipientsOf(bounce.bouncedRecipients, 'Message.bounce.bouncedRecipients', (r, field) => ({
         ...base,
-        ...quiet,
+        ...NO_REPLY,
         ...reply(r, field),
         type: 'bounce',
         recipient: recipientAddress(r.emailAddress, `${field}.emailAddress`),
@@ -80,7 +79,7 @@ function recipientEvents(type: SesEventType, ses: JsonObject, base: Pick<Provide
       const feedbackType = optionalText(complaint.complaintFeedbackType, 'Message.complaint.complaintFeedbackType', 64);
       return recipientsOf(complaint.complainedRecipients, 'Message.complaint.complainedRecipients', (r, field) => ({
         ...base,
-        ...quiet,
+        ...NO_REPLY,
         type: 'complaint',
         recipient: recipientAddress(r.emailAddress, `${field}.emailAddress`),
         at,
@@ -92,7 +91,7 @@ function recipientEvents(type: SesEventType, ses: JsonObject, base: Pick<Provide
       const at = instant(delay.timestamp, 'Message.deliveryDelay.timestamp');
       return recipientsOf(delay.delayedRecipients, 'Message.deliveryDelay.delayedRecipients', (r, field) => ({
         ...base,
-        ...quiet,
+        ...NO_REPLY,
         ...reply(r, field),
         type: 'delayed',
         recipient: recipientAddress(r.emailAddress, `${field}.emailAddress`),
