@@ -3,12 +3,12 @@
 // command's do; the suspensions are read from and written to the client's PostgreSQL pool.
 import type { Command } from 'commander';
 import { ValidationError } from '../errors';
-import type { SiteSuspension } from '../sites/deferral';
+import type { SiteSuspension } from '../sites/contract';
 import { activeSuspensions, resumeSite, suspendSite } from '../sites/store';
 import type { WithClient } from './main';
 import { printJson, table } from './output';
 
-const asJson = (s: SiteSuspension) => ({ site: s.site, until: s.until.toISOString(), rule: s.rule, reply: s.reply, since: s.createdAt.toISOString() });
+const asJson = (s: SiteSuspension) => ({ scope: s.scope, site: s.site, until: s.until.toISOString(), rule: s.rule, reply: s.reply, since: s.createdAt.toISOString() });
 
 /** The table `rebound sites` prints. */
 export function suspensionsTable(rows: SiteSuspension[]): string {

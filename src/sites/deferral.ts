@@ -3,19 +3,12 @@
 // destination scope (nobody's reputation) and the rules never match it; its "try again in N
 // seconds" is the wait hint the retry schedule honours. Pure.
 import type { RawReply } from '../delivery/contract';
-import type { Site } from './policy';
+import type { SiteSuspension } from './contract';
+
+export type { SiteSuspension } from './contract';
 
 /** The errorCode of a deferral made because the site is suspended. */
 export const SITE_SUSPENDED = 'ESITESUSPENDED';
-
-/** An active suspension, as the store reads it. */
-export interface SiteSuspension {
-  site: Site;
-  until: Date;
-  rule: string;
-  reply: string | null;
-  createdAt: Date;
-}
 
 /** Spread after the reopening: a tenth of the wait, at least 1 s and at most 5 min. */
 export const SPREAD_RATIO = 0.1;
@@ -42,7 +35,7 @@ export function suspendedReply(suspension: SiteSuspension, nowMs: number, random
   return {
     code: null,
     enhanced: null,
-    text: `site ${suspension.site} suspended until ${suspension.until.toISOString()} by rule ${suspension.rule}; try again in ${seconds} seconds${cause}`,
+    text: `${suspension.scope === 'domain' ? 'domain' : 'site'} ${suspension.site} suspended until ${suspension.until.toISOString()} by rule ${suspension.rule}; try again in ${seconds} seconds${cause}`,
     errorCode: SITE_SUSPENDED,
   };
 }

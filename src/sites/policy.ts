@@ -2,8 +2,9 @@
 // recipient domain points at them. Gmail answers for thousands of domains from *.google.com;
 // a rate limit it gives for one of them is about all of them. Pure.
 
-/** A site's name: a provider's ("google"), or the MX host itself when no provider is known. */
-export type Site = string;
+import type { Site } from './contract';
+
+export type { Site } from './contract';
 
 /** Provider suffixes of MX host names, the longest first where one contains another. */
 export const PROVIDER_SUFFIXES: ReadonlyArray<readonly [suffix: string, site: Site]> = [

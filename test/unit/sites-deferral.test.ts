@@ -14,6 +14,7 @@ const H = 60 * M;
 const T0 = 1_700_000_000_000;
 
 const suspension = (untilMs: number, reply: string | null = '421 4.7.28 rate limited, try again in 1 minute'): SiteSuspension => ({
+  scope: 'site',
   site: 'google',
   until: new Date(untilMs),
   rule: 'gmail-421-4.7.28',

@@ -41,7 +41,7 @@ test('the shipped rules: which reply suspends which site, by which rule, for how
 
 test('only receivers\' replies count: connection failures and Rebound\'s own deferrals never match', () => {
   const refused: RawReply = { code: null, enhanced: null, text: 'connect ECONNREFUSED 127.0.0.1:25 TSS04', errorCode: 'ECONNREFUSED' };
-  const ownDeferral = suspendedReply({ site: 'google', until: new Date(Date.now() + M), rule: 'gmail-421-4.7.28', reply: '421 4.7.28 rate limited', createdAt: new Date() }, Date.now(), () => 0);
+  const ownDeferral = suspendedReply({ scope: 'site', site: 'google', until: new Date(Date.now() + M), rule: 'gmail-421-4.7.28', reply: '421 4.7.28 rate limited', createdAt: new Date() }, Date.now(), () => 0);
   const cases: Array<[reply: RawReply, receiver: boolean]> = [
     [parseReplyLine('421 4.7.28 rate limited'), true],
     [refused, false],
