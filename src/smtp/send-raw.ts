@@ -16,6 +16,8 @@ export interface RawSend {
 export interface RecipientRawReply {
   address: string;
   reply: RawReply;
+  /** The site the reply came from or was held back for (README "Traffic shaping"), when the sender knows it. */
+  site?: string;
 }
 
 interface SmtpError extends Error {
