@@ -12,7 +12,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadAttemptContext, recordAttemptWithEvents, type AttemptContext } from '../src/delivery/attempts';
+import { loadAttemptContext, recordAcceptedNow, recordAttemptWithEvents, type AttemptContext } from '../src/delivery/attempts';
 import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/delivery/leases';
 import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/delivery/classify';
@@ -110,8 +110,20 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     };
   }
 
+  /**
+   * Between the transactions of one send (direct delivery, one per recipient domain): the
+   * recipients the server just accepted go on the ledger, so that if a later transaction is
+   * abandoned (the lease lost) the run that takes over does not send them again.
+   */
+  function ledgerWriter(messageId: string, attemptNo: number): NonNullable<RawSend['afterTransaction']> {
+    return async (replies) => {
+      const accepted = replies.flatMap(({ address, reply }) => (classifyReply(reply).kind === 'delivered' ? [{ recipient: address, code: reply.code, enhanced: reply.enhanced, text: reply.text }] : []));
+      await recordAcceptedNow(pool, messageId, attemptNo, accepted);
+    };
+  }
+
   /** SMTP for the recipients not already accepted by an earlier run of this activity. */
-  async function attempt(messageId: string, recipients: string[], { message, accepted }: AttemptContext, lease: SendLease): Promise<AttemptReply[]> {
+  async function attempt(messageId: string, attemptNo: number, recipients: string[], { message, accepted }: AttemptContext, lease: SendLease): Promise<AttemptReply[]> {
     if (recipients.length === 0) return [];
     if (!message) {
       throw ApplicationFailure.nonRetryable(
@@ -125,7 +137,8 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     const envelope = returnPath
       ? { from: returnPathAddress(messageId, returnPath), raw: withReboundRef(message.raw, returnPathToken(messageId, returnPath.secret)) }
       : { from: message.mailFrom, raw: message.raw };
-    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, { ...envelope, recipients: toSend, beforeData: leaseGate(lease) })).map((f) => [f.address, f.reply]));
+    const send: RawSend = { ...envelope, recipients: toSend, beforeData: leaseGate(lease), afterTransaction: ledgerWriter(messageId, attemptNo) };
+    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, send)).map((f) => [f.address, f.reply]));
     return recipients.map((address) => {
       const before = acceptedBefore.get(address);
       if (before) return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };
@@ -210,7 +223,7 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     }
     const { suppressed } = context;
     const skipped = new Set(suppressed.map((s) => s.address));
-    const replies = await attempt(input.messageId, input.recipients.filter((r) => !skipped.has(r)), context, lease);
+    const replies = await attempt(input.messageId, input.attempt, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
     const { finalState, ended } = settleAttempt(input.progress, replies);
     const record: AttemptLogWithSkips = {

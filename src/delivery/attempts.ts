@@ -194,3 +194,27 @@ export async function recordAttemptWithEvents(pool: Pool, record: AttemptRecord,
   });
   return res.rows[0].event_ids;
 }
+
+/** The recipients one transaction of a multi-transaction send was accepted for, by code and text. */
+export interface AcceptedNow {
+  recipient: string;
+  code: number | null;
+  enhanced: string | null;
+  text: string;
+}
+
+/**
+ * Puts recipients a server just accepted on the ledger before the send's next transaction
+ * (direct delivery, one per recipient domain): a later run of the attempt skips them even when
+ * this run stops before it records the attempt. The attempt log's own write finds them there.
+ */
+export async function recordAcceptedNow(pool: Pool, messageId: string, attempt: number, accepted: AcceptedNow[]): Promise<void> {
+  if (accepted.length === 0) return;
+  await pool.query(
+    `INSERT INTO accepted_recipients (message_id, recipient, attempt, code, enhanced, reply_text)
+     SELECT $1, r.recipient, $2, r.code, r.enhanced, r.reply_text
+       FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) AS r(recipient, code, enhanced, reply_text)
+     ON CONFLICT (message_id, recipient) DO NOTHING`,
+    [messageId, attempt, accepted.map((a) => a.recipient), accepted.map((a) => a.code), accepted.map((a) => a.enhanced), accepted.map((a) => a.text)],
+  );
+}

@@ -11,6 +11,12 @@ export interface RawSend {
   raw: Buffer;
   /** Asked after the server's 354, before the body; a refusal abandons the transaction (thrown). */
   beforeData?: DataGate;
+  /**
+   * Told the replies of one transaction while others of the same send are still to come (direct
+   * delivery, one transaction per recipient domain), so that what a server already took is on
+   * record before the next transaction can be abandoned (README "Reliability").
+   */
+  afterTransaction?: (replies: RecipientRawReply[]) => Promise<void>;
 }
 
 export interface RecipientRawReply {

@@ -13,6 +13,8 @@ import { prepareDatabase } from '../../src/db/setup';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createSmtpTransport, type SmtpTransport } from '../../src/smtp/transport';
 import { relaySender } from '../../src/smtp/sender';
+import { createDirectSender } from '../../src/smtp/direct/sender';
+import { startDnsServer } from '../helpers/dns-server';
 import type { ReputationNotice } from '../../src/reputation/contract';
 import type { SendAttemptInput, SendAttemptResult } from '../../src/delivery/contract';
 import { failingStatements } from '../helpers/faulty-pool';
@@ -290,5 +292,61 @@ describe('send activity', () => {
       assert.equal(retried.replies[0].kind, 'delivered');
       assert.equal(sink.deliveries(header, to[0]), 1);
     });
+  });
+});
+
+describe('send activity, direct delivery: one transaction per recipient domain', () => {
+  type Failure = Error & { type?: string };
+  test('the send lease lost between two domains: the first domain\'s recipient is on the ledger, and the run that takes over sends only the second', async () => {
+    // Both domains' MX is the sink; the second domain's recipient makes it hold the RCPT reply.
+    const dns = await startDnsServer({ 'mx.sink.test': { a: ['127.0.0.1'] }, 'first.test': { mx: [[10, 'mx.sink.test']] }, 'second.test': { mx: [[10, 'mx.sink.test']] } });
+    const direct = createDirectSender({ dnsServers: [dns.server], port: sink.port, heloName: 'rebound.test', random: () => 0 });
+    const activities = createSendActivities({ pool, sender: direct, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+    try {
+      const tag = uid();
+      const to = [`ok+${tag}@first.test`, `slow-1500+${tag}@second.test`];
+      const { id, header } = await storeMessage(to);
+      const run = runSend(activities, { messageId: id, attempt: 1, recipients: to });
+      run.catch(() => undefined);
+      const ledger = () => pool.query('SELECT recipient FROM accepted_recipients WHERE message_id = $1', [id]).then((r) => r.rows.map((row) => row.recipient as string));
+      // The first domain's transaction is over (on the ledger) while the second waits on RCPT.
+      assert.deepEqual(await eventually('the first domain on the ledger', ledger, (rows) => rows.length === 1), [to[0]]);
+      await pool.query(`UPDATE send_leases SET holder = 'retry-elsewhere/1/y' WHERE message_id = $1`, [id]);
+      await assert.rejects(run, (err: Failure) => err.type === 'SendLeaseLost');
+      assert.equal(sink.deliveries(header, to[0]), 1);
+      assert.equal(sink.deliveries(header, to[1]), 0, 'abandoned before the body');
+
+      await pool.query('DELETE FROM send_leases WHERE message_id = $1', [id]);
+      const { replies } = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
+      assert.deepEqual(replies.map((r) => [r.address, r.kind, r.alreadyAccepted ?? false]), [[to[0], 'delivered', true], [to[1], 'delivered', false]]);
+      assert.equal(sink.deliveries(header, to[0]), 1, 'the first domain\'s recipient was not sent twice');
+      assert.equal(sink.deliveries(header, to[1]), 1);
+    } finally {
+      direct.close();
+      await dns.close();
+    }
+  });
+
+  test('the first domain\'s acceptance cannot be recorded: the second domain is left for the next attempt, not sent', async () => {
+    const dns = await startDnsServer({ 'mx.sink.test': { a: ['127.0.0.1'] }, 'first.test': { mx: [[10, 'mx.sink.test']] }, 'second.test': { mx: [[10, 'mx.sink.test']] } });
+    const direct = createDirectSender({ dnsServers: [dns.server], port: sink.port, heloName: 'rebound.test', random: () => 0 });
+    // Only the ledger write between the transactions fails; the attempt log's own write works.
+    const flaky = failingStatements(pool, /^\s*INSERT INTO accepted_recipients/, 1).pool;
+    const activities = createSendActivities({ pool: flaky, sender: direct, notifyReputation: recordingNotifier().notify, outage: new DatabaseOutage(logger) });
+    try {
+      const tag = uid();
+      const to = [`ok+${tag}@first.test`, `ok+${tag}@second.test`];
+      const { id, header } = await storeMessage(to);
+      const { replies } = await runSend(activities, { messageId: id, attempt: 1, recipients: to });
+      assert.deepEqual(replies.map((r) => [r.kind, r.category]), [['delivered', 'delivered'], ['soft', 'network_error']]);
+      assert.match(replies[1].text, /not attempted: the replies of this message's earlier domains could not be recorded/);
+      assert.equal(sink.deliveries(header, to[0]), 1);
+      assert.equal(sink.deliveries(header, to[1]), 0);
+      const ledger = await pool.query('SELECT recipient FROM accepted_recipients WHERE message_id = $1', [id]);
+      assert.deepEqual(ledger.rows.map((r) => r.recipient), [to[0]], 'on the ledger through the attempt log');
+    } finally {
+      direct.close();
+      await dns.close();
+    }
   });
 });

@@ -72,6 +72,13 @@ export function recipientsByDomain(recipients: string[]): Map<string, string[]> 
   return byDomain;
 }
 
+/** The errorCode of recipients a send left for the next attempt because earlier replies could not be recorded. */
+export const NOT_ATTEMPTED = 'ENOTATTEMPTED';
+
+function notAttempted(err: Error): RawReply {
+  return { code: null, enhanced: null, text: `not attempted: the replies of this message's earlier domains could not be recorded (${err.message}); tried at the next attempt`, errorCode: NOT_ATTEMPTED };
+}
+
 const everyone = (recipients: string[], reply: RawReply): RecipientRawReply[] => recipients.map((address) => ({ address, reply }));
 
 export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools } {
@@ -152,8 +159,22 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
     pools,
     async send(message) {
       const replies = new Map<string, RawReply>();
-      for (const [domain, recipients] of recipientsByDomain(message.recipients)) {
-        for (const r of await toDomain(domain, { ...message, recipients })) replies.set(r.address, r.reply);
+      const domains = [...recipientsByDomain(message.recipients)];
+      for (const [i, [domain, recipients]] of domains.entries()) {
+        const got = await toDomain(domain, { ...message, recipients });
+        for (const r of got) replies.set(r.address, r.reply);
+        // The next domain's transaction may be abandoned (its send lease lost): what this one
+        // delivered must be on record first, or a retry of the attempt would send it again.
+        if (i === domains.length - 1 || !message.afterTransaction) continue;
+        try {
+          await message.afterTransaction(got);
+        } catch (err) {
+          // Not on record: going on could deliver the rest twice as well. The remaining domains
+          // wait for the next attempt; the replies so far stay facts the activity hands on.
+          const reply = notAttempted(err as Error);
+          for (const [, rest] of domains.slice(i + 1)) for (const address of rest) replies.set(address, reply);
+          break;
+        }
       }
       return message.recipients.map((address) => ({ address, reply: replies.get(address)! }));
     },
