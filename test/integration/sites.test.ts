@@ -101,10 +101,10 @@ describe('site suspensions', () => {
 
   test('rebound sites shows the suspension; an operator resumes it and the site delivers again', async () => {
     const listed = (await sitesCli([])) as { sites: Array<{ site: string; state: string; suspensions: Array<{ rule: string; reply: string; until: string }> }> };
-    const google = listed.sites.find((s) => s.site === 'google');
-    assert.ok(google, 'listed');
-    assert.equal(google.state, 'suspended');
-    const [row] = google.suspensions;
+    const shown = listed.sites.find((s) => s.site === 'google');
+    assert.ok(shown, 'listed');
+    assert.equal(shown.state, 'suspended');
+    const [row] = shown.suspensions;
     assert.equal(row.rule, 'gmail-421-4.7.28');
     assert.match(row.reply, /421 4\.7\.28/);
     assert.ok(Date.parse(row.until) > Date.now());
