@@ -16,7 +16,7 @@ import { webhookWorkflowId, type WebhookEventType } from '../../src/webhooks/con
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 import { recordHistory } from '../helpers/history';
-import { suspendSite } from '../../src/sites/store';
+import { resumeSite, suspendSite } from '../../src/sites/store';
 import { SITE_EXPIRY_SWEEP_INTERVAL_MS } from '../../src/sites/expiry-sweeper';
 
 let stack: TimeSkippingStack;
@@ -360,6 +360,15 @@ describe('webhooks', () => {
     const expired = await eventually('expired', async () => delivered('/sites').map(parsed).filter((e) => e.data.site === domain), (e) => e.some((x) => x.type === 'site.resumed'), 20_000);
     const told = expired.find((e) => e.type === 'site.resumed');
     assert.deepEqual(told.data, { site: domain, scope: 'domain', until: rule.until.toISOString(), rule: 'test-rule', reply: '421 4.7.0 try later', resumedBy: 'expired' });
+    // An expired suspension not told yet and replaced by a new one: its end is told by the statement that replaces it.
+    const again = `sites-again-${uid()}.test`;
+    const first = await suspendSite(stack.pool, { scope: 'domain', site: again, durationMs: 1, rule: 'test-rule', reply: null });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await suspendSite(stack.pool, { scope: 'domain', site: again, durationMs: 600_000, rule: 'test-rule', reply: null });
+    const replaced = await stack.pool.query("SELECT type, payload FROM webhook_events WHERE payload->'data'->>'site' = $1 ORDER BY type", [again]);
+    assert.deepEqual(replaced.rows.map((x) => x.type), ['site.resumed', 'site.suspended', 'site.suspended']);
+    assert.deepEqual([replaced.rows[0].payload.data.until, replaced.rows[0].payload.data.resumedBy], [first.until.toISOString(), 'expired']);
+    await resumeSite(stack.pool, again, 'domain');
     for (const x of at('/sites')) assert.ok(signatureValid(endpoint.secret, x));
     // A second round of the sweeper adds nothing.
     await new Promise((resolve) => setTimeout(resolve, SITE_EXPIRY_SWEEP_INTERVAL_MS + 500));
