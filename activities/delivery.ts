@@ -12,7 +12,8 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadAttemptContext, recordAcceptedNow, recordAttemptWithEvents, type AttemptContext } from '../src/delivery/attempts';
+import { loadAttemptContext, recordAcceptedNow, recordAttemptWithEvents, type AttemptContext, type AttemptSites } from '../src/delivery/attempts';
+import { countSiteReplies } from '../src/metrics/registry';
 import { newSendLease, releaseSendLease, renewSendLease, type SendLease } from '../src/delivery/leases';
 import { isDatabaseUnavailable, type DatabaseOutage } from '../src/db/outage';
 import { classifyReply } from '../src/delivery/classify';
@@ -39,7 +40,7 @@ const STATE_EVENT_TYPES: readonly MessageEventType[] = ['message.expired', 'mess
  * An attempt log with the recipients it skipped as suppressed (their webhook events), and
  * whether the workflow writes the first soft bounces' events itself; also when handed to it.
  */
-type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[]; deferralsAfterPlan?: boolean };
+type AttemptLogWithSkips = AttemptLog & { suppressed?: SuppressionCheck[]; deferralsAfterPlan?: boolean; sites?: AttemptSites };
 
 export interface SendDeps {
   pool: Pool;
@@ -122,9 +123,13 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     };
   }
 
-  /** SMTP for the recipients not already accepted by an earlier run of this activity. */
-  async function attempt(messageId: string, attemptNo: number, recipients: string[], { message, accepted }: AttemptContext, lease: SendLease): Promise<AttemptReply[]> {
-    if (recipients.length === 0) return [];
+  /**
+   * SMTP for the recipients not already accepted by an earlier run of this activity. Besides the
+   * replies, where each fresh one came from (its site, its error code): for the attempt log and
+   * the per-site metrics only, never in the activity's result (README "Traffic shaping").
+   */
+  async function attempt(messageId: string, attemptNo: number, recipients: string[], { message, accepted }: AttemptContext, lease: SendLease): Promise<{ replies: AttemptReply[]; sites: AttemptSites }> {
+    if (recipients.length === 0) return { replies: [], sites: {} };
     if (!message) {
       throw ApplicationFailure.nonRetryable(
         `message ${messageId} is not in the database: it was never stored or was deleted; start it again with the client`,
@@ -138,12 +143,17 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
       ? { from: returnPathAddress(messageId, returnPath), raw: withReboundRef(message.raw, returnPathToken(messageId, returnPath.secret)) }
       : { from: message.mailFrom, raw: message.raw };
     const send: RawSend = { ...envelope, recipients: toSend, beforeData: leaseGate(lease), afterTransaction: ledgerWriter(messageId, attemptNo) };
-    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, send)).map((f) => [f.address, f.reply]));
-    return recipients.map((address) => {
+    const fresh = new Map((await sendAbandoningOnLeaseLoss(messageId, lease, send)).map((f) => [f.address, f]));
+    const sites: AttemptSites = {};
+    for (const [address, f] of fresh) {
+      if (f.site || f.reply.errorCode) sites[address] = { site: f.site ?? null, errorCode: f.reply.errorCode ?? null };
+    }
+    const replies = recipients.map((address) => {
       const before = acceptedBefore.get(address);
       if (before) return { address, alreadyAccepted: true, ...classifyReply({ code: before.code, enhanced: before.enhanced, text: before.text }) };
-      return { address, ...classifyReply(fresh.get(address)!) };
+      return { address, ...classifyReply(fresh.get(address)!.reply) };
     });
+    return { replies, sites };
   }
 
   /** The SMTP transaction; an abandoned one (nothing delivered) fails the activity, to be retried. */
@@ -210,6 +220,8 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     const events = record.deferralsAfterPlan ? all.filter((e) => e.type !== 'message.deferred') : all;
     const ids = await outage.run(`recording attempt ${record.attempt} of message ${record.messageId}`, () => recordAttemptWithEvents(pool, record, events));
     webhooks.dispatchSoon(ids);
+    // Counted where the site is known and recorded: the activity's result does not carry it (README "Metrics").
+    countSiteReplies(record.replies, record.sites ?? {});
   }
 
   async function sendAttemptHeartbeating(input: SendAttemptInput, lease: SendLease): Promise<SendAttemptResult> {
@@ -223,7 +235,7 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
     }
     const { suppressed } = context;
     const skipped = new Set(suppressed.map((s) => s.address));
-    const replies = await attempt(input.messageId, input.attempt, input.recipients.filter((r) => !skipped.has(r)), context, lease);
+    const { replies, sites } = await attempt(input.messageId, input.attempt, input.recipients.filter((r) => !skipped.has(r)), context, lease);
 
     const { finalState, ended } = settleAttempt(input.progress, replies);
     const record: AttemptLogWithSkips = {
@@ -233,6 +245,8 @@ export function createSendActivities({ pool, sender, notifyReputation, outage, w
       finalState,
       ...(suppressed.length > 0 ? { suppressed } : {}),
       ...(input.deferralsAfterPlan ? { deferralsAfterPlan: true } : {}),
+      // Handed to the workflow with the rest when PostgreSQL is away, so the follow-up records the sites too.
+      ...(Object.keys(sites).length > 0 ? { sites } : {}),
     };
     const recorded = await recordOrHandOver(record);
 

@@ -21,6 +21,7 @@ import { suppressionRoutes } from './routes/suppressions';
 import { registerUiRoutes } from './ui/routes';
 import { registerWebhookRoutes } from './routes/webhooks';
 import { registerReportRoutes } from './routes/reports';
+import { registerSiteRoutes } from './routes/sites';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -74,6 +75,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerUiRoutes(app, { config: opts.config });
   registerWebhookRoutes(app, { rebound: opts.rebound, pool: opts.pool, config: opts.config });
   registerReportRoutes(app, { rebound: opts.rebound, pool: opts.pool });
+  registerSiteRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerInboundRoutes(app, { pool: opts.pool, config: opts.config });
   await app.ready();
   return app;

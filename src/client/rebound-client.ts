@@ -21,6 +21,8 @@ import { deliverySummary, planProfiles } from '../delivery/summaries';
 import { Domains } from './domains';
 import { Suppressions } from './suppressions';
 import { Reports } from './reports';
+import { Sites } from './sites';
+import type { SiteDirectory } from '../sites/view';
 
 export interface ReboundClientOptions {
   client: Client;
@@ -33,6 +35,8 @@ export interface ReboundClientOptions {
   domains?: DomainRule[];
   /** DKIM signing keys per From domain, from the configuration file (README "DKIM"). */
   dkim?: DkimKey[];
+  /** Each site's limits and the sites the configuration names (README "Traffic shaping"); without it, the defaults. */
+  sites?: SiteDirectory;
 }
 
 export interface SendReceipt {
@@ -66,11 +70,14 @@ export class ReboundClient {
   readonly domains: Domains;
   /** Reports heard after the relay's 250 (README "Late outcomes"). */
   readonly reports: Reports;
+  /** Sites: their state, limits, suspensions and queues; an operator's suspend and resume (README "Traffic shaping"). */
+  readonly sites: Sites;
 
   constructor(private readonly opts: ReboundClientOptions) {
     this.suppressions = new Suppressions(opts.client, opts.pool);
     this.domains = new Domains(opts.client, opts.pool);
     this.reports = new Reports(opts.pool);
+    this.sites = new Sites(opts.pool, opts.sites);
   }
 
   /** Connects with the configuration from the environment (see `rebound --help`). */

@@ -63,8 +63,16 @@ export async function loadAttemptContext(pool: Pool, messageId: string, recipien
   };
 }
 
+/**
+ * Where each freshly tried recipient's reply came from (README "Traffic shaping"): its site, when
+ * the sender knows it, and the connection-level error code (ESITESUSPENDED and ESITETHROTTLED:
+ * held back by Rebound itself, no SMTP attempt). By address; recipients absent have neither.
+ * Kept off the workflow's types: it goes to the attempt log only.
+ */
+export type AttemptSites = Record<string, { site?: string | null; errorCode?: string | null }>;
+
 /** One attempt's log entry; when `finalState` is set, the message's state is written in the same statement. */
-export type AttemptRecord = AttemptLog;
+export type AttemptRecord = AttemptLog & { sites?: AttemptSites };
 
 /**
  * What one attempt adds to the hourly and daily rollups of its recipients' domains (README
@@ -129,14 +137,14 @@ const REPLY_UPSERT = `
 
 const RECORD_ATTEMPT = `
   WITH logged AS (
-    INSERT INTO attempts (message_id, attempt, recipient, code, enhanced, reply_text, kind, category, scope, retry_after_ms)
-    SELECT $1, $2, r.recipient, r.code, r.enhanced, r.reply_text, r.kind, r.category, r.scope, r.retry_after_ms
-      FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[])
-        AS r(recipient, code, enhanced, reply_text, kind, category, scope, retry_after_ms)
+    INSERT INTO attempts (message_id, attempt, recipient, code, enhanced, reply_text, kind, category, scope, retry_after_ms, site, error_code)
+    SELECT $1, $2, r.recipient, r.code, r.enhanced, r.reply_text, r.kind, r.category, r.scope, r.retry_after_ms, r.site, r.error_code
+      FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $16::text[], $17::text[])
+        AS r(recipient, code, enhanced, reply_text, kind, category, scope, retry_after_ms, site, error_code)
     ON CONFLICT (message_id, attempt, recipient) DO UPDATE
       SET code = EXCLUDED.code, enhanced = EXCLUDED.enhanced, reply_text = EXCLUDED.reply_text,
           kind = EXCLUDED.kind, category = EXCLUDED.category, scope = EXCLUDED.scope,
-          retry_after_ms = EXCLUDED.retry_after_ms, at = now()
+          retry_after_ms = EXCLUDED.retry_after_ms, site = EXCLUDED.site, error_code = EXCLUDED.error_code, at = now()
     RETURNING recipient, domain, code, enhanced, reply_text, kind, category, scope, at, (xmax = 0) AS inserted
   ), ${COUNTED_CHANGES}, ${ATTEMPT_DELTA}, ${REPLY_UPSERT}, ledger AS (
     INSERT INTO accepted_recipients (message_id, recipient, attempt, code, enhanced, reply_text)
@@ -146,7 +154,7 @@ const RECORD_ATTEMPT = `
   ), final AS (
     UPDATE messages SET state = $15, finished_at = coalesce(finished_at, now())
      WHERE id = $1 AND $15::text IS NOT NULL
-  ), ${outboxInsert('events', messageEventsSource(16, '$1', '$2'))}
+  ), ${outboxInsert('events', messageEventsSource(18, '$1', '$2'))}
   SELECT ${insertedEventIds('events')}`;
 
 /**
@@ -168,6 +176,7 @@ export async function recordAttempt(pool: Pool, record: AttemptRecord): Promise<
  */
 export async function recordAttemptWithEvents(pool: Pool, record: AttemptRecord, events: OutboxEvent[]): Promise<string[]> {
   const { messageId, attempt, replies, finalState } = record;
+  const sites = record.sites ?? {};
   const accepted = replies.filter((r) => r.kind === 'delivered' && !r.alreadyAccepted);
   const res = await pool.query({
     name: 'rebound-record-attempt',
@@ -189,6 +198,8 @@ export async function recordAttemptWithEvents(pool: Pool, record: AttemptRecord,
       accepted.map((r) => r.enhanced),
       accepted.map((r) => r.text),
       finalState,
+      replies.map((r) => sites[r.address]?.site ?? null),
+      replies.map((r) => sites[r.address]?.errorCode ?? null),
       ...messageEventParams(events),
     ],
   });

@@ -15,7 +15,19 @@ export const METRIC = {
   apiRequests: 'rebound_api_requests_total',
   apiRequestDuration: 'rebound_api_request_duration_seconds',
   apiMessagesAccepted: 'rebound_api_messages_accepted_total',
+  siteAttempts: 'rebound_site_attempts_total',
+  siteHeldBack: 'rebound_site_deferrals_held_total',
+  sitesSuspended: 'rebound_sites_suspended',
+  sitesThrottled: 'rebound_sites_throttled',
+  siteSuspended: 'rebound_site_suspended',
 } as const;
+
+/**
+ * Why Rebound deferred a recipient without an SMTP attempt (README "Traffic shaping"): its
+ * site, or its domain at the site, is suspended, or the site's limits have no room now.
+ */
+export const HELD_BACK_REASONS = ['suspended', 'throttled'] as const;
+export type HeldBackReason = (typeof HELD_BACK_REASONS)[number];
 
 /** The label a recipient domain outside the top domains is counted under. */
 export const OTHER = 'other';

@@ -1,8 +1,10 @@
 // Site suspensions in PostgreSQL (migrations/1764800000000_sites.sql), shared by every worker
 // and read by `rebound sites` (README "Traffic shaping"). Times are the database's, so workers
-// whose clocks differ agree on when a site reopens.
+// whose clocks differ agree on when a site reopens. Each suspension and each end of one adds its
+// webhook event (site.suspended, site.resumed) in the statement that writes it (README "Webhooks").
 import type { Pool } from 'pg';
 import { ValidationError } from '../errors';
+import { insertedEventIds, outboxInsert, siteResumedSource, siteSuspendedSource } from '../webhooks/outbox';
 import type { RuleScope, Site, SiteSuspension } from './contract';
 
 interface SuspensionRow {
@@ -50,25 +52,93 @@ function checkedSuspension(s: SuspendSite): SuspendSite {
 }
 
 /**
+ * The statement of suspendSite: the upsert, its `site.suspended` event when it wrote (a new
+ * suspension, or one extended), the `site.resumed` of an expired row it replaces whose end was
+ * not told yet (README "Webhooks"), and what is in force after, in one round trip. `before`
+ * and the final read see the snapshot before the upsert: a row that stays is the one in force.
+ */
+const SUSPEND_SITE = `
+  WITH before AS (
+    SELECT scope, site, until, rule, reply, created_at, until AS reopened, 'expired'::text AS resumed_by
+      FROM site_suspensions WHERE scope = $5 AND site = $1 AND until <= now() AND resumed_at IS NULL
+  ), written AS (
+    INSERT INTO site_suspensions AS s (scope, site, until, rule, reply)
+    VALUES ($5, $1, now() + $2 * interval '1 millisecond', $3, $4)
+    ON CONFLICT (scope, site) DO UPDATE SET until = EXCLUDED.until, rule = EXCLUDED.rule, reply = EXCLUDED.reply, created_at = now(), resumed_at = NULL
+     WHERE s.until < EXCLUDED.until
+    RETURNING s.scope, s.site, s.until, s.rule, s.reply, s.created_at
+  ), ${outboxInsert('resumed', siteResumedSource('before'))},
+  ${outboxInsert('suspended', siteSuspendedSource('written'))}
+  SELECT w.scope, w.site, w.until, w.rule, w.reply, w.created_at, ${insertedEventIds('resumed', 'suspended')}
+    FROM (SELECT * FROM written
+          UNION ALL
+          SELECT scope, site, until, rule, reply, created_at FROM site_suspensions
+           WHERE scope = $5 AND site = $1 AND until > now() AND NOT EXISTS (SELECT 1 FROM written)) AS w`;
+
+/**
  * Suspends a site for durationMs from now. An expired row is replaced; a row in force is only
  * extended (a shorter suspension never cuts a longer one short). Returns what is in force after.
+ * A write (new or extended) adds a `site.suspended` webhook event in the same statement; the
+ * worker's webhook sweeper starts its deliveries (README "Webhooks").
  */
 export async function suspendSite(pool: Pool, order: SuspendSite): Promise<SiteSuspension> {
   const s = checkedSuspension(order);
-  await pool.query(
-    `INSERT INTO site_suspensions AS s (scope, site, until, rule, reply)
-     VALUES ($5, $1, now() + $2 * interval '1 millisecond', $3, $4)
-     ON CONFLICT (scope, site) DO UPDATE SET until = EXCLUDED.until, rule = EXCLUDED.rule, reply = EXCLUDED.reply, created_at = now()
-      WHERE s.until < EXCLUDED.until`,
-    [s.site, s.durationMs, s.rule, s.reply, s.scope],
-  );
-  const active = await activeSuspension(pool, s.site, s.scope);
-  if (!active) throw new Error(`site ${s.site}: the suspension just written is not in force (is the database clock moving backwards?)`);
-  return active;
+  const { rows } = await pool.query<SuspensionRow>({ name: 'rebound-suspend-site', text: SUSPEND_SITE, values: [s.site, s.durationMs, s.rule, s.reply, s.scope] });
+  if (!rows[0]) throw new Error(`site ${s.site}: the suspension just written is not in force (is the database clock moving backwards?)`);
+  return fromRow(rows[0]);
 }
 
-/** Lifts a site's suspension; whether one was in force. */
+/**
+ * The statement of resumeSite: the row deleted and, once per suspension, its `site.resumed`:
+ * `manual` when it was in force, `expired` when its time had run out before anyone told it.
+ */
+const RESUME_SITE = `
+  WITH gone AS (
+    DELETE FROM site_suspensions WHERE scope = $1 AND site = $2
+    RETURNING scope, site, until, rule, reply, created_at, resumed_at, until > now() AS active
+  ), told AS (
+    SELECT scope, site, until, rule, reply, created_at,
+           CASE WHEN active THEN now() ELSE until END AS reopened,
+           CASE WHEN active THEN 'manual' ELSE 'expired' END AS resumed_by
+      FROM gone WHERE active OR resumed_at IS NULL
+  ), ${outboxInsert('resumed', siteResumedSource('told'))}
+  SELECT coalesce((SELECT bool_or(active) FROM gone), false) AS active, ${insertedEventIds('resumed')}`;
+
+/** Lifts a site's suspension; whether one was in force. Adds its `site.resumed` webhook event (resumedBy manual). */
 export async function resumeSite(pool: Pool, site: Site, scope: RuleScope = 'site'): Promise<boolean> {
-  const { rows } = await pool.query<{ active: boolean }>('DELETE FROM site_suspensions WHERE scope = $1 AND site = $2 RETURNING until > now() AS active', [scope, site.trim().toLowerCase()]);
-  return rows.some((r) => r.active);
+  const { rows } = await pool.query<{ active: boolean }>({ name: 'rebound-resume-site', text: RESUME_SITE, values: [scope, site.trim().toLowerCase()] });
+  return rows[0].active;
+}
+
+/** What one round of the expiry sweeper told and saw (src/sites/expiry-sweeper.ts). */
+export interface ExpiryRound {
+  /** Suspensions whose end this round told (their `site.resumed` written when subscribed). */
+  told: number;
+  /** The webhook events it inserted, to start at once. */
+  eventIds: string[];
+  /** What is in force now, for the gauges (README "Metrics"). */
+  suspended: { scope: RuleScope; site: Site }[];
+  throttled: { scope: RuleScope; site: Site }[];
+}
+
+/**
+ * Marks up to `batch` expired suspensions as told, with their `site.resumed` (resumedBy
+ * expired) in the same statement; rows another worker is telling are skipped, and an event's
+ * key makes a second telling add nothing. Also reads what is in force, for the gauges.
+ */
+const TELL_EXPIRED = `
+  WITH told AS (
+    UPDATE site_suspensions SET resumed_at = now()
+     WHERE (scope, site) IN (SELECT scope, site FROM site_suspensions WHERE until <= now() AND resumed_at IS NULL
+                              ORDER BY until LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING scope, site, until, rule, reply, created_at, until AS reopened, 'expired'::text AS resumed_by
+  ), ${outboxInsert('resumed', siteResumedSource('told'))}
+  SELECT (SELECT count(*) FROM told)::int AS told, ${insertedEventIds('resumed')},
+         (SELECT coalesce(json_agg(json_build_object('scope', scope, 'site', site)), '[]') FROM site_suspensions WHERE until > now()) AS suspended,
+         (SELECT coalesce(json_agg(json_build_object('scope', scope, 'site', site)), '[]') FROM site_adjustments WHERE until > now()) AS throttled`;
+
+export async function tellExpiredSuspensions(pool: Pool, batch = 500): Promise<ExpiryRound> {
+  const { rows } = await pool.query({ name: 'rebound-tell-expired-suspensions', text: TELL_EXPIRED, values: [batch] });
+  const r = rows[0];
+  return { told: r.told, eventIds: r.event_ids, suspended: r.suspended, throttled: r.throttled };
 }

@@ -2,6 +2,7 @@
 // API shows it, and what the per-event delivery workflow and its activity take and answer.
 // Imported by workflow code: no I/O, no Node built-ins.
 import type { BounceCategory, ReplyScope } from '../delivery/contract';
+import type { SiteEventData } from '../sites/contract';
 
 /** Outcomes a receiver can subscribe to. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -14,10 +15,14 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.complained',
   'address.suppressed',
   'address.lifted',
+  'site.suspended',
+  'site.resumed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export type MessageEventType = Extract<WebhookEventType, `message.${string}`>;
 export type AddressEventType = Extract<WebhookEventType, `address.${string}`>;
+/** site.suspended and site.resumed (README "Traffic shaping", visibility). */
+export type SiteWebhookEventType = Extract<WebhookEventType, `site.${string}`>;
 
 /** Sent by `POST /v1/webhooks/{id}/test` to that endpoint only; nobody subscribes to it. */
 export const TEST_EVENT_TYPE = 'webhook.test';
@@ -76,7 +81,7 @@ export interface AddressEventData {
 export interface WebhookEvent<T extends AnyWebhookEventType = AnyWebhookEventType> {
   type: T;
   timestamp: string;
-  data: T extends MessageEventType ? MessageEventData : T extends AddressEventType ? AddressEventData : Record<string, unknown>;
+  data: T extends MessageEventType ? MessageEventData : T extends AddressEventType ? AddressEventData : T extends SiteWebhookEventType ? SiteEventData : Record<string, unknown>;
 }
 
 /** An event to be written to the outbox with its fact; `key` names the fact (one event per fact). */

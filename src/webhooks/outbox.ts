@@ -95,3 +95,29 @@ export function addressLiftedSource(rows: string): string {
              'actor', s.lifted_by)) AS payload
       FROM ${rows} AS s`;
 }
+
+/**
+ * The key of a site.* event: one per suspension, named by its scope, site and when it was
+ * written (an extension writes it anew), so every writer of one fact names it alike.
+ */
+const siteEventKey = (type: string, rows: string) => `'${type} ' || ${rows}.scope || ' ' || ${rows}.site || ' ' || ${isoSql(`${rows}.created_at`)}`;
+
+/** `site.suspended` events of the site_suspensions rows a CTE `rows` returned (RETURNING *) after a write. */
+export function siteSuspendedSource(rows: string): string {
+  return `SELECT ${siteEventKey('site.suspended', 's')} AS key, 'site.suspended' AS type,
+           jsonb_build_object('type', 'site.suspended', 'timestamp', ${isoSql('s.created_at')}, 'data', jsonb_build_object(
+             'site', s.site, 'scope', s.scope, 'until', ${isoSql('s.until')}, 'rule', s.rule, 'reply', s.reply)) AS payload
+      FROM ${rows} AS s`;
+}
+
+/**
+ * `site.resumed` events of the site_suspensions rows a CTE `rows` returned (columns scope,
+ * site, until, rule, reply, created_at, and `reopened`: when the site reopened, and
+ * `resumed_by`: expired or manual). One per suspension, whoever tells it first.
+ */
+export function siteResumedSource(rows: string): string {
+  return `SELECT ${siteEventKey('site.resumed', 's')} AS key, 'site.resumed' AS type,
+           jsonb_build_object('type', 'site.resumed', 'timestamp', ${isoSql('s.reopened')}, 'data', jsonb_build_object(
+             'site', s.site, 'scope', s.scope, 'until', ${isoSql('s.reopened')}, 'rule', s.rule, 'reply', s.reply, 'resumedBy', s.resumed_by)) AS payload
+      FROM ${rows} AS s`;
+}

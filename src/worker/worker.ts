@@ -16,6 +16,7 @@ import { relaySender, type Sender } from '../smtp/sender';
 import { createDirectSender } from '../smtp/direct/sender';
 import { createWebhookDispatcher } from '../webhooks/dispatch';
 import { startReportSweeper } from '../bounces/dispatch';
+import { startSiteExpirySweeper } from '../sites/expiry-sweeper';
 import { createSiteGate } from '../sites/gate';
 import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
 import { countWebhookDelivery, webhookTryOutcome } from '../metrics/registry';
@@ -141,12 +142,15 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
       const stopSweeper = webhooks.startSweeper();
       // Starts the workflows of reports the intake paths stored (README "Late outcomes").
       const stopReportSweeper = startReportSweeper({ pool, client, taskQueue: config.taskQueue, logger });
+      // Tells expired site suspensions (site.resumed) and keeps the site gauges (README "Traffic shaping").
+      const stopSiteExpirySweeper = startSiteExpirySweeper({ pool, logger, webhooks });
       try {
         await worker.run();
       } finally {
         await metrics?.close();
         await stopSweeper();
         await stopReportSweeper();
+        await stopSiteExpirySweeper();
         sender.close();
         if (ownsPool) await pool.end();
         await ownedClientConnection?.close();

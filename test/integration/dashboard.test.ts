@@ -18,6 +18,7 @@ import { logger } from '../../src/log';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { testMessage, uid } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
+import { activeSuspension, suspendSite } from '../../src/sites/store';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -140,6 +141,49 @@ test('the dashboard shows domains, the retrying message and lifts a suppression'
   await mkdir(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual(problems, []);
+});
+
+test('the Sites panel shows a suspended site with its reply and its queue; a read key cannot resume it, an admin key can', async () => {
+  const site = `dash-site-${tag}`;
+  const reply = `421 4.7.28 <${retryingTo}> unusual rate of mail`;
+  await suspendSite(stack.pool, { site, durationMs: 600_000, rule: 'gmail-421-4.7.28', reply });
+  // The retrying message's attempts named at this site: what a sender that knows its site records
+  // (direct delivery's; the relay's once shaping covers relay mode), so the queue has one recipient.
+  await stack.pool.query('UPDATE attempts SET site = $2 WHERE message_id = $1', [retryingId, site]);
+
+  const page = await context!.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/status of 403/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  await page.goto(`${base}/ui`);
+  await logIn(page, readKey);
+  const siteRow = page.locator(`#sites-table tbody tr[data-site="${site}"]`);
+  await siteRow.waitFor();
+  const cells = await siteRow.locator('td').allTextContents();
+  assert.equal(cells[1], 'suspended');
+  assert.equal(cells[2], 'conn 5→20, 100/conn, no rate cap');
+  assert.match(cells[3], /suspended until .* by gmail-421-4\.7\.28/);
+  // The reply is set as text: the address in angle brackets is not markup.
+  assert.equal(await siteRow.locator('li.held-suspension .reply').textContent(), reply);
+  assert.equal(await siteRow.locator(`td.queue li[data-recipient="${retryingTo}"]`).count(), 1);
+  assert.match(cells[4], /^1 deferred/);
+
+  await siteRow.locator('button.resume').click();
+  await page.locator('#status.error').waitFor();
+  assert.match((await page.locator('#status').textContent()) ?? '', /needs a key of scope "admin"/);
+  assert.ok(await activeSuspension(stack.pool, site), 'still suspended');
+
+  await page.locator('#forget-key').click();
+  await logIn(page, adminKey);
+  await siteRow.waitFor();
+  await siteRow.locator('button.resume').click();
+  await eventually('resumed', async () => (await siteRow.locator('td').nth(1).textContent()) ?? '', (state) => state === 'open');
+  assert.equal(await activeSuspension(stack.pool, site), null);
+  assert.equal((await page.locator('#status').textContent()) ?? '', `resumed site ${site}`);
+  assert.deepEqual(problems, []);
+  await page.close();
 });
 
 test('the page and its assets need no key; the /v1 routes do', async () => {

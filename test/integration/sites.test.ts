@@ -100,14 +100,16 @@ describe('site suspensions', () => {
   });
 
   test('rebound sites shows the suspension; an operator resumes it and the site delivers again', async () => {
-    const listed = (await sitesCli([])) as Array<{ site: string; rule: string; reply: string; until: string }>;
-    const row = listed.find((s) => s.site === 'google');
-    assert.ok(row, 'listed');
+    const listed = (await sitesCli([])) as { sites: Array<{ site: string; state: string; suspensions: Array<{ rule: string; reply: string; until: string }> }> };
+    const shown = listed.sites.find((s) => s.site === 'google');
+    assert.ok(shown, 'listed');
+    assert.equal(shown.state, 'suspended');
+    const [row] = shown.suspensions;
     assert.equal(row.rule, 'gmail-421-4.7.28');
     assert.match(row.reply, /421 4\.7\.28/);
     assert.ok(Date.parse(row.until) > Date.now());
 
-    assert.deepEqual(await sitesCli(['resume', 'google']), { site: 'google', resumed: true });
+    assert.deepEqual(await sitesCli(['resume', 'google']), { site: 'google', scope: 'site', resumed: true });
     google.reset(10);
     const r = await sendTo('after-resume@a.test');
     assert.equal(r.kind, 'delivered');

@@ -16,6 +16,8 @@ import { webhookWorkflowId, type WebhookEventType } from '../../src/webhooks/con
 import { startTimeSkippingStack, testAddress, testMessage, uid, type TimeSkippingStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 import { recordHistory } from '../helpers/history';
+import { resumeSite, suspendSite } from '../../src/sites/store';
+import { SITE_EXPIRY_SWEEP_INTERVAL_MS } from '../../src/sites/expiry-sweeper';
 
 let stack: TimeSkippingStack;
 let app: FastifyInstance;
@@ -321,6 +323,57 @@ describe('webhooks', () => {
     assert.deepEqual(got.map((d) => d.address).sort(), [a, b]);
     assert.ok(got.every((d) => d.source === 'import'));
     for (const r of at('/imports')) assert.ok(signatureValid(endpoint.secret, r));
+    await stack.pool.query('DELETE FROM webhook_endpoints');
+  });
+
+  test('site.suspended and site.resumed: an operator\'s suspend and resume over the API and a suspension that expires, one signed event each', async () => {
+    behaviour.set('/sites', () => ({ status: 200 }));
+    const endpoint = await register('/sites', ['site.suspended', 'site.resumed']);
+    const site = `mx.sites-${uid()}.test`;
+    const suspended = await call('POST', `/v1/sites/${site}/suspend`, { key: admin, body: { minutes: 30, note: 'maintenance at the receiver' } });
+    assert.equal(suspended.status, 200, JSON.stringify(suspended.body));
+    // Extending one in force writes it anew; a shorter one changes nothing and tells nothing.
+    const extended = await call('POST', `/v1/sites/${site}/suspend`, { key: admin, body: { minutes: 60, note: 'longer' } });
+    assert.ok(Date.parse(extended.body.until) > Date.parse(suspended.body.until));
+    const shorter = await call('POST', `/v1/sites/${site}/suspend`, { key: admin, body: { minutes: 5 } });
+    assert.equal(shorter.body.until, extended.body.until, 'a shorter suspension never cuts one short');
+    const resumed = await call('POST', `/v1/sites/${site}/resume`, { key: admin });
+    assert.deepEqual(resumed.body, { site, scope: 'site', resumed: true });
+
+    const forSite = () => delivered('/sites').map(parsed).filter((e) => e.data.site === site);
+    const events = await eventually('suspended twice and resumed', async () => forSite(), (e) => e.length >= 3);
+    assert.deepEqual(events.map((e) => e.type).sort(), ['site.resumed', 'site.suspended', 'site.suspended']);
+    const s = events.filter((e) => e.type === 'site.suspended').map((e) => e.data).sort((a, b) => a.until.localeCompare(b.until));
+    assert.deepEqual(s, [
+      { site, scope: 'site', until: suspended.body.until, rule: 'manual', reply: 'maintenance at the receiver' },
+      { site, scope: 'site', until: extended.body.until, rule: 'manual', reply: 'longer' },
+    ]);
+    const r = events.find((e) => e.type === 'site.resumed');
+    assert.equal(r.data.resumedBy, 'manual');
+    assert.equal(r.data.rule, 'manual');
+    assert.ok(Date.parse(r.data.until) <= Date.now() && Date.parse(r.data.until) < Date.parse(extended.body.until), 'reopened now, before its until');
+    assert.equal(r.data.reply, 'longer');
+
+    // A rule's suspension of a domain that runs out: the worker's sweeper tells it, once.
+    const domain = `sites-${uid()}.test`;
+    const rule = await suspendSite(stack.pool, { scope: 'domain', site: domain, durationMs: 1_500, rule: 'test-rule', reply: '421 4.7.0 try later' });
+    const expired = await eventually('expired', async () => delivered('/sites').map(parsed).filter((e) => e.data.site === domain), (e) => e.some((x) => x.type === 'site.resumed'), 20_000);
+    const told = expired.find((e) => e.type === 'site.resumed');
+    assert.deepEqual(told.data, { site: domain, scope: 'domain', until: rule.until.toISOString(), rule: 'test-rule', reply: '421 4.7.0 try later', resumedBy: 'expired' });
+    // An expired suspension not told yet and replaced by a new one: its end is told by the statement that replaces it.
+    const again = `sites-again-${uid()}.test`;
+    const first = await suspendSite(stack.pool, { scope: 'domain', site: again, durationMs: 1, rule: 'test-rule', reply: null });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await suspendSite(stack.pool, { scope: 'domain', site: again, durationMs: 600_000, rule: 'test-rule', reply: null });
+    const replaced = await stack.pool.query("SELECT type, payload FROM webhook_events WHERE payload->'data'->>'site' = $1 ORDER BY type", [again]);
+    assert.deepEqual(replaced.rows.map((x) => x.type), ['site.resumed', 'site.suspended', 'site.suspended']);
+    assert.deepEqual([replaced.rows[0].payload.data.until, replaced.rows[0].payload.data.resumedBy], [first.until.toISOString(), 'expired']);
+    await resumeSite(stack.pool, again, 'domain');
+    for (const x of at('/sites')) assert.ok(signatureValid(endpoint.secret, x));
+    // A second round of the sweeper adds nothing.
+    await new Promise((resolve) => setTimeout(resolve, SITE_EXPIRY_SWEEP_INTERVAL_MS + 500));
+    const rows = await stack.pool.query("SELECT type FROM webhook_events WHERE payload->'data'->>'site' = ANY($1) ORDER BY type", [[site, domain]]);
+    assert.deepEqual(rows.rows.map((x) => x.type), ['site.resumed', 'site.resumed', 'site.suspended', 'site.suspended', 'site.suspended']);
     await stack.pool.query('DELETE FROM webhook_endpoints');
   });
 

@@ -69,9 +69,11 @@
     }
   }
 
-  async function api(method, path) {
+  async function api(method, path, json) {
     const key = sessionStorage.getItem(KEY_STORAGE);
-    const res = await fetch(path, { method, headers: { authorization: `Bearer ${key}`, accept: 'application/json' } });
+    const headers = { authorization: `Bearer ${key}`, accept: 'application/json' };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
     const text = await res.text();
     let body = null;
     try {
@@ -102,7 +104,7 @@
     $('app').hidden = false;
     $('forget-key').hidden = false;
     status('');
-    await Promise.all([loadDomains(), loadRetrying(), loadSuppressions(true)]);
+    await Promise.all([loadDomains(), loadSites(), loadRetrying(), loadSuppressions(true)]);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -164,6 +166,89 @@
       data,
       options: { animation: false, responsive: false, scales: { y: { beginAtZero: true, suggestedMax: 10, title: { display: true, text: '%' } } }, plugins: { legend: { position: 'bottom' } } },
     });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sites (README "Traffic shaping"): state, limits, what holds them back and their queues
+
+  function limitsText(l) {
+    return `conn ${l.initialConnections}→${l.connections}, ${l.messagesPerConnection}/conn, ${l.messagesPerMinute === null ? 'no rate cap' : `${l.messagesPerMinute}/min`}`;
+  }
+
+  /** One suspension or adjustment: scope, until, rule and the reply that caused it, as text. */
+  function heldItem(x, kind, site) {
+    const li = document.createElement('li');
+    li.className = `held-${kind}`;
+    const what = kind === 'adjustment' ? `throttled to ${[x.connections === null ? null : `${x.connections} conn`, x.messagesPerMinute === null ? null : `${x.messagesPerMinute}/min`].filter(Boolean).join(', ')}` : 'suspended';
+    li.appendChild(el('span', `${x.scope === 'domain' ? `domain ${x.site} ` : ''}${what} until ${when(x.until)} by ${x.rule}`, { title: x.until }));
+    if (x.reply) li.appendChild(el('div', x.reply, { className: 'reply' }));
+    if (kind === 'suspension') {
+      const resume = el('button', 'Resume', { className: 'resume' });
+      resume.type = 'button';
+      resume.dataset.site = x.site;
+      resume.dataset.scope = x.scope;
+      resume.addEventListener('click', async () => {
+        resume.disabled = true;
+        try {
+          await api('POST', `/v1/sites/${encodeURIComponent(x.site)}/resume`, { scope: x.scope });
+          status(`resumed ${x.scope === 'domain' ? 'domain' : 'site'} ${x.site}`);
+          await loadSites();
+        } catch (err) {
+          resume.disabled = false;
+          status(`could not resume ${x.site}: ${err.message}`, true);
+        }
+      });
+      li.appendChild(resume);
+    }
+    return li;
+  }
+
+  function queueCell(q) {
+    const td = el('td', null, { className: 'queue' });
+    if (q.total === 0) {
+      td.textContent = 'none';
+      return td;
+    }
+    td.appendChild(el('div', `${q.total} deferred${q.recipients.length < q.total ? ` (first ${q.recipients.length})` : ''}`, { className: 'queue-total' }));
+    const ul = document.createElement('ul');
+    for (const r of q.recipients) {
+      const li = el('li', `${r.recipient} (${r.messageId}, attempt ${r.attempt})${r.heldBack ? ' held back' : ''}`, { title: replyText(r.reply) });
+      li.dataset.recipient = r.recipient;
+      ul.appendChild(li);
+    }
+    td.appendChild(ul);
+    return td;
+  }
+
+  async function loadSites() {
+    const tbody = $('sites-table').tBodies[0];
+    try {
+      const view = await api('GET', '/v1/sites?queue=10');
+      clear(tbody);
+      const extra = view.unplaced.suspensions.length + view.unplaced.adjustments.length;
+      if (view.sites.length === 0 && extra === 0) return emptyRow(tbody, 6, 'no site suspended, throttled, configured or attempted in the last 24 h');
+      for (const s of view.sites) {
+        const held = document.createElement('ul');
+        for (const x of s.suspensions) held.appendChild(heldItem(x, 'suspension', s.site));
+        for (const a of s.adjustments) held.appendChild(heldItem(a, 'adjustment', s.site));
+        const h = s.lastHour;
+        const limits = limitsText(s.limits) + (limitsText(s.effectiveLimits) === limitsText(s.limits) ? '' : ` (now ${limitsText(s.effectiveLimits)})`);
+        const tr = row([el('td', s.site), el('td', s.state, { className: `state-${s.state}` }), el('td', limits), held, queueCell(s.queue), el('td', `${h.delivered} delivered, ${h.soft} deferred, ${h.hard} bounced, ${h.heldBack} held back`)]);
+        tr.dataset.site = s.site;
+        tbody.appendChild(tr);
+      }
+      for (const x of view.unplaced.suspensions.concat(view.unplaced.adjustments)) {
+        const kind = x.connections === undefined ? 'suspension' : 'adjustment';
+        const held = document.createElement('ul');
+        held.appendChild(heldItem(x, kind, x.site));
+        const tr = row([el('td', `${x.site} (domain, site not seen yet)`), el('td', kind === 'suspension' ? 'suspended' : 'throttled'), el('td', ''), held, el('td', ''), el('td', '')]);
+        tr.dataset.site = x.site;
+        tbody.appendChild(tr);
+      }
+    } catch (err) {
+      clear(tbody);
+      emptyRow(tbody, 6, `could not load the sites: ${err.message}`);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -269,6 +354,7 @@
     });
     $('forget-key').addEventListener('click', () => showLogin(''));
     $('refresh-retrying').addEventListener('click', () => loadRetrying());
+    $('refresh-sites').addEventListener('click', () => loadSites());
     $('more-suppressions').addEventListener('click', () => loadSuppressions(false));
     $('suppression-search').addEventListener('submit', (e) => {
       e.preventDefault();
