@@ -70,7 +70,7 @@ const FileSchema = z.strictObject(
       })
       .nullish(),
     // Checked by src/sites/config-schema.ts (README "Traffic shaping").
-    sites: z.unknown(),
+    sites: z.unknown().optional(),
   },
   { error: objectError('domains, dkim or sites', 'an object with a "domains" mapping') },
 );

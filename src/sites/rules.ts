@@ -77,7 +77,8 @@ export function ruleHit(site: Site, domain: string | null, replies: readonly Raw
   for (const rule of rules) {
     const reply = replies.find((r) => ruleMatches(rule, r, site));
     if (!reply) continue;
-    const scope = rule.scope === 'domain' && domain ? 'domain' : 'site';
+    // Connections are the site's, shared by every domain at it: an action on them is site-wide.
+    const scope = rule.scope === 'domain' && domain && rule.action.kind !== 'connections' ? 'domain' : 'site';
     return { rule, reply: replyLine(reply), scope, key: scope === 'domain' ? domain! : site };
   }
   return null;
