@@ -3,7 +3,7 @@
 // path, e.g. `sites.rules[2].match.enhanced` or `sites.limits["mx.example.net"].connections`,
 // like the `domains:` section's. A valid section becomes the ShapingConfig the workers use. Pure.
 import { ValidationError, quoteValue } from '../errors';
-import { parseDuration } from '../delivery/duration';
+import { formatDuration, parseDuration } from '../delivery/duration';
 import type { ConfigFileIssue } from '../domains/config-file';
 import { keyPath } from '../domains/config-path';
 import { RULE_SCOPES, type ReplyMatch, type RuleAction, type RuleScope, type RuleThreshold, type ShapingConfig, type SiteLimits, type SiteRule } from './contract';
@@ -47,7 +47,7 @@ function duration(value: unknown, path: Path, issues: Issues, maxMs = MAX_SUSPEN
   try {
     if (typeof value !== 'string' && typeof value !== 'number') throw new ValidationError('duration', `expected a duration such as "10m" or a whole number of milliseconds, got ${shown(value)}`);
     const ms = parseDuration(value, 'duration');
-    if (ms > maxMs) throw new ValidationError('duration', `at most 30 days, got ${quoteValue(value)}`);
+    if (ms > maxMs) throw new ValidationError('duration', `at most ${maxMs === MAX_SUSPENSION_MS ? '30 days' : formatDuration(maxMs)}, got ${quoteValue(value)}`);
     return ms;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
