@@ -1,5 +1,6 @@
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
 import { loadConfigFile, type DkimKey, type DomainRule } from './domains/config-file';
+import type { ShapingConfig } from './sites/contract';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
@@ -36,6 +37,8 @@ export interface ReboundConfig {
   domains: DomainRule[];
   /** DKIM signing keys per From domain, from that file (README "DKIM"). */
   dkim: DkimKey[];
+  /** Limits per site and the rules that react to replies, from that file's `sites:` (README "Traffic shaping"). */
+  shaping: ShapingConfig;
   /** An explicit Temporal CLI, or null: then PATH, then .tools/ (src/dev/tools.ts). */
   temporalCliPath: string | null;
   /** An explicit time-skipping test server, or null: then .tools/. */
@@ -357,6 +360,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     configFile: file.path,
     domains: file.domains,
     dkim: file.dkim,
+    shaping: file.shaping,
     ...temporalBinaryPaths(env),
     testDatabaseUrl: envOr(env, 'REBOUND_TEST_DATABASE_URL'),
   };

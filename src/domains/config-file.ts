@@ -12,6 +12,8 @@ import { readDkimKeys } from './config-dkim';
 import { validateConfig, type DkimEntry } from './config-schema';
 import { parseJson, parseYaml } from './config-syntax';
 import type { DomainRule } from './policy';
+import type { ShapingConfig } from '../sites/contract';
+import { DEFAULT_SHAPING } from '../sites/config-schema';
 
 export type { DomainRule } from './policy';
 export type { DkimKey } from '../message/dkim';
@@ -23,6 +25,8 @@ export interface ReboundFileConfig {
   domains: DomainRule[];
   /** Signing keys per From domain (README "DKIM"), their files read. */
   dkim: DkimKey[];
+  /** The `sites:` section (README "Traffic shaping"): limits per site and the rules, the shipped ones included. */
+  shaping: ShapingConfig;
 }
 
 /** Names the configuration file explicitly; then it must exist. */
@@ -72,17 +76,17 @@ export function formatIssue(file: string, issue: ConfigFileIssue): string {
 /**
  * The per-domain rules and DKIM keys of the configuration file: the file REBOUND_CONFIG names
  * (relative to `cwd`; it must exist), else the first of {@link DEFAULT_CONFIG_FILES} in `cwd`,
- * else none (`{ path: null, domains: [], dkim: [] }`). Throws {@link ConfigFileError} for
+ * else none (`{ path: null, domains: [], dkim: [], shaping: DEFAULT_SHAPING }`). Throws {@link ConfigFileError} for
  * anything wrong with it, a key file that cannot be used included.
  */
 export function loadConfigFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ReboundFileConfig {
   const located = locateConfigFile(env, cwd);
-  if (located === null) return { path: null, domains: [], dkim: [] };
+  if (located === null) return { path: null, domains: [], dkim: [], shaping: DEFAULT_SHAPING };
   const text = readConfigText(located);
   const sections = parseConfigSections(text, located.display);
   const { keys, issues } = readDkimKeys(sections.dkim, dirname(located.absolute));
   if (issues.length > 0) throw new ConfigFileError(located.display, issues);
-  return { path: located.absolute, domains: sections.domains, dkim: keys };
+  return { path: located.absolute, domains: sections.domains, dkim: keys, shaping: sections.shaping };
 }
 
 interface LocatedFile {
@@ -136,8 +140,8 @@ export function parseConfigText(text: string, file: string): DomainRule[] {
   return parseConfigSections(text, file).domains;
 }
 
-/** {@link parseConfigText}, with the `dkim:` section too (its key files not read). */
-export function parseConfigSections(text: string, file: string): { domains: DomainRule[]; dkim: DkimEntry[] } {
+/** {@link parseConfigText}, with the `dkim:` (its key files not read) and `sites:` sections too. */
+export function parseConfigSections(text: string, file: string): { domains: DomainRule[]; dkim: DkimEntry[]; shaping: ShapingConfig } {
   const format = formatOf(file);
   if (format === null) {
     throw new ConfigFileError(file, [{ path: '', reason: 'unknown file type: the name must end in .json, .yaml or .yml' }]);
@@ -145,7 +149,7 @@ export function parseConfigSections(text: string, file: string): { domains: Doma
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const parsed = format === 'json' ? parseJson(source) : parseYaml(source);
   if (parsed.issues.length > 0) throw new ConfigFileError(file, parsed.issues);
-  const { rules, dkim, issues } = validateConfig(parsed.data);
+  const { rules, dkim, shaping, issues } = validateConfig(parsed.data);
   if (issues.length > 0) throw new ConfigFileError(file, issues);
-  return { domains: rules, dkim };
+  return { domains: rules, dkim, shaping };
 }

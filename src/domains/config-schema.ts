@@ -9,23 +9,14 @@ import { ValidationError, quoteValue } from '../errors';
 import { resolveSchedule } from '../delivery/schedule';
 import { PROFILE_NAMES, type ProfileName } from '../delivery/contract';
 import type { ConfigFileIssue } from './config-file';
+import { keyPath } from './config-path';
+import { validateSites } from '../sites/config-schema';
+import type { ShapingConfig } from '../sites/contract';
+import { DEFAULT_SHAPING } from '../sites/config-schema';
 import { TLS_LEVELS, domainKeyProblem, normaliseDomainKey, type DomainRule, type ScheduleFields, type TlsLevel } from './policy';
 import { DEFAULT_SIGNED_HEADERS } from '../message/dkim';
 
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-/** `domains["*.example.com"].delays[1]`: domain keys are always quoted, they contain dots. */
-export function keyPath(segments: readonly PropertyKey[]): string {
-  return segments
-    .map((segment, i) => {
-      if (typeof segment === 'number') return `[${segment}]`;
-      const name = String(segment);
-      const isDomainKey = i === 1 && (segments[0] === 'domains' || segments[0] === 'dkim');
-      if (IDENTIFIER.test(name) && !isDomainKey) return i === 0 ? name : `.${name}`;
-      return `[${JSON.stringify(name)}]`;
-    })
-    .join('');
-}
+export { keyPath } from './config-path';
 
 function shown(value: unknown): string {
   const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -78,8 +69,10 @@ const FileSchema = z.strictObject(
         error: (issue) => `expected a mapping from sending domain to key, got ${shown(issue.input)}`,
       })
       .nullish(),
+    // Checked by src/sites/config-schema.ts (README "Traffic shaping").
+    sites: z.unknown().optional(),
   },
-  { error: objectError('domains or dkim', 'an object with a "domains" mapping') },
+  { error: objectError('domains, dkim or sites', 'an object with a "domains" mapping') },
 );
 
 function zodIssues(issues: z.core.$ZodIssue[], base: PropertyKey[]): ConfigFileIssue[] {
@@ -96,16 +89,21 @@ export interface ValidatedConfig {
   rules: DomainRule[];
   /** The `dkim:` section, its key files not read yet (config-dkim.ts does that). */
   dkim: DkimEntry[];
+  /** The `sites:` section (README "Traffic shaping"), or the shipped rules and limits. */
+  shaping: ShapingConfig;
   issues: ConfigFileIssue[];
 }
 
 export function validateConfig(data: unknown): ValidatedConfig {
   const top = FileSchema.safeParse(data);
-  if (!top.success) return { rules: [], dkim: [], issues: zodIssues(top.error.issues, []) };
+  if (!top.success) return { rules: [], dkim: [], shaping: DEFAULT_SHAPING, issues: zodIssues(top.error.issues, []) };
   const domains = validateDomains(data);
   const dkim = validateDkim(data);
-  const issues = [...domains.issues, ...dkim.issues];
-  return issues.length > 0 ? { rules: [], dkim: [], issues } : { rules: domains.rules, dkim: dkim.entries, issues };
+  const sites = validateSites((data as { sites?: unknown }).sites);
+  const issues = [...domains.issues, ...dkim.issues, ...sites.issues];
+  return issues.length > 0
+    ? { rules: [], dkim: [], shaping: DEFAULT_SHAPING, issues }
+    : { rules: domains.rules, dkim: dkim.entries, shaping: sites.shaping, issues };
 }
 
 function validateDomains(data: unknown): { rules: DomainRule[]; issues: ConfigFileIssue[] } {

@@ -39,3 +39,26 @@ export function suspendedReply(suspension: SiteSuspension, nowMs: number, random
     errorCode: SITE_SUSPENDED,
   };
 }
+
+/** The errorCode of a deferral made because the site's (or the domain's) messages per minute are used up for now. */
+export const SITE_THROTTLED = 'ESITETHROTTLED';
+
+/**
+ * The deferral of a message whose pace slot is further away than a send may wait in the
+ * activity (limits.ts MAX_PACE_WAIT_MS). Like a suspension's: no SMTP code (a soft network_error
+ * of destination scope, nobody's reputation, no rule matches it), with a wait hint covering the
+ * backlog plus a spread.
+ */
+export function throttledReply(scope: 'site' | 'domain', key: string, messagesPerMinute: number, backlogMs: number, random: () => number): RawReply {
+  const spread = Math.min(SPREAD_MAX_MS, Math.max(SPREAD_MIN_MS, backlogMs * SPREAD_RATIO));
+  const seconds = Math.max(1, Math.ceil((Math.max(0, backlogMs) + Math.floor(Math.min(Math.max(random(), 0), 1) * spread)) / 1_000));
+  return {
+    code: null,
+    enhanced: null,
+    text: `${scope} ${key} throttled to ${messagesPerMinute} per minute; try again in ${seconds} seconds`,
+    errorCode: SITE_THROTTLED,
+  };
+}
+
+/** The errorCode when every connection a site allows is open (all workers together) and none came free in time. */
+export const SITE_BUSY = 'ESITEBUSY';

@@ -8,6 +8,7 @@
 // discards the message (RFC 5321 4.1.1.4). See README "Reliability".
 import { Readable } from 'node:stream';
 import SMTPConnection, { type SMTPConnectionOptions, type SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
+import type { ConnectionAdmission } from '../sites/connections';
 
 export interface SmtpPoolOptions {
   /** Where and how to connect: host, port, TLS, timeouts. */
@@ -19,7 +20,20 @@ export interface SmtpPoolOptions {
   maxMessages: number;
   /** An idle connection is closed after this long (servers drop idle clients anyway). */
   idleTimeoutMs: number;
+  /**
+   * The site's connections across every worker (README "Traffic shaping", Limits): asked for a
+   * lease before each new connection, which the connection holds while it lives, and told how
+   * each transaction went (the site's slow start).
+   */
+  admission?: ConnectionAdmission;
+  /** The site, for the error when no lease came free in time. */
+  site?: string;
+  /** How long a send waits for a lease before it gives up with ESITEBUSY. */
+  leaseWaitMs?: number;
 }
+
+/** How long a send waits for one of the site's connections (all workers together) by default. */
+export const LEASE_WAIT_MS = 20_000;
 
 export interface SmtpEnvelope {
   from: string;
@@ -53,6 +67,8 @@ interface Slot {
   messages: number;
   gone: boolean;
   idleTimer: NodeJS.Timeout | null;
+  /** Gives the site's connection lease back (admission), when it holds one. */
+  releaseLease: (() => void) | null;
 }
 
 interface NodemailerError extends Error {
@@ -113,6 +129,7 @@ export class SmtpPool {
         const info = await new Promise<SmtpSendInfo>((resolve, reject) => {
           slot.conn.send({ from: envelope.from, to: envelope.to, size: body.length }, data.stream, (err, info) => (err ? reject(err) : resolve(info!)));
         });
+        this.options.admission?.heard(true);
         this.release(slot);
         return info;
       } catch (e) {
@@ -128,6 +145,8 @@ export class SmtpPool {
           this.discard(slot);
           continue;
         }
+        // A dropped connection or a 421 ("too many connections", "slow down") lowers the site's slow-start limit.
+        if (isTransient(err)) this.options.admission?.heard(false);
         if ((err.code === 'EENVELOPE' || err.code === 'EMESSAGE') && err.responseCode !== 421 && !slot.gone) {
           // The server refused this message; the session is fine once reset.
           slot.conn.reset((resetErr) => (resetErr ? this.discard(slot) : this.release(slot)));
@@ -147,6 +166,9 @@ export class SmtpPool {
   }
 
   private async acquire(): Promise<Slot> {
+    const admission = this.options.admission;
+    const deadline = Date.now() + (this.options.leaseWaitMs ?? LEASE_WAIT_MS);
+    let backoffMs = 100;
     for (;;) {
       if (this.closed) throw Object.assign(new Error('the SMTP pool is closed'), { code: 'ECONNECTION' });
       const slot = this.idle.pop();
@@ -156,20 +178,63 @@ export class SmtpPool {
         if (!slot.gone) return slot;
         continue;
       }
-      if (this.count < this.options.maxConnections) return this.connect();
+      if (this.count < this.options.maxConnections) {
+        if (!admission) return this.connect(null);
+        // The lease being asked for counts as a connection opening, so no other send asks too.
+        this.count += 1;
+        let lease: (() => void) | null;
+        try {
+          lease = await admission.open();
+        } finally {
+          this.count -= 1;
+        }
+        if (lease) return this.connect(lease);
+        // Every connection the site allows is open (all workers together): wait for one of
+        // ours to come free, or ask again a little later (another worker's may close).
+        if (Date.now() >= deadline) throw this.siteBusy();
+        await this.waitForWake(Math.min(backoffMs, Math.max(1, deadline - Date.now())));
+        backoffMs = Math.min(backoffMs * 2, 1_000);
+        continue;
+      }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  private connect(): Promise<Slot> {
+  private siteBusy(): Error {
+    const wait = Math.round((this.options.leaseWaitMs ?? LEASE_WAIT_MS) / 1000);
+    const site = this.options.site ? `site ${this.options.site}` : 'the site';
+    return Object.assign(new Error(`${site}: every connection it allows is open (all workers together) and none came free within ${wait} s; try again in 30 seconds (README "Traffic shaping", Limits)`), {
+      code: 'ESITEBUSY',
+      originalCode: 'ESITEBUSY',
+    });
+  }
+
+  /** Until a connection comes free here, or `ms` at most. */
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.waiters.indexOf(wake);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      }, ms);
+      this.waiters.push(wake);
+    });
+  }
+
+  private connect(releaseLease: (() => void) | null): Promise<Slot> {
     this.count += 1;
     const conn = new SMTPConnection(this.options.connection);
-    const slot: Slot = { conn, messages: 0, gone: false, idleTimer: null };
+    const slot: Slot = { conn, messages: 0, gone: false, idleTimer: null, releaseLease };
     return new Promise<Slot>((resolve, reject) => {
       let ready = false;
       const fail = (err: Error) => {
         if (ready) return;
         ready = true;
+        this.options.admission?.heard(false);
         this.discard(slot);
         reject(err);
       };
@@ -219,6 +284,7 @@ export class SmtpPool {
   private forget(slot: Slot): void {
     if (slot.gone) return;
     slot.gone = true;
+    slot.releaseLease?.();
     if (slot.idleTimer) clearTimeout(slot.idleTimer);
     const at = this.idle.indexOf(slot);
     if (at >= 0) this.idle.splice(at, 1);

@@ -52,6 +52,7 @@ export function transportOptions(smtpUrl: string): SmtpPoolOptions {
   };
 }
 
-export function createSmtpTransport(smtpUrl: string): SmtpTransport {
-  return new SmtpPool(transportOptions(smtpUrl));
+/** `shaping`: the relay site's shared connection leases and messages per connection, when the configuration file sets them (README "Traffic shaping"). */
+export function createSmtpTransport(smtpUrl: string, shaping: Partial<Pick<SmtpPoolOptions, 'admission' | 'maxMessages' | 'site'>> = {}): SmtpTransport {
+  return new SmtpPool({ ...transportOptions(smtpUrl), ...shaping });
 }

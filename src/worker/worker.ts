@@ -12,7 +12,7 @@ import { metricsInterceptor } from '../metrics/interceptor';
 import { setSdkMetricsAddress } from '../metrics/sdk-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics/server';
 import { createSmtpTransport } from '../smtp/transport';
-import { relaySender, type Sender } from '../smtp/sender';
+import { relaySender, relaySite, type Sender } from '../smtp/sender';
 import { createDirectSender } from '../smtp/direct/sender';
 import { createWebhookDispatcher } from '../webhooks/dispatch';
 import { startReportSweeper } from '../bounces/dispatch';
@@ -160,11 +160,25 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   };
 }
 
-/** The relay (the default) or direct delivery to each domain's MX hosts (README "Direct delivery"). */
-export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName' | 'domains' | 'tlsCaFile'>, pool: Pool): Sender {
+/**
+ * The relay (the default) or direct delivery to each domain's MX hosts (README "Direct
+ * delivery"). Both through the sites' gate: suspensions, limits and rules live in PostgreSQL,
+ * so every worker holds a site alike (README "Traffic shaping").
+ */
+export function createSender(config: Pick<ReboundConfig, 'delivery' | 'smtpUrl' | 'dnsServers' | 'mxPort' | 'heloName' | 'domains' | 'tlsCaFile' | 'shaping'>, pool: Pool): Sender {
   if (config.delivery === 'direct') {
-    // Site suspensions live in PostgreSQL, so every worker holds a suspended site alike (README "Traffic shaping").
-    return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName, domains: config.domains, tlsCaFile: config.tlsCaFile, sites: createSiteGate(pool) });
+    return createDirectSender({ dnsServers: config.dnsServers, port: config.mxPort, heloName: config.heloName, domains: config.domains, tlsCaFile: config.tlsCaFile, sites: createSiteGate(pool, { shaping: config.shaping }) });
   }
-  return relaySender(createSmtpTransport(config.smtpUrl));
+  // The relay is one site. Its connections are shared across workers only when the file sets
+  // them for it (or for "*"); otherwise REBOUND_SMTP_URL's pool= per process, as always.
+  const site = relaySite(config.smtpUrl);
+  const configured = { ...config.shaping.limits['*'], ...config.shaping.limits[site] };
+  const gate = createSiteGate(pool, { shaping: config.shaping, sharedConnections: (s) => s === site && configured.connections !== undefined });
+  const admission = gate.connections(site);
+  const transport = createSmtpTransport(config.smtpUrl, {
+    site,
+    ...(admission ? { admission } : {}),
+    ...(configured.messagesPerConnection !== undefined ? { maxMessages: configured.messagesPerConnection } : {}),
+  });
+  return relaySender(transport, { gate, site });
 }

@@ -9,6 +9,7 @@ import { ConfigFileError, loadConfigFile, parseConfigText, type DomainRule } fro
 import { PROFILES } from '../../src/delivery/schedule';
 import { DEFAULT_SIGNED_HEADERS } from '../../src/message/dkim';
 import { makeDkimKey } from '../helpers/dkim';
+import { DEFAULT_SHAPING } from '../../src/sites/config-schema';
 
 const M = 60_000;
 const H = 60 * M;
@@ -158,7 +159,7 @@ for (const { name, files, env = {}, file, rules } of loadCases) {
 test('loadConfigFile: an absolute REBOUND_CONFIG', () => {
   withDir({ 'x/rules.json': EXAMPLE_JSON }, (dir) => {
     const path = join(dir, 'x/rules.json');
-    withDir({}, (cwd) => assert.deepEqual(loadConfigFile({ REBOUND_CONFIG: path }, cwd), { path, domains: EXAMPLE_RULES, dkim: [] }));
+    withDir({}, (cwd) => assert.deepEqual(loadConfigFile({ REBOUND_CONFIG: path }, cwd), { path, domains: EXAMPLE_RULES, dkim: [], shaping: DEFAULT_SHAPING }));
   });
 });
 
@@ -322,7 +323,7 @@ const errorCases: { name: string; file: string; text: string; path: string; mess
     file: J,
     text: '{"domain": {}}',
     path: 'domain',
-    message: `${J}: domain: unknown key (expected domains or dkim)`,
+    message: `${J}: domain: unknown key (expected domains, dkim or sites)`,
   },
   {
     name: 'a top level that is not an object',

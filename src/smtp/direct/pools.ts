@@ -1,9 +1,18 @@
 // The connections of direct delivery: one SmtpPool per MX address and port, reused by every
 // message to that host, and a cap on how many such pools exist: past it, the least recently
 // used idle one is closed (README "Direct delivery", Connections). Each pool closes its own
-// idle connections.
+// idle connections. A pool takes its site's limits when it is made (messages per connection,
+// connections) and its site's shared connection leases (README "Traffic shaping", Limits).
+import type { ConnectionAdmission } from '../../sites/connections';
+import type { Site, SiteLimits } from '../../sites/contract';
 import { SmtpPool, type SmtpPoolOptions } from '../pool';
 import type { TlsDemand } from './tls-policy';
+
+/** What a pool needs of its site (the SiteGate gives it). */
+export interface SiteShaping {
+  limits(site: Site): SiteLimits;
+  connections(site: Site): ConnectionAdmission | undefined;
+}
 
 export interface MxPoolsOptions {
   /** REBOUND_MX_PORT: MX records carry no port. */
@@ -12,8 +21,8 @@ export interface MxPoolsOptions {
   heloName: string;
   /** Pools (MX addresses) kept at once; the least recently used idle one goes first. */
   maxHosts: number;
-  /** Connections open at once to one MX address. */
-  connectionsPerHost: number;
+  /** Connections open at once to one MX address from this process; by default the site's connection limit. */
+  connectionsPerHost?: number;
   idleTimeoutMs: number;
   /** CA certificates (PEM) a verified connection trusts (tls-trust.ts). */
   ca?: string[];
@@ -52,8 +61,14 @@ function poolKey(host: string, address: string, port: number, demand: TlsDemand)
   return demand.kind === 'encrypted' ? `${base} tls` : `${base} tls-verified ${host}`;
 }
 
-/** The options of the pool to one MX. */
-export function mxPoolOptions(host: string, address: string, demand: TlsDemand, opts: Pick<MxPoolsOptions, 'port' | 'heloName' | 'connectionsPerHost' | 'idleTimeoutMs' | 'ca'>): SmtpPoolOptions {
+/** The options of the pool to one MX of `site`, whose limits are `limits`. */
+export function mxPoolOptions(
+  host: string,
+  address: string,
+  demand: TlsDemand,
+  opts: Pick<MxPoolsOptions, 'port' | 'heloName' | 'connectionsPerHost' | 'idleTimeoutMs' | 'ca'>,
+  site: { name: Site; limits: SiteLimits; admission?: ConnectionAdmission } = { name: host, limits: { connections: 5, initialConnections: 5, messagesPerConnection: 100, messagesPerMinute: null } },
+): SmtpPoolOptions {
   return {
     connection: {
       host: address,
@@ -66,9 +81,11 @@ export function mxPoolOptions(host: string, address: string, demand: TlsDemand, 
       greetingTimeout: 30_000,
       socketTimeout: 60_000,
     },
-    maxConnections: opts.connectionsPerHost,
-    maxMessages: 100,
+    maxConnections: opts.connectionsPerHost ?? site.limits.connections,
+    maxMessages: site.limits.messagesPerConnection,
     idleTimeoutMs: opts.idleTimeoutMs,
+    site: site.name,
+    ...(site.admission ? { admission: site.admission } : {}),
   };
 }
 
@@ -76,16 +93,20 @@ export class MxPools {
   /** In order of use, least recent first (a Map keeps insertion order). */
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly options: MxPoolsOptions) {}
+  constructor(
+    private readonly options: MxPoolsOptions,
+    private readonly sites?: SiteShaping,
+  ) {}
 
-  /** Runs one transaction on the pool to `address` (the MX `host`'s) for `demand`, creating it if needed. */
-  async use<T>(host: string, address: string, demand: TlsDemand, run: (pool: SmtpPool) => Promise<T>): Promise<T> {
+  /** Runs one transaction on the pool to `address` (the MX `host`'s, of `site`) for `demand`, creating it if needed. */
+  async use<T>(host: string, address: string, demand: TlsDemand, run: (pool: SmtpPool) => Promise<T>, site: Site = host): Promise<T> {
     const key = poolKey(host, address, this.options.port, demand);
     let entry = this.entries.get(key);
     if (entry) this.entries.delete(key);
     else {
       this.evictIdle(this.options.maxHosts - 1);
-      entry = { pool: new SmtpPool(mxPoolOptions(host, address, demand, this.options)), inFlight: 0 };
+      const shaping = this.sites ? { name: site, limits: this.sites.limits(site), admission: this.sites.connections(site) } : undefined;
+      entry = { pool: new SmtpPool(mxPoolOptions(host, address, demand, this.options, shaping)), inFlight: 0 };
     }
     this.entries.set(key, entry);
     entry.inFlight += 1;

@@ -18,6 +18,8 @@ import { createMtaSts, type MtaStsSource } from './mta-sts';
 import { isTlsFailure, planTls, tlsFailureText, tlsRequiredReply, type TlsDemand, type TlsLevel } from './tls-policy';
 import { trustedCas } from './tls-trust';
 import { OPEN_SITES, type SiteGate } from '../../sites/gate';
+import { siteOfHosts } from '../../sites/policy';
+import { SITE_BUSY } from '../../sites/deferral';
 
 export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port' | 'heloName'>> {
   port: number;
@@ -34,7 +36,7 @@ export interface DirectSenderOptions extends Partial<Omit<MxPoolsOptions, 'port'
   tlsCaFile?: string | null;
   /** MTA-STS policies; by default fetched over HTTPS on port 443. Tests pass their own port's. */
   mtaSts?: MtaStsSource;
-  /** Site suspensions (README "Traffic shaping"); none unless given. */
+  /** Sites: suspensions, limits, rules (README "Traffic shaping"); none unless given. */
   sites?: SiteGate;
 }
 
@@ -56,6 +58,8 @@ const SESSION_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS', 'A
  * connection), and before the body started, so nothing can have been delivered twice.
  */
 function isHostFailure(err: SmtpFailure, bodyStarted: boolean): boolean {
+  // The site's connections are all taken (all workers together): its other MX hosts are the same site.
+  if (err.code === SITE_BUSY) return false;
   if (bodyStarted || err instanceof TransactionAbandoned || (err.rejectedErrors?.length ?? 0) > 0) return false;
   if (!err.responseCode) return true;
   if (err.command && SESSION_COMMANDS.has(err.command)) return true;
@@ -81,7 +85,7 @@ function notAttempted(err: Error): RawReply {
 
 const everyone = (recipients: string[], reply: RawReply): RecipientRawReply[] => recipients.map((address) => ({ address, reply }));
 
-export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools } {
+export function createDirectSender(options: DirectSenderOptions): Sender & { pools: MxPools; sites: SiteGate } {
   const resolver = options.resolver ?? createMxResolver({ servers: options.dnsServers });
   const random = options.random ?? Math.random;
   const ca = trustedCas(options.tlsCaFile ?? null);
@@ -89,17 +93,23 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   const domains = options.domains ?? [];
   const tlsLevelOf = (domain: string): TlsLevel => matchDomainRule(domain, domains)?.tls ?? 'opportunistic';
   const sites = options.sites ?? OPEN_SITES;
-  const pools = new MxPools({
-    ca,
-    port: options.port,
-    heloName: options.heloName,
-    maxHosts: options.maxHosts ?? 200,
-    connectionsPerHost: options.connectionsPerHost ?? 5,
-    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
-  });
+  const pools = new MxPools(
+    {
+      ca,
+      port: options.port,
+      heloName: options.heloName,
+      maxHosts: options.maxHosts ?? 200,
+      ...(options.connectionsPerHost !== undefined ? { connectionsPerHost: options.connectionsPerHost } : {}),
+      // Short, like Postfix's connection cache (smtp_connection_cache_time_limit, 2 s): an idle
+      // connection holds one of its site's connections shared by every worker (README "Traffic
+      // shaping", Limits), so it should not sit on it for long when mail stops flowing.
+      idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+    },
+    sites,
+  );
 
   /** One transaction at one MX address: its replies, and whether they are final. */
-  async function tryHost(host: string, address: string, demand: TlsDemand, message: RawSend): Promise<{ final: boolean; replies: RecipientRawReply[] }> {
+  async function tryHost(site: string, host: string, address: string, demand: TlsDemand, message: RawSend): Promise<{ final: boolean; replies: RecipientRawReply[] }> {
     let bodyStarted = false;
     let hostFailed = false;
     let tlsFailed: string | null = null;
@@ -121,7 +131,7 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
         },
       };
       return sendRaw(watched, { ...message, beforeData });
-    });
+    }, site);
     if (tlsFailed !== null) return { final: false, replies: everyone(message.recipients, tlsRequiredReply(tlsFailed)) };
     return { final: !hostFailed, replies };
   }
@@ -129,10 +139,17 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
   async function toDomain(domain: string, message: RawSend): Promise<RecipientRawReply[]> {
     const route = routeOf(domain, await resolver.mx(domain), random);
     if (route.kind === 'settled') return everyone(message.recipients, route.reply);
-    // A suspended site gets no connection at all (README "Traffic shaping").
-    const held = await sites.held(domain, route.hosts);
-    if (held) return everyone(message.recipients, held);
-    const plan = planTls(domain, route.hosts, tlsLevelOf(domain), await mtaSts.policyOf(domain));
+    const site = siteOfHosts(route.hosts)!;
+    const bySite = (replies: RecipientRawReply[]) => replies.map((r) => ({ ...r, site }));
+    // A suspended or throttled site (or domain) gets no connection at all; otherwise this waits
+    // for the site's pace slot (README "Traffic shaping").
+    const held = (await sites.admit(site, [domain])).get(domain);
+    if (held) return bySite(everyone(message.recipients, held));
+    return bySite(await toSite(site, domain, route.hosts, message));
+  }
+
+  async function toSite(site: string, domain: string, hosts: string[], message: RawSend): Promise<RecipientRawReply[]> {
+    const plan = planTls(domain, hosts, tlsLevelOf(domain), await mtaSts.policyOf(domain));
     if (plan.kind === 'settled') return everyone(message.recipients, plan.reply);
     for (const note of plan.notes) logger.warn({ domain }, note);
     let last: RecipientRawReply[] = [];
@@ -143,8 +160,8 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
         continue;
       }
       for (const address of found.addresses) {
-        const tried = await tryHost(host, address, plan.demand, message);
-        await sites.heard(host, tried.replies.map((r) => r.reply));
+        const tried = await tryHost(site, host, address, plan.demand, message);
+        await sites.heard(site, domain, tried.replies.map((r) => r.reply));
         if (tried.final) return tried.replies;
         last = tried.replies;
         logger.warn({ domain, host, address, reply: tried.replies[0]?.reply.text }, 'MX host failed before any recipient was answered: trying the next MX of the domain');
@@ -157,12 +174,13 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
 
   return {
     pools,
+    sites,
     async send(message) {
-      const replies = new Map<string, RawReply>();
+      const replies = new Map<string, RecipientRawReply>();
       const domains = [...recipientsByDomain(message.recipients)];
       for (const [i, [domain, recipients]] of domains.entries()) {
         const got = await toDomain(domain, { ...message, recipients });
-        for (const r of got) replies.set(r.address, r.reply);
+        for (const r of got) replies.set(r.address, r);
         // The next domain's transaction may be abandoned (its send lease lost): what this one
         // delivered must be on record first, or a retry of the attempt would send it again.
         if (i === domains.length - 1 || !message.afterTransaction) continue;
@@ -172,12 +190,18 @@ export function createDirectSender(options: DirectSenderOptions): Sender & { poo
           // Not on record: going on could deliver the rest twice as well. The remaining domains
           // wait for the next attempt; the replies so far stay facts the activity hands on.
           const reply = notAttempted(err as Error);
-          for (const [, rest] of domains.slice(i + 1)) for (const address of rest) replies.set(address, reply);
+          for (const [, rest] of domains.slice(i + 1)) for (const address of rest) replies.set(address, { address, reply });
           break;
         }
       }
-      return message.recipients.map((address) => ({ address, reply: replies.get(address)! }));
+      return message.recipients.map((address) => {
+        const r = replies.get(address)!;
+        return { address, reply: r.reply, ...(r.site !== undefined ? { site: r.site } : {}) };
+      });
     },
-    close: () => pools.close(),
+    close: () => {
+      pools.close();
+      sites.close();
+    },
   };
 }
