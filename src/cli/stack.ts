@@ -59,8 +59,15 @@ export function addStackCommands(program: Command): void {
     .description('start the dev stack, send a batch covering every simulator scenario and follow it to the end')
     .option('--exit', 'exit when every message is final instead of keeping the stack up')
     .option('--json', 'print the summary as JSON')
+    .option('--direct', 'direct delivery instead (README "Direct demo"): a local DNS server and two MX hosts, one of them rate-limiting like Gmail, its site suspended and reopened')
     .action(async (o) => {
+      const opts = { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json };
+      if (o.direct) {
+        // The direct demo reads the configuration itself: the environment plus its own network and configuration file.
+        const { runDirectDemo } = await import('../dev/demo-direct.js');
+        return runDirectDemo(process.env, opts);
+      }
       const { runDemo } = await import('../dev/demo.js');
-      await runDemo(loadConfig(), { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json });
+      await runDemo(loadConfig(), opts);
     });
 }
