@@ -65,7 +65,9 @@ export function addStackCommands(program: Command): void {
       if (o.direct) {
         // The direct demo reads the configuration itself: the environment plus its own network and configuration file.
         const { runDirectDemo } = await import('../dev/demo-direct.js');
-        return runDirectDemo(process.env, opts);
+        const result = await runDirectDemo(process.env, opts);
+        if (result.mismatches.length > 0) process.exitCode = 1;
+        return;
       }
       const { runDemo } = await import('../dev/demo.js');
       await runDemo(loadConfig(), opts);

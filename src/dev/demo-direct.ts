@@ -15,7 +15,7 @@ import type { SiteSuspension } from '../sites/contract';
 import type { DemoOptions } from './demo';
 import { DEMO_RULE, DEMO_SUSPENSION_SECONDS, loadDirectDemoConfig } from './direct-demo-config';
 import { DIRECT_DOMAINS, DIRECT_MX_HOSTS, startDirectNetwork, type DirectNetwork } from './direct-network';
-import { startStack, untilSignal } from './stack';
+import { startStack, untilSignal, type StackOptions } from './stack';
 
 /**
  * The demo's addresses for its two MX hosts (any free port on them, or REBOUND_MX_PORT when set).
@@ -94,23 +94,45 @@ function render(sent: Sent[]): string {
 
 const googleSuspension = async (client: ReboundClient): Promise<SiteSuspension | null> => (await activeSuspensions(client.pool)).find((s) => s.site === 'google' && s.scope === 'site') ?? null;
 
-export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions): Promise<void> {
-  const out = (text: string) => {
+/** What the run found, printed as JSON with --json; `mismatches` empty when every step went as expected. */
+export interface DirectDemoResult {
+  tag: string;
+  dns: string;
+  mxPort: number;
+  reopening: 'expiry' | 'by-hand';
+  suspension: { site: string; rule: string; reply: string | null; since: string; until: string; seconds: number };
+  deferral: string | null;
+  otherSiteFinishedWhileSuspended: boolean;
+  googleMx: { refused: number; transactionsWhileSuspended: number };
+  messages: { scenario: string; site: string; expected: MessageState; status: DeliveryStatus | null }[];
+  mismatches: string[];
+}
+
+/** Where the demo runs; the integration test gives its own addresses and no Temporal UI. */
+export interface DirectDemoPlace {
+  addresses?: { google: string; other: string; dns: string };
+  stack?: StackOptions;
+  /** Where the running commentary goes; default stdout (nothing with --json). */
+  write?: (text: string) => void;
+}
+
+export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions, place: DirectDemoPlace = {}): Promise<DirectDemoResult> {
+  const out = place.write ?? ((text: string) => {
     if (!opts.json) process.stdout.write(text);
-  };
+  });
+  const addresses = place.addresses ?? DIRECT_DEMO_ADDRESSES;
   const explicitPort = env.REBOUND_MX_PORT?.trim() ? Number(env.REBOUND_MX_PORT) : 0;
   const network: DirectNetwork = await startDirectNetwork({
-    googleAddress: DIRECT_DEMO_ADDRESSES.google,
-    otherAddress: DIRECT_DEMO_ADDRESSES.other,
-    dnsHost: DIRECT_DEMO_ADDRESSES.dns,
+    googleAddress: addresses.google,
+    otherAddress: addresses.other,
+    dnsHost: addresses.dns,
     port: explicitPort,
     rateLimit: DEMO_RATE_LIMIT,
   });
   let demo: ReturnType<typeof loadDirectDemoConfig> | null = null;
-  let exitCode = 0;
   try {
     demo = loadDirectDemoConfig(env, network.env);
-    const stack = await startStack(demo.config);
+    const stack = await startStack(demo.config, place.stack);
     const client = stack.api.rebound;
     const mismatches: string[] = [];
     const expect = (ok: boolean, what: string) => {
@@ -142,8 +164,8 @@ export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions): 
 
       out(
         `Rebound direct demo: REBOUND_DELIVERY=direct, DNS ${network.dns.server} (REBOUND_DNS_SERVERS), MX port ${network.port}\n` +
-          `  ${DIRECT_DOMAINS.gmail}, ${DIRECT_DOMAINS.workspace} -> ${DIRECT_MX_HOSTS.google} (${DIRECT_DEMO_ADDRESSES.google}): site google; takes ${DEMO_RATE_LIMIT.after} recipients per ${DEMO_RATE_LIMIT.windowMs / 1000} s, then 421 4.7.28\n` +
-          `  ${DIRECT_DOMAINS.other} -> ${DIRECT_MX_HOSTS.other} (${DIRECT_DEMO_ADDRESSES.other}): a site of its own, the simulator's scenarios\n` +
+          `  ${DIRECT_DOMAINS.gmail}, ${DIRECT_DOMAINS.workspace} -> ${DIRECT_MX_HOSTS.google} (${addresses.google}): site google; takes ${DEMO_RATE_LIMIT.after} recipients per ${DEMO_RATE_LIMIT.windowMs / 1000} s, then 421 4.7.28\n` +
+          `  ${DIRECT_DOMAINS.other} -> ${DIRECT_MX_HOSTS.other} (${addresses.other}): a site of its own, the simulator's scenarios\n` +
           `  configuration file ${demo.file}: rule ${DEMO_RULE} suspends for ${DEMO_SUSPENSION_SECONDS} s${demo.reopening === 'by-hand' ? ' (this build\'s configuration file has no sites: section yet: the shipped rule applies, and the demo resumes the site by hand)' : ''}\n\n` +
           `1. ${GOOGLE_BURST} messages to ${DIRECT_DOMAINS.gmail} at once\n`,
       );
@@ -211,25 +233,24 @@ export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions): 
       out(`\n${heldDelivered} held message(s) delivered after the site reopened${expect(heldDelivered >= 2, 'fewer than two held messages delivered after the reopening')}\n`);
       if (!opts.json) for (const s of sent.filter((x) => (x.status?.recipients[0]?.attempts ?? 0) > 1)) out(`\n${s.c.label} (expected ${s.c.expected})\n${formatStatus(s.status!)}\n`);
       out(`\nSummary: ${sent.length} messages; ${mismatches.length === 0 ? 'every step as expected' : `${mismatches.length} unexpected: ${mismatches.join('; ')}`}\n`);
-      if (opts.json) {
-        printJson({
-          tag,
-          dns: network.dns.server,
-          mxPort: network.port,
-          reopening: demo.reopening,
-          suspension: { site: suspension.site, rule: suspension.rule, reply: suspension.reply, since: suspension.createdAt.toISOString(), until: suspension.until.toISOString(), seconds: lengthSeconds },
-          deferral: deferral?.text ?? null,
-          otherSiteFinishedWhileSuspended: stillSuspended,
-          googleMx: { refused: refused.length, transactionsWhileSuspended: duringHold.length },
-          messages: sent.map((s) => ({ scenario: s.c.label, site: s.c.site, expected: s.c.expected, status: s.status })),
-          mismatches,
-        });
-      }
-      if (mismatches.length > 0) exitCode = 1;
+      const result: DirectDemoResult = {
+        tag,
+        dns: network.dns.server,
+        mxPort: network.port,
+        reopening: demo.reopening,
+        suspension: { site: suspension.site, rule: suspension.rule, reply: suspension.reply, since: suspension.createdAt.toISOString(), until: suspension.until.toISOString(), seconds: lengthSeconds },
+        deferral: deferral?.text ?? null,
+        otherSiteFinishedWhileSuspended: stillSuspended,
+        googleMx: { refused: refused.length, transactionsWhileSuspended: duringHold.length },
+        messages: sent.map((s) => ({ scenario: s.c.label, site: s.c.site, expected: s.c.expected, status: s.status })),
+        mismatches,
+      };
+      if (opts.json) printJson(result);
       if (!opts.exit) {
         process.stderr.write(`\nThe stack stays up for inspection (HTTP API ${stack.api.url}, key ${stack.api.key}); Ctrl-C stops it.\n`);
         await untilSignal();
       }
+      return result;
     } finally {
       await stack.stop();
     }
@@ -237,5 +258,4 @@ export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions): 
     demo?.remove();
     await network.close();
   }
-  process.exitCode = exitCode;
 }
