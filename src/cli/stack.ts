@@ -63,9 +63,9 @@ export function addStackCommands(program: Command): void {
     .action(async (o) => {
       const opts = { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json };
       if (o.direct) {
-        // The direct demo reads the configuration itself: the environment plus its own network and configuration file.
+        // The environment's configuration, with the demo's own network and configuration file in place of the delivery settings and REBOUND_CONFIG's.
         const { runDirectDemo } = await import('../dev/demo-direct.js');
-        const result = await runDirectDemo(process.env, opts);
+        const result = await runDirectDemo(loadConfig(), opts);
         if (result.mismatches.length > 0) process.exitCode = 1;
         return;
       }

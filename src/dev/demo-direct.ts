@@ -7,6 +7,7 @@
 // checked; the exit code says whether every one went as expected.
 import { randomBytes } from 'node:crypto';
 import type { ReboundClient } from '../client/rebound-client';
+import { configDefault, type ReboundConfig } from '../config';
 import { suspensionsTable } from '../cli/sites';
 import { formatStatus, printJson, table } from '../cli/output';
 import { FINAL_MESSAGE_STATES, type DeliveryStatus, type MessageState } from '../delivery/contract';
@@ -116,12 +117,17 @@ export interface DirectDemoPlace {
   write?: (text: string) => void;
 }
 
-export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions, place: DirectDemoPlace = {}): Promise<DirectDemoResult> {
+/**
+ * `base` is the configuration Rebound was started with: the stack's addresses, the database.
+ * Its delivery settings and configuration file are the demo's own; its MX port is kept when it
+ * is not the default 25 (both MX hosts listen on it), else the MX hosts take a free port.
+ */
+export async function runDirectDemo(base: ReboundConfig, opts: DemoOptions, place: DirectDemoPlace = {}): Promise<DirectDemoResult> {
   const out = place.write ?? ((text: string) => {
     if (!opts.json) process.stdout.write(text);
   });
   const addresses = place.addresses ?? DIRECT_DEMO_ADDRESSES;
-  const explicitPort = env.REBOUND_MX_PORT?.trim() ? Number(env.REBOUND_MX_PORT) : 0;
+  const explicitPort = base.mxPort === Number(configDefault('REBOUND_MX_PORT')) ? 0 : base.mxPort;
   const network: DirectNetwork = await startDirectNetwork({
     googleAddress: addresses.google,
     otherAddress: addresses.other,
@@ -131,7 +137,7 @@ export async function runDirectDemo(env: NodeJS.ProcessEnv, opts: DemoOptions, p
   });
   let demo: ReturnType<typeof loadDirectDemoConfig> | null = null;
   try {
-    demo = loadDirectDemoConfig(env, network.env);
+    demo = loadDirectDemoConfig(base, network.settings);
     const stack = await startStack(demo.config, place.stack);
     const client = stack.api.rebound;
     const mismatches: string[] = [];

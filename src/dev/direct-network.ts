@@ -6,6 +6,7 @@
 // window, then `421 4.7.28` until the window ends. The other is an ordinary MX, a site of its
 // own, answering by the simulator's scenarios. The integration test builds the same network on
 // its own addresses.
+import type { ReboundConfig } from '../config';
 import { startSink, type BounceSink, type RateLimit } from '../sink';
 import { freePort } from './temporal-server';
 import { startZoneServer, type ZoneServer } from './zone-server';
@@ -25,6 +26,9 @@ export const DIRECT_MX_HOSTS = {
   googleAlt: 'alt1.gmail-smtp-in.l.google.com',
   other: 'mx.other.demo.rebound.test',
 } as const;
+
+/** The configuration direct delivery needs to reach this network. */
+export type DirectSettings = Pick<ReboundConfig, 'delivery' | 'dnsServers' | 'mxPort' | 'heloName'>;
 
 export interface DirectNetworkOptions {
   /** Where the Google-named MX listens. */
@@ -48,8 +52,8 @@ export interface DirectNetwork {
   other: BounceSink;
   /** The port both MXes listen on. */
   port: number;
-  /** What direct delivery is given: REBOUND_DELIVERY, REBOUND_DNS_SERVERS, REBOUND_MX_PORT, REBOUND_HELO_NAME. */
-  env: Record<string, string>;
+  /** What direct delivery is given (REBOUND_DELIVERY, REBOUND_DNS_SERVERS, REBOUND_MX_PORT, REBOUND_HELO_NAME). */
+  settings: DirectSettings;
   close(): Promise<void>;
 }
 
@@ -87,7 +91,7 @@ export async function startDirectNetwork(opts: DirectNetworkOptions): Promise<Di
     google: started.google,
     other: started.other,
     port,
-    env: { REBOUND_DELIVERY: 'direct', REBOUND_DNS_SERVERS: started.dns.server, REBOUND_MX_PORT: String(port), REBOUND_HELO_NAME: 'demo.rebound.test' },
+    settings: { delivery: 'direct', dnsServers: [started.dns.server], mxPort: port, heloName: 'demo.rebound.test' },
     close,
   };
 }

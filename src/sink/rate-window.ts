@@ -5,6 +5,7 @@
 // sending side: fine, then "slow down" for a while, then fine again. It applies to every
 // recipient of the sink, whatever its local part: a sink given one stands for a provider's MX
 // that limits the sending IP, not an address. Pure: the caller gives the time.
+import { parseDuration } from '../delivery/duration';
 
 /** `rateLimit` of the sink: recipients per window, and the window's length. */
 export interface RateLimit {
@@ -39,4 +40,17 @@ export function rateDecision(limit: RateLimit, state: RateWindowState, nowMs: nu
   const current = expired ? { openedAt: nowMs, taken: 0 } : state;
   if (current.taken >= limit.after) return { accept: false, state: current };
   return { accept: true, state: { openedAt: current.openedAt, taken: current.taken + 1 } };
+}
+
+/** `N/DURATION` as `rebound sink --rate-limit` takes it: "20/60s" is 20 recipients per 60 seconds. */
+export function parseRateLimit(text: string): RateLimit {
+  const m = /^\s*(\d{1,9})\s*\/\s*(\S.*?)\s*$/.exec(text);
+  if (!m) throw new RangeError(`rate limit must be N/DURATION, e.g. 20/60s (20 recipients per 60 seconds); got "${text}"`);
+  let windowMs: number;
+  try {
+    windowMs = parseDuration(m[2]!, 'rateLimit.window');
+  } catch (err) {
+    throw new RangeError(`rate limit must be N/DURATION, e.g. 20/60s: ${(err as Error).message}`);
+  }
+  return checkedRateLimit({ after: Number(m[1]), windowMs });
 }

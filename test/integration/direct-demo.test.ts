@@ -6,6 +6,7 @@
 // sites.test.ts suspends, and test files run in parallel.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/dev/temporal-server';
 import { runDirectDemo, type DirectDemoResult } from '../../src/dev/demo-direct';
 import { DEMO_SUSPENSION_SECONDS } from '../../src/dev/direct-demo-config';
@@ -23,18 +24,15 @@ let result: DirectDemoResult;
 let commentary = '';
 
 before(async () => {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  // The defaults, on free ports and this test's database: what `rebound demo --direct` starts from.
+  const base = loadConfig({
     DATABASE_URL: ownDatabase(TEST_DATABASE_URL),
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     REBOUND_API_LISTEN: `127.0.0.1:${await freePort()}`,
     REBOUND_INBOUND_LISTEN: `127.0.0.1:${await freePort()}`,
-    REBOUND_METRICS_LISTEN: 'off',
-    REBOUND_MX_PORT: '',
-    REBOUND_CONFIG: '',
     REBOUND_LOG_LEVEL: 'silent',
-  };
-  result = await runDirectDemo(env, { exit: true, json: false }, { addresses: ADDRESSES, stack: { uiPort: null, dbFile: null }, write: (t) => (commentary += t) });
+  });
+  result = await runDirectDemo(base, { exit: true, json: false }, { addresses: ADDRESSES, stack: { uiPort: null, dbFile: null }, write: (t) => (commentary += t) });
 });
 
 describe('the direct demo', () => {

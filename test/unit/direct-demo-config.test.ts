@@ -8,9 +8,12 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { ConfigFileError, loadConfigFile } from '../../src/domains/config-file';
+import { loadConfig, type ReboundConfig } from '../../src/config';
 import { DEMO_RULE, DEMO_SUSPENSION_SECONDS, DIRECT_DEMO_CONFIG, loadDirectDemoConfig } from '../../src/dev/direct-demo-config';
 
-const network = { REBOUND_DELIVERY: 'direct', REBOUND_DNS_SERVERS: '127.0.0.1:5399', REBOUND_MX_PORT: '2625', REBOUND_HELO_NAME: 'demo.rebound.test' };
+const network = { delivery: 'direct' as const, dnsServers: ['127.0.0.1:5399'], mxPort: 2625, heloName: 'demo.rebound.test' };
+/** Where the demo starts from: the defaults, and an operator's file with rules the demo's replaces. */
+const base = { ...loadConfig({}), configFile: '/etc/rebound/rebound.config.yaml', domains: [{ pattern: 'x.test' }] as unknown as ReboundConfig['domains'] };
 
 describe("the direct demo's configuration file", () => {
   test('replaces the shipped Gmail 421 4.7.28 rule with a suspension of seconds, in the agreed syntax', () => {
@@ -25,12 +28,16 @@ describe("the direct demo's configuration file", () => {
   });
 
   test('is read with the direct network: direct delivery, its DNS server and port, and the rule or the shipped one', () => {
-    const demo = loadDirectDemoConfig({}, network);
+    const demo = loadDirectDemoConfig(base, network);
     try {
       assert.equal(demo.config.delivery, 'direct');
       assert.deepEqual(demo.config.dnsServers, ['127.0.0.1:5399']);
       assert.equal(demo.config.mxPort, 2625);
+      assert.equal(demo.config.heloName, 'demo.rebound.test');
       assert.equal(demo.config.configFile, demo.file);
+      assert.deepEqual(demo.config.domains, [], "the demo's file replaces the operator's");
+      assert.equal(demo.config.databaseUrl, base.databaseUrl);
+      assert.equal(base.delivery, 'relay', 'the configuration given is not changed');
       const shaping = (demo.config as { shaping?: { rules: { name: string; durationMs: number }[] } }).shaping;
       if (demo.reopening === 'expiry') {
         assert.equal(shaping?.rules.find((r) => r.name === DEMO_RULE)?.durationMs, DEMO_SUSPENSION_SECONDS * 1000);
@@ -47,7 +54,4 @@ describe("the direct demo's configuration file", () => {
     assert.equal(existsSync(demo.file), false, 'remove() deletes the file');
   });
 
-  test('another problem in the environment is not hidden', () => {
-    assert.throws(() => loadDirectDemoConfig({}, { ...network, REBOUND_MX_PORT: 'seventy' }), /REBOUND_MX_PORT must be a port number/);
-  });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SinkLedger } from '../../src/sink/ledger';
-import { FRESH_WINDOW, checkedRateLimit, rateDecision, type RateLimit, type RateWindowState } from '../../src/sink/rate-window';
+import { FRESH_WINDOW, checkedRateLimit, parseRateLimit, rateDecision, type RateLimit, type RateWindowState } from '../../src/sink/rate-window';
 import { SCENARIOS, rcptDecision } from '../../src/sink/scenarios';
 
 /** Runs RCPTs at the given times (ms) through one limit; 'A' taken, 'R' refused. */
@@ -101,4 +101,23 @@ describe('SinkLedger with a rate limit', () => {
   test('a bad limit is refused when the sink is made', () => {
     assert.throws(() => new SinkLedger({ rateLimit: { after: 0, windowMs: 1_000 } }), /rateLimit\.after/);
   });
+});
+
+describe('parseRateLimit (rebound sink --rate-limit)', () => {
+  const good: [string, RateLimit][] = [
+    ['20/60s', { after: 20, windowMs: 60_000 }],
+    [' 3 / 10s ', { after: 3, windowMs: 10_000 }],
+    ['100/1m30s', { after: 100, windowMs: 90_000 }],
+    ['1/1500ms', { after: 1, windowMs: 1_500 }],
+  ];
+  for (const [text, limit] of good) test(`"${text}"`, () => assert.deepEqual(parseRateLimit(text), limit));
+  const bad: [string, RegExp][] = [
+    ['20', /N\/DURATION/],
+    ['20/', /N\/DURATION/],
+    ['x/10s', /N\/DURATION/],
+    ['0/10s', /rateLimit\.after/],
+    ['5/10', /no unit/],
+    ['5/-1s', /positive/],
+  ];
+  for (const [text, message] of bad) test(`"${text}" is refused`, () => assert.throws(() => parseRateLimit(text), message));
 });
