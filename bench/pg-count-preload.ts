@@ -6,6 +6,7 @@
 // for the totals over the IPC channel ('pg-counts') before and after a batch (scenario 9).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pg = require('pg') as typeof import('pg');
+import { siteTablesOf } from './site-statements';
 
 export interface StatementCounts {
   statements: number;
@@ -16,8 +17,6 @@ export interface StatementCounts {
   siteTables: string[];
 }
 
-/** A statement that names a site table after FROM, INTO, UPDATE or JOIN (a column called site does not count). */
-const SITE_TABLE = /\b(?:from|into|update|join)\s+"?(sites?(?:_[a-z0-9_]+)?)"?(?=[\s(;,]|$)/gi;
 
 const counts = { statements: 0, ms: 0, siteStatements: 0, siteMs: 0, siteTables: new Set<string>() };
 
@@ -29,7 +28,7 @@ function textOf(config: unknown): string {
 
 const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
 (pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (this: unknown, ...args: unknown[]) {
-  const tables = [...textOf(args[0]).matchAll(SITE_TABLE)].map((m) => m[1]!.toLowerCase());
+  const tables = siteTablesOf(textOf(args[0]));
   const site = tables.length > 0;
   for (const t of tables) counts.siteTables.add(t);
   const t0 = process.hrtime.bigint();
