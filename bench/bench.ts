@@ -1,7 +1,8 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
-// scenarios 0-5, scenario 6 (domain health), scenario 7 (what webhooks cost) and scenario 8 (what late
-// outcomes cost; with the inbound listener in this process), stops everything, prints a table (or one
+// scenarios 0-5, scenario 6 (domain health), scenario 7 (what webhooks cost), scenario 8 (what late
+// outcomes cost; with the inbound listener in this process) and scenario 9 (what direct delivery
+// and shaping cost; a second worker, in direct mode, with a DNS server and an MX host of its own), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
 // non-zero when a message, a webhook event or a late outcome was lost or doubled — never because of speed.
 import { execFileSync } from 'node:child_process';
@@ -29,6 +30,7 @@ import { runRawSmtp } from './scenarios/raw-smtp';
 import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
 import { runWebhooks, type WebhooksResult } from './scenarios/webhooks';
 import { returnPathMicrosPerAttempt, runLate, runParser, type LateResult, type ParserResult } from './scenarios/late';
+import { runDirect, startDirectTarget, type DirectResult } from './scenarios/direct';
 import {
   benchDatabaseUrl,
   Cleanup,
@@ -78,7 +80,7 @@ async function runMode(
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null; direct: DirectResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -97,11 +99,16 @@ async function runMode(
   const ceilingN = opts.quick ? 50 : Math.min(opts.messages, 1000);
   log(`[${mode}] scenario 0: Temporal ceiling, ${ceilingN} workflows of each kind`);
   const ceiling = await runCeiling(temporal, server, { n: ceilingN, concurrency: opts.concurrency, tag, cleanup, log });
-  const worker = await startWorkerChild(
-    { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`), returnPath: shared.returnPath },
-    cleanup,
-  );
-  log(`[${mode}] worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)`);
+  // Scenario 9's direct worker starts with the bench's worker, so that bundling the workflows
+  // for the two overlaps; it polls a task queue of its own and is idle until scenario 9.
+  const directTarget = shared.withWebhooks ? await startDirectTarget(cleanup) : null;
+  const directTaskQueue = `${taskQueue}-direct`;
+  const workerOptions = { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, returnPath: shared.returnPath, countStatements: true };
+  const [worker, directWorker] = await Promise.all([
+    startWorkerChild({ ...workerOptions, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`) }, cleanup),
+    directTarget ? startWorkerChild({ ...workerOptions, taskQueue: directTaskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}-direct.log`), env: directTarget.env }, cleanup) : null,
+  ]);
+  log(`[${mode}] worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)${directWorker ? `; direct worker pid ${directWorker.pid} (scenario 9)` : ''}`);
   const ctx: ModeContext = {
     mode,
     tag,
@@ -128,7 +135,7 @@ async function runMode(
   let sizes = planSizes(opts, warmupPerSecond, (modeDeadline - Date.now()) / 1000, shared.withWebhooks);
   log(
     `[${mode}] warm-up: ${warmupPerSecond.toFixed(1)} messages/s; ${sizes.budgetSeconds.toFixed(0)} s left for this mode: ` +
-      `${sizes.messages} delivered, ${sizes.mix} mixed, ${sizes.webhooks ? `${sizes.webhooks} each way with webhooks off / on, ` : ''}${sizes.late ? `${sizes.late} plain and ${sizes.late} bouncing later, ` : ''}about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
+      `${sizes.messages} delivered, ${sizes.mix} mixed, ${sizes.webhooks ? `${sizes.webhooks} each way with webhooks off / on, ` : ''}${sizes.late ? `${sizes.late} plain and ${sizes.late} bouncing later, ` : ''}${sizes.direct ? `${sizes.direct} each through the relay and direct, ` : ''}about ${sizes.sleeping} sleeping${sizes.reduced ? ' (reduced to fit the budget)' : ''}`,
   );
 
   const delivered = await runDelivered(ctx, { messages: sizes.messages, concurrency: opts.concurrency, pacedSeconds: opts.pacedSeconds, sample: opts.breakdownSample });
@@ -155,6 +162,10 @@ async function runMode(
         }
       : null;
   const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency, baseline: lateBaseline }) : null;
+  if (late) await quiesce(ctx);
+  const direct = directWorker && directTarget ? await runDirect(ctx, { messages: sizes.direct, concurrency: opts.concurrency, worker: directWorker, taskQueue: directTaskQueue, target: directTarget }) : null;
+  // Before the sleepers: they should share the machine with one worker only.
+  await directWorker?.stop();
   const calibration = await calibrateSleepers(ctx, opts.quick ? 20 : 50, opts.concurrency);
   sizes = planSleeping(opts, sizes, calibration.perSecond, (modeDeadline - Date.now()) / 1000);
   log(`[${mode}] sleepers run at about ${calibration.perSecond.toFixed(1)}/s: ${sizes.sleeping} fit in the ${((modeDeadline - Date.now()) / 1000).toFixed(0)} s left`);
@@ -169,7 +180,7 @@ async function runMode(
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
   const lost =
-    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0);
+    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0) + (direct?.lost ?? 0);
   return {
     result: {
       mode,
@@ -186,6 +197,7 @@ async function runMode(
     domains,
     webhooks,
     late,
+    direct,
   };
 }
 
@@ -233,6 +245,7 @@ async function main(): Promise<number> {
     let domains: DomainsResult | null = null;
     let webhooks: WebhooksResult | null = null;
     let late: LateResult | null = null;
+    let direct: DirectResult | null = null;
     const webhooksMode: PersistenceMode = opts.modes.includes('memory') ? 'memory' : opts.modes[0]!;
     for (const [i, mode] of opts.modes.entries()) {
       // Keep a few seconds for the report and the last clean-up.
@@ -243,6 +256,7 @@ async function main(): Promise<number> {
       domains ??= r.domains;
       webhooks ??= r.webhooks;
       late ??= r.late;
+      direct ??= r.direct;
     }
     const duplicates = await sink.duplicates();
     const result = {
@@ -255,6 +269,7 @@ async function main(): Promise<number> {
         domains: domains!,
         webhooks: webhooks!,
         late: { parser, loop: late!, returnPathMicrosPerAttempt: returnPathMicrosPerAttempt(inbound.returnPath) },
+        direct: direct!,
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),

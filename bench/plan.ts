@@ -16,6 +16,8 @@ export interface ScenarioSizes {
   webhooks: number;
   /** Scenario 8: messages that bounce after their 250 (one DSN each); 0 when this mode does not run it. */
   late: number;
+  /** Scenario 9: messages in each of its two batches (relay, direct); 0 when this mode does not run it. */
+  direct: number;
   /** Messages per second measured on the warm-up batch. */
   warmupPerSecond: number;
   /** Sleepers per second in the calibration batch (set when the sleepers are planned). */
@@ -25,7 +27,7 @@ export interface ScenarioSizes {
   reduced: boolean;
 }
 
-const MIN = { messages: 20, sleeping: 50, mix: 50, webhooks: 50, late: 30 };
+const MIN = { messages: 20, sleeping: 50, mix: 50, webhooks: 50, late: 30, direct: 20 };
 /** A short warm-up (measured until the worker is idle again) runs a little faster than a long run. */
 const WARMUP_DISCOUNT = 0.8;
 
@@ -51,7 +53,12 @@ const LATE_FIXED_SECONDS = 2 + 3 + 3;
 /** Scenario 8's batch: 30 in --quick, else up to 300, taking at most this long at the warm-up's rate. */
 const LATE_SECONDS_PER_BATCH = 20;
 
-/** `withWebhooks`: this mode runs scenarios 7 and 8 (one mode of the run does). */
+/** Scenario 9 besides its two batches: two drains and the statement counts. */
+const DIRECT_FIXED_SECONDS = 2 * 3;
+/** Scenario 9's batches: 20 each in --quick, else up to 200, each taking at most this long at the warm-up's rate. */
+const DIRECT_SECONDS_PER_BATCH = 10;
+
+/** `withWebhooks`: this mode runs scenarios 7, 8 and 9 (one mode of the run does). */
 export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSeconds: number, withWebhooks = false): ScenarioSizes {
   const rate = Math.max(1, warmupPerSecond * WARMUP_DISCOUNT);
   // Time that does not depend on the sizes: the paced run and its drain, history reads, the
@@ -63,13 +70,15 @@ export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSec
   const webhooksSeconds = withWebhooks ? WEBHOOKS_FIXED_SECONDS + (2 * webhooks) / rate : 0;
   const late = !withWebhooks ? 0 : opts.quick ? MIN.late : fit(300, MIN.late, rate, LATE_SECONDS_PER_BATCH, false);
   const lateSeconds = withWebhooks ? LATE_FIXED_SECONDS + late / rate : 0;
+  const direct = !withWebhooks ? 0 : opts.quick ? MIN.direct : fit(200, MIN.direct, rate, DIRECT_SECONDS_PER_BATCH, false);
+  const directSeconds = withWebhooks ? DIRECT_FIXED_SECONDS + (2 * direct) / rate : 0;
   // The mix ends about two retry delays (1 s + 2 s) and some slack after its last message.
-  const work = budgetSeconds - fixed - (mix / rate + 6) - webhooksSeconds - lateSeconds;
+  const work = budgetSeconds - fixed - (mix / rate + 6) - webhooksSeconds - lateSeconds - directSeconds;
   // 35 % of what is left to the delivered run; the sleepers get the rest (sized later, at their
   // own rate: here only a first guess for the log, at half the delivered rate).
   const messages = fit(opts.messages, MIN.messages, rate, work * 0.35, opts.explicit.messages);
   const sleeping = fit(opts.sleeping, MIN.sleeping, rate / 2, work * 0.65, opts.explicit.sleeping);
-  return { messages, sleeping, mix, webhooks, late, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
+  return { messages, sleeping, mix, webhooks, late, direct, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
 }
 
 /** The sleepers, once a small batch of them has shown their rate: what fits in the time left. */

@@ -15,6 +15,7 @@ import type { RawResult } from './scenarios/raw-smtp';
 import type { SleepingResult } from './scenarios/sleeping';
 import type { LateResult, ParserResult } from './scenarios/late';
 import type { WebhooksResult } from './scenarios/webhooks';
+import type { DirectResult } from './scenarios/direct';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 
@@ -95,11 +96,13 @@ export function buildResult(input: {
   webhooks: WebhooksResult;
   /** Scenario 8: the parser alone, the whole loop, and what the return path adds to an attempt. */
   late: { parser: ParserResult; loop: LateResult; returnPathMicrosPerAttempt: number };
+  /** Scenario 9: direct delivery against the relay, and shaping's statements per attempt. */
+  direct: DirectResult;
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost, domains, webhooks, late } = input;
+  const { opts, raw, modes, cost, domains, webhooks, late, direct } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -127,6 +130,10 @@ export function buildResult(input: {
     domains,
     webhooks,
     late,
+    direct,
+    /** Scenario 9's headline: what shaping costs one direct attempt, in PostgreSQL round trips and ms. */
+    shapingStatementsPerAttempt: direct.perAttempt.direct.siteStatements,
+    shapingMsPerAttempt: direct.perAttempt.direct.siteMs,
     raw,
     cost,
     modes: perMode,
@@ -187,6 +194,27 @@ function lateRows(late: BenchResult['late'], one: (label: string, unit: string, 
     one('8. delivery workflows still open (signalled) / history events added per report', '-', `${l.deliveryWorkflowsSignalled} / ${fmt(l.deliveryHistoryEventsAdded, 2)}`),
     one('8. return path per attempt (token + X-Rebound-Ref, in process)', 'µs', late.returnPathMicrosPerAttempt, 2),
     one('8. late outcomes lost / doubled (reports the sink could not hand over)', 'messages', `${l.lost} / ${l.doubled} (${l.reportsNotTaken})`),
+  ];
+}
+
+/** Scenario 9 in the main table: direct against relay per message, shaping per attempt. */
+function directRows(d: DirectResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const r = d.cpuMsPerMessage.relay;
+  const x = d.cpuMsPerMessage.direct;
+  const stmts = (p: DirectResult['perAttempt']['relay']) => `${fmt(p.statements, 2)} in ${fmt(p.statementsMs, 1)} ms (${fmt(p.siteStatements, 2)})`;
+  return [
+    one(
+      `9. direct delivery (${d.messages} messages each way, ${d.mode}): CPU per message relay -> direct: server / worker / postgres / bench (DNS)`,
+      'ms',
+      `${fmt(r.server)} -> ${fmt(x.server)} / ${fmt(r.worker)} -> ${fmt(x.worker)} / ${fmt(r.postgres)} -> ${fmt(x.postgres)} / ${fmt(r.bench)} -> ${fmt(x.bench)}`,
+    ),
+    one('9. PostgreSQL statements per attempt and their time, relay -> direct (of them on site tables)', 'statements', `${stmts(d.perAttempt.relay)} -> ${stmts(d.perAttempt.direct)}`),
+    one(
+      `9. shaping per direct attempt: statements on site tables / their time${d.perAttempt.direct.siteTables.length ? ` (${d.perAttempt.direct.siteTables.join(', ')})` : ''}`,
+      'round trips / ms',
+      `${fmt(d.perAttempt.direct.siteStatements, 2)} / ${fmt(d.perAttempt.direct.siteMs, 3)}`,
+    ),
+    one('9. messages lost, relay + direct', 'messages', d.lost),
   ];
 }
 
@@ -268,6 +296,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     ...domainRows(r.domains, one),
     ...webhookRows(r.webhooks, one),
     ...lateRows(r.late, one),
+    ...directRows(r.direct, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];

@@ -18,6 +18,7 @@ import { PROJECT_ROOT } from '../src/dev/tools';
 import type { LateReport, ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 import { sleep } from './measure';
+import type { StatementCounts } from './pg-count-preload';
 
 // ---------------------------------------------------------------- cleanup
 
@@ -70,10 +71,10 @@ async function getJson<T>(port: number, route: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** `reportTo`: host:port the sink mails its late reports to (the bench's inbound listener). */
-export async function startSinkChild(cleanup: Cleanup, reportTo: string): Promise<RemoteSink> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'sink-child.js'), reportTo], { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanup.child('sink', child, 5_000);
+/** `reportTo`: host:port the sink mails its late reports to (the bench's inbound listener), or "" for none; `port`: 0 for any. */
+export async function startSinkChild(cleanup: Cleanup, reportTo: string, port = 0, name = 'sink'): Promise<RemoteSink> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'sink-child.js'), reportTo, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  cleanup.child(name, child, 5_000);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const ready = await new Promise<{ smtp: string; controlPort: number }>((resolve, reject) => {
@@ -168,17 +169,33 @@ export async function startServer(mode: PersistenceMode, tmpDir: string, cleanup
 export interface WorkerChild {
   pid: number;
   logFile: string;
+  /**
+   * What the worker has sent to PostgreSQL so far (bench/pg-count-preload.ts): statements, those
+   * naming a site table, and their time. Null for a worker started without the counter.
+   */
+  statements(): Promise<StatementCounts | null>;
   stop(): Promise<void>;
 }
 
-export async function startWorkerChild(
-  opts: { temporalAddress: string; databaseUrl: string; smtpUrl: string; taskQueue: string; logFile: string; returnPath: ReturnPath },
-  cleanup: Cleanup,
-): Promise<WorkerChild> {
+export interface WorkerChildOptions {
+  temporalAddress: string;
+  databaseUrl: string;
+  smtpUrl: string;
+  taskQueue: string;
+  logFile: string;
+  returnPath: ReturnPath;
+  /** Loads bench/pg-count-preload.ts into the worker, for statements() (scenario 9). */
+  countStatements?: boolean;
+  /** More of the environment, e.g. REBOUND_DELIVERY=direct and its DNS servers (scenario 9). */
+  env?: Record<string, string>;
+}
+
+export async function startWorkerChild(opts: WorkerChildOptions, cleanup: Cleanup): Promise<WorkerChild> {
   const fd = openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
+  const preload = opts.countStatements ? ['-r', path.join(__dirname, 'pg-count-preload.js')] : [];
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...preload, path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
     cwd: PROJECT_ROOT,
-    stdio: ['ignore', fd, fd],
+    stdio: opts.countStatements ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: opts.temporalAddress,
@@ -191,6 +208,7 @@ export async function startWorkerChild(
       // message; on for every scenario (a header and an HMAC per attempt: see returnPathMicrosPerAttempt).
       REBOUND_BOUNCE_DOMAIN: opts.returnPath.domain,
       REBOUND_BOUNCE_SECRET: opts.returnPath.secret,
+      ...opts.env,
     },
   });
   closeSync(fd);
@@ -206,7 +224,26 @@ export async function startWorkerChild(
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`[bench] worker ${child.pid} exited (code ${code}, signal ${signal}); log: ${opts.logFile}\n`);
   });
-  return { pid: child.pid!, logFile: opts.logFile, stop };
+  const statements = (): Promise<StatementCounts | null> => {
+    if (!opts.countStatements || !child.connected) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.off('message', onMessage);
+        resolve(null);
+      }, 5_000);
+      const onMessage = (m: unknown): void => {
+        const counts = (m as { pgCounts?: StatementCounts } | null)?.pgCounts;
+        if (!counts) return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(counts);
+      };
+      child.on('message', onMessage);
+      child.send('pg-counts');
+    });
+  };
+  if (opts.countStatements) child.channel?.unref();
+  return { pid: child.pid!, logFile: opts.logFile, statements, stop };
 }
 
 /** The worker for the ceiling workflows (bench/ceiling-child.ts), in a process of its own. */

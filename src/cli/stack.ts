@@ -59,8 +59,17 @@ export function addStackCommands(program: Command): void {
     .description('start the dev stack, send a batch covering every simulator scenario and follow it to the end')
     .option('--exit', 'exit when every message is final instead of keeping the stack up')
     .option('--json', 'print the summary as JSON')
+    .option('--direct', 'direct delivery instead (README "Direct demo"): a local DNS server and two MX hosts, one of them rate-limiting like Gmail, its site suspended and reopened')
     .action(async (o) => {
+      const opts = { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json };
+      if (o.direct) {
+        // The environment's configuration, with the demo's own network and configuration file in place of the delivery settings and REBOUND_CONFIG's.
+        const { runDirectDemo } = await import('../dev/demo-direct.js');
+        const result = await runDirectDemo(loadConfig(), opts);
+        if (result.mismatches.length > 0) process.exitCode = 1;
+        return;
+      }
       const { runDemo } = await import('../dev/demo.js');
-      await runDemo(loadConfig(), { exit: !!o.exit || !process.stdout.isTTY, json: !!o.json });
+      await runDemo(loadConfig(), opts);
     });
 }

@@ -6,7 +6,7 @@ import { startStack, untilSignal } from './stack';
 export async function runDev(config: ReboundConfig): Promise<void> {
   const stack = await startStack(config);
   logger.info(
-    { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, sink: stack.sink?.url ?? null, inbound: `${stack.inbound.host}:${stack.inbound.port}`, api: stack.api.url, taskQueue: stack.config.taskQueue },
+    { temporal: stack.config.temporalAddress, ui: stack.server.uiUrl, delivery: stack.config.delivery, sink: stack.sink?.url ?? null, dns: stack.config.delivery === 'direct' ? (stack.config.dnsServers ?? 'system') : null, inbound: `${stack.inbound.host}:${stack.inbound.port}`, api: stack.api.url, taskQueue: stack.config.taskQueue },
     'rebound dev stack is up; Ctrl-C stops it',
   );
   if (stack.server.uiUrl) process.stderr.write(`\nTemporal UI: ${stack.server.uiUrl}\n`);

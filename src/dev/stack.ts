@@ -1,6 +1,6 @@
 // The whole local stack from the parsed configuration (README "Configuration"): Temporal dev
 // server (started or reused), the database (migrated), the bounce simulator (unless
-// REBOUND_SMTP_URL points elsewhere), a worker in this process and the HTTP API with a
+// REBOUND_SMTP_URL points elsewhere or delivery is direct), a worker in this process and the HTTP API with a
 // development key. `rebound dev` and `rebound demo` are thin layers over it.
 import path from 'node:path';
 import { configDefault, type ReboundConfig } from '../config';
@@ -35,9 +35,12 @@ export interface StackOptions {
   uiPort?: number | null;
 }
 
-/** The simulator runs only when the stack sends to it: a real relay in REBOUND_SMTP_URL wins. */
+/**
+ * The simulator runs only when the stack sends to it: a real relay in REBOUND_SMTP_URL wins, and
+ * direct delivery (README "Direct delivery") sends to each domain's MX hosts, not to a relay.
+ */
 function sendsToSink(config: ReboundConfig): boolean {
-  return config.smtpUrl === configDefault('REBOUND_SMTP_URL');
+  return config.delivery === 'relay' && config.smtpUrl === configDefault('REBOUND_SMTP_URL');
 }
 
 export async function startStack(loaded: ReboundConfig, opts: StackOptions = {}): Promise<Stack> {

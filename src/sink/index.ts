@@ -16,7 +16,9 @@ export {
   type LateReportState,
   type LateReportTry,
   type ReportRetryPolicy,
+  type RateLimit,
 } from './server';
+export { rateDecision, FRESH_WINDOW, type RateWindowState } from './rate-window';
 export { buildReport, headerBlock, reportRecipient, type BuiltReport, type ReportInput } from './reports';
 export { parseReportTo } from './report-to';
 export { SCENARIOS, SCENARIO_HELP, scenarioTable, scenarioMarkdown, type ScenarioRow, type ScenarioReply, type LateReportKind } from './scenarios';

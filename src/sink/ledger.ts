@@ -10,20 +10,24 @@
 // mails it and tells the ledger how each try went (reportTried), so that tests and the control
 // port see whether it was sent and what the receiver answered.
 //
-// Nothing depends on wall-clock time: greylisting lets the second attempt through whenever it
-// comes, so a time-skipping Temporal test server works. A transaction is recorded (and handed to
+// Nothing depends on wall-clock time but the optional rateLimit, whose windows are time:
+// greylisting lets the second attempt through whenever it comes, so a time-skipping Temporal
+// test server works. A transaction is recorded (and handed to
 // onTransaction) when it ends: DATA answered, RSET, a new MAIL, the connection closing, `drop`.
 
 import { randomBytes } from 'node:crypto';
 import type { SendResult } from './report-retry';
 import { headerBlock, reportRecipient } from './reports';
+import { FRESH_WINDOW, checkedRateLimit, rateDecision, type RateLimit, type RateWindowState } from './rate-window';
 import {
   DEFAULT_GREYLIST_HINT_SECONDS,
+  RATE_LIMITED_IP,
   TOO_LARGE,
   dataReply,
   laterReport,
   rcptDecision,
   replyText,
+  scenarioFor,
   type LateReportKind,
   type RcptDecision,
 } from './scenarios';
@@ -114,6 +118,11 @@ export interface LedgerOptions {
   reportTo?: string | null;
   /** Called with each late report to send and the reported message's headers; an exception from it is ignored. */
   onReport?: (report: LateReport, originalHeaders: Buffer) => void;
+  /**
+   * A receiver's rate limit over every recipient (src/sink/rate-window.ts): past `after` in a
+   * window, each RCPT gets Gmail's 421 4.7.28 until the window ends. Absent: none.
+   */
+  rateLimit?: RateLimit | null;
 }
 
 /** The end of a DATA phase, as the SMTP server saw it. */
@@ -182,8 +191,11 @@ export class SinkLedger {
   private readonly onTransaction: (entry: SinkTransactionLog) => void;
   private readonly now: () => Date;
   private readonly queueId: () => string;
+  private readonly rateLimit: RateLimit | null;
+  private rateWindow: RateWindowState = FRESH_WINDOW;
 
   constructor(opts: LedgerOptions = {}) {
+    this.rateLimit = opts.rateLimit ? checkedRateLimit(opts.rateLimit) : null;
     this.defaultHint = opts.greylistHintSeconds ?? DEFAULT_GREYLIST_HINT_SECONDS;
     this.onTransaction = opts.onTransaction ?? (() => undefined);
     this.now = opts.now ?? (() => new Date());
@@ -206,6 +218,13 @@ export class SinkLedger {
 
   /** RCPT TO: counts the attempt for the address and decides the reply. A drop ends the transaction. */
   rcptTo(connection: string, address: string): RcptDecision {
+    // The rate limit comes before the recipient's scenario, and a refused RCPT counts no attempt
+    // for the address: the receiver turned the sender away, not the mailbox.
+    const limited = this.overRate(address);
+    if (limited) {
+      this.open.get(connection)?.rcpt.push({ address, scenario: 'rate-limit', reply: `${limited.code} ${limited.text}`, accepted: false });
+      return limited;
+    }
     const key = address.trim().toLowerCase();
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
@@ -219,6 +238,15 @@ export class SinkLedger {
     });
     if (decision.drop && tx) this.finish(tx, 'dropped', { ended: 'drop-scenario' });
     return decision;
+  }
+
+  /** The 421 of the rate limit when this RCPT is over it; null when it is taken (or there is no limit). */
+  private overRate(address: string): RcptDecision | null {
+    if (!this.rateLimit) return null;
+    const { accept, state } = rateDecision(this.rateLimit, this.rateWindow, this.now().getTime());
+    this.rateWindow = state;
+    if (accept) return null;
+    return { scenario: { ...scenarioFor(address), name: 'rate-limit' }, code: RATE_LIMITED_IP.code, text: replyText(RATE_LIMITED_IP, { addr: address }) };
   }
 
   /** The end of DATA: stores the message unless it is too large (by size or by scenario). */
@@ -375,6 +403,7 @@ export class SinkLedger {
     this.attempts = new Map();
     this.deliveryCounts = new Map();
     this.lateReports = [];
+    this.rateWindow = FRESH_WINDOW;
   }
 
   private finish(tx: OpenTransaction, outcome: SinkTransactionLog['outcome'], extra: Partial<SinkTransactionLog> = {}): void {

@@ -92,6 +92,13 @@ export const DEFAULT_GREYLIST_HINT_SECONDS = 60;
 export const RCPT_OK: ScenarioReply = { code: 250, enhanced: '2.1.5', text: 'Recipient OK' };
 export const QUEUED: ScenarioReply = { code: 250, enhanced: '2.0.0', text: 'Ok: queued as {id}' };
 export const TOO_LARGE: ScenarioReply = { code: 552, enhanced: '5.3.4', text: 'Message size exceeds fixed limit' };
+/** Gmail's answer when the sending IP is over its rate: the `ratelimit-ip` scenario, and every RCPT over a sink's rateLimit. */
+export const RATE_LIMITED_IP: ScenarioReply = {
+  code: 421,
+  enhanced: '4.7.28',
+  text: '[127.0.0.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.',
+  shown: '... mail sent from your IP address has been temporarily rate limited.',
+};
 
 /** Matches any of `names`; the scenario is named after the first. */
 const one = (...names: string[]) => (base: string) => (names.includes(base) ? { name: names[0]! } : null);
@@ -168,12 +175,7 @@ export const SCENARIOS: readonly ScenarioRow[] = [
     kind: 'ratelimit',
     localParts: ['ratelimit-ip'],
     match: one('ratelimit-ip'),
-    rcpt: {
-      code: 421,
-      enhanced: '4.7.28',
-      text: '[127.0.0.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.',
-      shown: '... mail sent from your IP address has been temporarily rate limited.',
-    },
+    rcpt: RATE_LIMITED_IP,
     description: "always (Gmail's answer when the sending IP is over its rate); the server closes the connection",
   },
   {

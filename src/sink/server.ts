@@ -13,6 +13,7 @@ import os from 'node:os';
 import { synchronousLogger } from '../log';
 import { closeControl, startControl } from './control';
 import { SinkLedger, type LateReport, type ReceivedMessage, type SinkTransactionLog } from './ledger';
+import type { RateLimit } from './rate-window';
 import type { ReportRetryPolicy } from './report-retry';
 import { parseReportTo } from './report-to';
 import { LateReporter } from './reporter';
@@ -20,6 +21,7 @@ import { closeSmtp, createSmtpServer, listenSmtp } from './smtp';
 
 export { extractMessageId, type LateReport, type LateReportState, type LateReportTry, type ReceivedMessage, type SinkTransactionLog } from './ledger';
 export type { ReportRetryPolicy } from './report-retry';
+export type { RateLimit } from './rate-window';
 export { MAX_MESSAGE_BYTES } from './smtp';
 export { DEFAULT_GREYLIST_HINT_SECONDS, scenarioFor, type Scenario, type ScenarioKind } from './scenarios';
 
@@ -47,6 +49,12 @@ export interface SinkOptions {
   reportingHost?: string;
   /** How a deferred report is tried again; default 1 s doubling to 15 s, for 2 minutes. */
   reportRetry?: ReportRetryPolicy;
+  /**
+   * Answer like a provider's MX that limits the sending IP: past `after` recipients in a window
+   * of `windowMs`, every RCPT gets `421 4.7.28` until the window ends (src/sink/rate-window.ts;
+   * the direct demo's Google-named MX). Absent or null: none.
+   */
+  rateLimit?: RateLimit | null;
 }
 
 export interface BounceSink {
@@ -97,6 +105,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<BounceSink> {
   let reporter: LateReporter | null = null;
   const ledger = new SinkLedger({
     greylistHintSeconds: opts.greylistHintSeconds,
+    rateLimit: opts.rateLimit ?? null,
     onTransaction: (entry) => log({ msg: 'sink transaction', ...entry }),
     reportTo: destination && `${destination.host.includes(':') ? `[${destination.host}]` : destination.host}:${destination.port}`,
     onReport: (report, headers) => reporter?.schedule(report, headers),
