@@ -4,10 +4,16 @@
 // command's do; everything goes through the client's `sites` (src/client/sites.ts), as the API does.
 import type { Command } from 'commander';
 import { checkedMinutes } from '../client/sites';
-import type { SiteLimits } from '../sites/contract';
+import type { SiteLimits, SiteSuspension } from '../sites/contract';
 import type { SitesView, SiteView } from '../sites/view';
 import type { WithClient } from './main';
 import { printJson, table } from './output';
+
+/** Suspensions as a table (the direct demo prints the one it caused). */
+export function suspensionsTable(rows: SiteSuspension[]): string {
+  if (rows.length === 0) return 'no site is suspended';
+  return table([['SITE', 'SCOPE', 'UNTIL', 'RULE', 'REPLY'], ...rows.map((s) => [s.site, s.scope, s.until.toISOString(), s.rule, s.reply ?? ''])]);
+}
 
 /** A site's limits in one cell: "conn 5→20, 100/conn, 600/min". */
 export function limitsText(l: SiteLimits): string {
