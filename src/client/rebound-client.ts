@@ -23,6 +23,8 @@ import { Suppressions } from './suppressions';
 import { Reports } from './reports';
 import { Sites } from './sites';
 import type { SiteDirectory } from '../sites/view';
+import { siteDirectory } from '../sites/directory';
+import { relaySite } from '../smtp/sender';
 
 export interface ReboundClientOptions {
   client: Client;
@@ -88,7 +90,7 @@ export class ReboundClient {
     const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;
     return rebound;
