@@ -230,7 +230,10 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       const members = openOf(g);
       if (members.length === 0) continue;
       const mine = softReplies.filter((s) => members.some((m) => m.address === s.address));
-      const plan = planNextAttempt({ schedule: g.plan.schedule, attemptsMade: g.attemptsMade, startMs, nowMs: Date.now(), random: Math.random, softReplies: mine });
+      // Asked only when a held-back reply is there, so runs that never meet a held site record
+      // no marker and earlier histories replay unchanged (README "Traffic shaping").
+      const honourHeldBackHints = mine.some((r) => r.heldBack === true) && patched('held-back-wait-hint');
+      const plan = planNextAttempt({ schedule: g.plan.schedule, attemptsMade: g.attemptsMade, startMs, nowMs: Date.now(), random: Math.random, softReplies: mine, honourHeldBackHints });
       if (plan.action === 'expire') {
         for (const r of members) {
           finish(r, 'expired');

@@ -19,7 +19,7 @@
 import { Enhanced, parseEnhanced, parseReplyLine, parseWaitHint } from './reply-line';
 import { CONNECTION_TEXT, GREYLIST, INVALID_ADDRESS, MAILBOX_DISABLED, MAILBOX_FULL, POLICY, RATE_LIMIT, SENDER_SIDE, SERVER_TROUBLE, TOO_LARGE, TOO_MANY_RECIPIENTS, TRY_LATER, UNKNOWN_DOMAIN, UNKNOWN_USER } from './reply-texts';
 import { scopeOf } from './scope';
-import { BounceCategory, ClassifiedReply, RawReply, ReplyKind, ReplyScope, REPLY_SCOPES, SOFT_CATEGORIES } from './contract';
+import { BounceCategory, ClassifiedReply, HELD_BACK_ERROR_CODES, RawReply, ReplyKind, ReplyScope, REPLY_SCOPES, SOFT_CATEGORIES } from './contract';
 import { hardBounceBlame } from '../reputation/blame';
 export { parseReplyLine, parseWaitHint } from './reply-line';
 export { replyScope, scopeOf } from './scope';
@@ -47,6 +47,7 @@ export function classifyReply(reply: RawReply): ClassifiedReply {
     category,
     scope: scopeOf(reply, category),
     retryAfterMs: parseWaitHint(reply.text),
+    ...(reply.code === null && HELD_BACK_ERROR_CODES.includes(reply.errorCode ?? '') ? { heldBack: true as const } : {}),
   };
 }
 

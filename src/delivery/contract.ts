@@ -67,7 +67,17 @@ export interface ClassifiedReply {
   scope: ReplyScope;
   /** Wait hint parsed from the text ("try again in 300 seconds"), in milliseconds. */
   retryAfterMs: number | null;
+  /**
+   * Rebound deferred the recipient itself, without an SMTP attempt: its site (or domain) was
+   * suspended, throttled or busy (README "Traffic shaping"). Its wait hint is when the site takes
+   * mail again, so the next attempt honours the hint alone. Absent otherwise, and in results
+   * recorded before it existed.
+   */
+  heldBack?: true;
 }
+
+/** The errorCodes of Rebound's own deferrals at a held site (src/sites/deferral.ts makes them). */
+export const HELD_BACK_ERROR_CODES: readonly string[] = ['ESITESUSPENDED', 'ESITETHROTTLED', 'ESITEBUSY'];
 
 export type ProfileName = 'standard' | 'urgent' | 'bulk';
 export const PROFILE_NAMES: readonly ProfileName[] = ['standard', 'urgent', 'bulk'];

@@ -109,6 +109,8 @@ export function resolveSchedule(opts: ScheduleOptions = {}): ResolvedSchedule {
 export interface SoftReplyHint {
   category: string;
   retryAfterMs: number | null;
+  /** Rebound's own deferral at a held site: its hint is when the site reopens (ClassifiedReply.heldBack). */
+  heldBack?: boolean;
 }
 
 export interface PlanArgs {
@@ -123,6 +125,11 @@ export interface PlanArgs {
   random: () => number;
   /** The soft replies of the attempt just made (one per recipient still pending). */
   softReplies: SoftReplyHint[];
+  /**
+   * Whether a held-back reply's hint is honoured alone, like greylisting's (README "Traffic
+   * shaping"). Off for runs whose earlier plans were made without it (the workflow's patch).
+   */
+  honourHeldBackHints?: boolean;
 }
 
 export type NextAttempt =
@@ -152,8 +159,10 @@ function usableHint(hint: number | null | undefined): number | null {
  *   `random()` (called exactly once per plan, so workflow replay stays deterministic).
  * - Each soft reply asks for a delay: `greylisted` with a hint asks for hint + margin
  *   (margin = 10% of the hint clamped to [1 s, 60 s]), even when that is shorter than the
- *   schedule; any other reply asks for max(jittered base, hint ?? 0). The longest request wins;
- *   with no soft replies the jittered base is used.
+ *   schedule; a held-back reply (Rebound's own deferral at a suspended, throttled or busy
+ *   site) with a hint asks for the hint alone when `honourHeldBackHints` (the hint already
+ *   carries its spread); any other reply asks for max(jittered base, hint ?? 0). The longest
+ *   request wins; with no soft replies the jittered base is used.
  * - Deadline = startMs + deadlineMs. An attempt may start AT the deadline, never after it:
  *   nowMs >= deadline -> `expire`; nowMs + delay >= deadline -> one last attempt exactly at the
  *   deadline (`lastAttempt: true`, also when the regular attempt would land exactly on it);
@@ -162,7 +171,7 @@ function usableHint(hint: number | null | undefined): number | null {
  * All times are integers (Math.round).
  */
 export function planNextAttempt(args: PlanArgs): NextAttempt {
-  const { schedule, attemptsMade, startMs, nowMs, random, softReplies } = args;
+  const { schedule, attemptsMade, startMs, nowMs, random, softReplies, honourHeldBackHints = false } = args;
   const deadline = startMs + schedule.deadlineMs;
   const r = random();
   if (nowMs >= deadline) return { action: 'expire' };
@@ -175,7 +184,11 @@ export function planNextAttempt(args: PlanArgs): NextAttempt {
   for (const reply of softReplies) {
     const hint = usableHint(reply.retryAfterMs);
     const wanted =
-      reply.category === 'greylisted' && hint !== null ? hint + greylistMargin(hint) : Math.max(jittered, hint ?? 0);
+      reply.category === 'greylisted' && hint !== null
+        ? hint + greylistMargin(hint)
+        : honourHeldBackHints && reply.heldBack === true && hint !== null
+          ? hint
+          : Math.max(jittered, hint ?? 0);
     delayMs = Math.max(delayMs, wanted);
   }
   delayMs = Math.max(1, Math.round(delayMs));

@@ -270,6 +270,37 @@ describe('delivery workflow control flow (time-skipping server, stub activities)
     await recordHistory(d.handle, 'last-attempt-at-deadline');
   });
 
+  test('a recipient held back at a throttled site comes back at the wait hint, not the schedule\'s longer delay', async () => {
+    // What the send activity returns when the site's pace slot is 20 s away (README "Traffic
+    // shaping"): Rebound's own deferral, no SMTP code, heldBack. The schedule's first delay is
+    // 5 min; a receiver's "try again in 20 seconds" would still wait the 5 min.
+    const throttled = (address: string): AttemptReply => ({
+      address,
+      code: null,
+      enhanced: null,
+      text: 'site mx.example.test throttled to 60 per minute; try again in 20 seconds',
+      kind: 'soft',
+      category: 'network_error',
+      scope: 'destination',
+      retryAfterMs: 20 * SEC,
+      heldBack: true,
+    });
+    const receiverHint = (address: string): AttemptReply => ({ ...throttled(address), code: 451, enhanced: '4.7.1', text: 'Try again in 20 seconds', heldBack: undefined });
+    const d = await startDelivery({ delaysMs: [5 * MIN], deadlineMs: 1 * HOUR }, async (input) =>
+      attemptResult(input.recipients.map((a) => (input.attempt === 1 ? throttled(a) : input.attempt === 2 ? receiverHint(a) : delivered(a)))),
+    );
+    const final = await d.handle.result();
+    assert.equal(final.state, 'delivered');
+    assert.deepEqual(d.script.sends.map((s) => s.input.attempt), [1, 2, 3]);
+    const held = d.script.sends[1].scheduledMs - d.script.sends[0].scheduledMs;
+    assert.ok(held >= 20 * SEC && held < 20 * SEC + SLACK_MS, `attempt 2 scheduled ${held} ms after the held-back attempt: the hint alone`);
+    const receiver = d.script.sends[2].scheduledMs - d.script.sends[1].scheduledMs;
+    assert.ok(receiver >= 4.5 * MIN, `attempt 3 scheduled ${receiver} ms after a receiver's 20 s hint: the schedule's delay still wins there`);
+    const markers = ((await d.handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    assert.ok(markers.length >= 1, 'the held-back plan is behind its patch marker');
+    await recordHistory(d.handle, 'held-back-wait-hint');
+  });
+
   test('a cancel that arrives during the last attempt, which ends in expire: the conclusion still runs and the run completes', async () => {
     let lastStarted!: () => void;
     const lastAttemptRunning = new Promise<void>((resolve) => (lastStarted = resolve));

@@ -4,9 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyReply } from '../../src/delivery/classify';
-import { PROFILES, planNextAttempt } from '../../src/delivery/schedule';
+import { PROFILES, planNextAttempt, type SoftReplyHint } from '../../src/delivery/schedule';
 import { outcomeBlame } from '../../src/reputation/blame';
-import { SPREAD_MAX_MS, SPREAD_MIN_MS, suspendedReply, waitMs, type SiteSuspension } from '../../src/sites/deferral';
+import { SITE_BUSY, SITE_SUSPENDED, SITE_THROTTLED, SPREAD_MAX_MS, SPREAD_MIN_MS, suspendedReply, throttledReply, waitMs, type SiteSuspension } from '../../src/sites/deferral';
+import { HELD_BACK_ERROR_CODES } from '../../src/delivery/contract';
 
 const S = 1_000;
 const M = 60 * S;
@@ -77,4 +78,34 @@ test('the next attempt is at or after the reopening, and still no later than the
 test('the receiver\'s own wait hint in the quoted reply is not the one taken', () => {
   const c = classifyReply(suspendedReply(suspension(T0 + H, '421 4.7.28 try again in 1 minute'), T0, () => 0));
   assert.equal(c.retryAfterMs, H);
+});
+
+test('Rebound\'s own deferrals are marked held back, a receiver\'s replies never are', () => {
+  const suspended = classifyReply(suspendedReply(suspension(T0 + 10 * M), T0, () => 0.5));
+  const throttled = classifyReply(throttledReply('site', 'mx.example.net', 60, 12 * S, () => 0));
+  const busy = classifyReply({ code: null, enhanced: null, text: 'site mx.example.net busy; try again in 30 seconds', errorCode: SITE_BUSY });
+  for (const c of [suspended, throttled, busy]) assert.equal(c.heldBack, true, c.text);
+  for (const raw of [
+    { code: 421, enhanced: '4.7.28', text: 'rate limited, try again in 1 minute' },
+    { code: null, enhanced: null, text: 'connect ECONNREFUSED 127.0.0.1:25', errorCode: 'ECONNECTION' },
+    // An SMTP code with a held-back errorCode is a receiver's reply: not Rebound's deferral.
+    { code: 451, enhanced: null, text: 'try again in 30 seconds', errorCode: SITE_BUSY },
+  ]) assert.equal('heldBack' in classifyReply(raw), false, raw.text);
+  assert.deepEqual([SITE_SUSPENDED, SITE_THROTTLED, SITE_BUSY].filter((c) => !HELD_BACK_ERROR_CODES.includes(c)), []);
+});
+
+test('a held-back hint is honoured alone when the workflow\'s patch is on; otherwise the schedule\'s delay still wins', () => {
+  const schedule = PROFILES.standard;
+  const hint: SoftReplyHint = { category: 'network_error', retryAfterMs: 12 * S, heldBack: true };
+  const at = (honourHeldBackHints: boolean, softReplies: SoftReplyHint[] = [hint]) => {
+    const next = planNextAttempt({ schedule, attemptsMade: 1, startMs: T0, nowMs: T0, random: () => 0.5, softReplies, honourHeldBackHints });
+    assert.equal(next.action, 'retry');
+    return next.action === 'retry' ? next.atMs - T0 : NaN;
+  };
+  assert.equal(at(true), 12 * S);
+  assert.equal(at(false), schedule.delaysMs[0]);
+  // A receiver's reply beside it on the same plan still asks for the schedule's delay.
+  assert.equal(at(true, [hint, { category: 'mailbox_full', retryAfterMs: null }]), schedule.delaysMs[0]);
+  // A hint longer than the schedule's delay is honoured either way.
+  assert.equal(at(true, [{ ...hint, retryAfterMs: 2 * H }]), 2 * H);
 });
