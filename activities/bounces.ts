@@ -23,13 +23,15 @@ export interface BounceActivityDeps {
   webhooks: Pick<WebhookDispatcher, 'dispatchSoon'>;
   outage: DatabaseOutage;
   inbound: Pick<ReboundConfig['inbound'], 'bounceDomain' | 'bounceSecret' | 'complaintSuppressionDays'>;
+  /** REBOUND_ADDRESS_ID_KEY (README "Security"); absent or null: reputation workflow ids hold the address. */
+  addressIdKey?: string | null;
 }
 
 /** Who a complaint's suppression names as its author in the suppression list. */
 export const COMPLAINT_ACTOR = 'rebound:complaint';
 
-export function createBounceActivities({ pool, client, notifiers, webhooks, outage, inbound }: BounceActivityDeps) {
-  const suppressions = new Suppressions(client, pool);
+export function createBounceActivities({ pool, client, notifiers, webhooks, outage, inbound, addressIdKey = null }: BounceActivityDeps) {
+  const suppressions = new Suppressions(client, pool, addressIdKey);
   const tellers: Tellers = {
     dispatchEvents: (ids) => webhooks.dispatchSoon(ids),
     async tellReputation(messageId, outcome) {

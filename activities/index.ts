@@ -19,6 +19,8 @@ export interface ActivityDeps {
   client: Client;
   taskQueue: string;
   reputation: ReputationWorkflowSettings;
+  /** REBOUND_ADDRESS_ID_KEY: reputation workflow ids are keyed hashes of the addresses (README "Security"); absent: the addresses. */
+  addressIdKey?: string | null;
   /** Webhook URLs on private addresses allowed (REBOUND_WEBHOOKS_ALLOW_PRIVATE); default false. */
   webhooksAllowPrivate?: boolean;
   /** Starts webhook deliveries of the events activities write (the worker passes the one its sweeper uses). */

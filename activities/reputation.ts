@@ -5,7 +5,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { DatabaseOutage } from '../src/db/outage';
-import { outcomeSignals, REPUTATION_WORKFLOW_TYPE, reputationWorkflowId, type ReputationEventType, type ReputationNotice } from '../src/reputation/contract';
+import { outcomeSignals, REPUTATION_WORKFLOW_TYPE, type ReputationEventType, type ReputationNotice } from '../src/reputation/contract';
+import { addressWorkflowId } from '../src/reputation/address-id';
 import { OUTCOME_KIND, outcomeBlame } from '../src/reputation/blame';
 import type { ReputationWorkflowSettings } from '../src/reputation/policy';
 import type { Suppression } from '../src/reputation/contract';
@@ -30,6 +31,8 @@ export interface ReputationDeps {
   client: Client;
   taskQueue: string;
   reputation: ReputationWorkflowSettings;
+  /** REBOUND_ADDRESS_ID_KEY: the workflow ids are keyed hashes of the addresses (README "Security"); absent or null: the addresses. */
+  addressIdKey?: string | null;
 }
 
 /** The notice of one send's outcome, decided by `reply` (the attempt's, or the one an expiry is judged by). */
@@ -53,10 +56,10 @@ export function reputationNotifiers(deps: ReputationDeps): ReputationNotifiers {
   return { afterAttempt: notifier(deps, { noActiveSuppression: true }), later: notifier(deps, {}) };
 }
 
-function notifier({ client, taskQueue, reputation }: ReputationDeps, startWith: { noActiveSuppression?: true }): ReputationNotifier {
+function notifier({ client, taskQueue, reputation, addressIdKey = null }: ReputationDeps, startWith: { noActiveSuppression?: true }): ReputationNotifier {
   const notify = async (notice: ReputationNotice): Promise<void> => {
     const { address, event, ...signal } = notice;
-    const workflowId = reputationWorkflowId(address);
+    const workflowId = addressWorkflowId(address, addressIdKey);
     if (!blamesAddress(notice)) {
       await client.workflow
         .getHandle(workflowId)

@@ -31,6 +31,11 @@ export interface ReboundConfig {
   maxCachedWorkflows: number;
   logLevel: LogLevel;
   reputation: ReputationWorkflowSettings;
+  /**
+   * Key of the reputation workflows' ids (README "Security", keyed address ids): when set, an
+   * address's workflow id is `address:h:<HMAC>` instead of `address:<address>`; null: the address.
+   */
+  addressIdKey: string | null;
   /** The configuration file read at start (README "Retry policy per domain"), or null. */
   configFile: string | null;
   /** Retry policies per recipient domain, from that file. */
@@ -115,6 +120,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_MAX_MESSAGE_BYTES', default: String(25 * 1024 * 1024), description: 'largest message accepted, in bytes (25 MB)' },
   { name: 'REBOUND_SOFT_BOUNCE_THRESHOLD', default: String(DEFAULT_SOFT_BOUNCE_THRESHOLD), description: 'consecutive soft-bouncing sends that suppress an address (1..20)' },
   { name: 'REBOUND_SUPPRESSION_DAYS', default: String(DEFAULT_SUPPRESSION_DAYS), description: 'days an automatic suppression lasts before it lifts itself' },
+  { name: 'REBOUND_ADDRESS_ID_KEY', default: 'off', description: 'key (at least 32 characters) of keyed reputation workflow ids, address:h:<HMAC of the address> instead of address:<address> (README "Security"), or off' },
   { name: 'REBOUND_CONFIG', default: 'rebound.config.json', description: 'configuration file with retry policies per recipient domain (JSON or YAML; the default, or .yaml/.yml, is read from the working directory when it exists)' },
   { name: 'REBOUND_MAX_CACHED_WORKFLOWS', default: '300', description: 'workflow runs a worker keeps cached; an evicted one is replayed when it wakes' },
   { name: 'REBOUND_API_LISTEN', default: '127.0.0.1:3025', description: 'host:port the HTTP API (`rebound api`) listens on' },
@@ -269,6 +275,13 @@ function inboundConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound'] {
   };
 }
 
+/** A key: an error names the variable and what is wrong, never the value. */
+function addressIdKey(env: NodeJS.ProcessEnv): string | null {
+  const key = unlessOff(env, 'REBOUND_ADDRESS_ID_KEY');
+  if (key !== null && key.length < 32) throw new Error(`REBOUND_ADDRESS_ID_KEY must be at least 32 characters, got ${key.length} (make one with \`openssl rand -base64 32\`), or off`);
+  return key;
+}
+
 /** The IMAP URL holds a password: an error names the variable and what is wrong, never the value. */
 function imapConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound']['imap'] {
   const raw = unlessOff(env, 'REBOUND_IMAP_URL');
@@ -357,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
       idleCloseDays: DEFAULT_IDLE_CLOSE_DAYS,
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
     }),
+    addressIdKey: addressIdKey(env),
     configFile: file.path,
     domains: file.domains,
     dkim: file.dkim,

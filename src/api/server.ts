@@ -16,6 +16,8 @@ import { registerInboundRoutes } from './routes/inbound';
 import { registerMessageRoutes } from './routes/messages';
 import { registerMetricsRoutes } from './routes/metrics';
 import { registerRateLimit } from './rate-limit';
+import { requestLogFields } from './request-log';
+import { registerSecurityHeaders } from './security-headers';
 import { registerMessageListRoutes } from './routes/messages-list';
 import { suppressionRoutes } from './routes/suppressions';
 import { registerUiRoutes } from './ui/routes';
@@ -42,7 +44,8 @@ export interface ApiServerOptions {
 
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: (opts.logger ?? rootLogger).child({ component: 'api' }) as FastifyBaseLogger,
+    // Request lines name the route, not the address it was about (src/api/request-log.ts).
+    loggerInstance: (opts.logger ?? rootLogger).child({ component: 'api' }, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
     bodyLimit: bodyLimitFor(opts.config.maxMessageBytes),
     // Behind a proxy the connection is not the client: request ids, not addresses, tie logs together.
     requestIdHeader: 'x-request-id',
@@ -51,6 +54,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   app.setValidatorCompiler(() => () => true);
   // JSON only: fastify would otherwise hand a text/plain body to the routes as a string.
   app.removeContentTypeParser('text/plain');
+  registerSecurityHeaders(app);
   app.setErrorHandler((err, request, reply) => handleError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new Problem(404, 'not-found', `no route ${request.method} ${request.url}; the routes are listed at /openapi.json`)));
 

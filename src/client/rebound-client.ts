@@ -39,6 +39,8 @@ export interface ReboundClientOptions {
   dkim?: DkimKey[];
   /** Each site's limits and the sites the configuration names (README "Traffic shaping"); without it, the defaults. */
   sites?: SiteDirectory;
+  /** REBOUND_ADDRESS_ID_KEY: reputation workflow ids are keyed hashes of the addresses (README "Security"); the worker's must be the same. */
+  addressIdKey?: string | null;
 }
 
 export interface SendReceipt {
@@ -76,7 +78,7 @@ export class ReboundClient {
   readonly sites: Sites;
 
   constructor(private readonly opts: ReboundClientOptions) {
-    this.suppressions = new Suppressions(opts.client, opts.pool);
+    this.suppressions = new Suppressions(opts.client, opts.pool, opts.addressIdKey ?? null);
     this.domains = new Domains(opts.client, opts.pool);
     this.reports = new Reports(opts.pool);
     this.sites = new Sites(opts.pool, opts.sites);
@@ -90,7 +92,7 @@ export class ReboundClient {
     const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, addressIdKey: config.addressIdKey, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;
     return rebound;

@@ -9,7 +9,8 @@ import { ValidationError } from '../errors';
 import { DEFAULT_SUPPRESSION_DAYS, MAX_SUPPRESSION_DAYS, manualSuppression, suppressionStatus, validSuppressionDays } from '../reputation/policy';
 import { parseSuppressionCsv, suppressionsToCsv } from '../reputation/csv';
 import { addressProblem, normaliseAddress } from '../message/address';
-import { reputationWorkflowId, type SuppressionStatus, liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../reputation/contract';
+import { addressWorkflowId } from '../reputation/address-id';
+import { type SuppressionStatus, liftUpdate, reputationQuery, suppressUpdate, type ReputationView } from '../reputation/contract';
 
 export interface AddOptions {
   reason?: string;
@@ -39,7 +40,8 @@ function checkedAddress(address: string): string {
 }
 
 export class Suppressions {
-  constructor(private readonly client: Client, private readonly pool: Pool) {}
+  /** `addressIdKey`: REBOUND_ADDRESS_ID_KEY, the key of the reputation workflows' ids (README "Security"); null: ids hold the address. */
+  constructor(private readonly client: Client, private readonly pool: Pool, private readonly addressIdKey: string | null = null) {}
 
   /** What a sender would see for this address right now: the table's view. */
   async check(address: string): Promise<SuppressionStatus> {
@@ -100,7 +102,7 @@ export class Suppressions {
   async reputation(address: string): Promise<ReputationView | null> {
     const normalised = checkedAddress(address);
     try {
-      return await this.client.workflow.getHandle(reputationWorkflowId(normalised)).query(reputationQuery);
+      return await this.client.workflow.getHandle(addressWorkflowId(normalised, this.addressIdKey)).query(reputationQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
@@ -109,7 +111,7 @@ export class Suppressions {
 
   /** Runs an update on the address's running reputation workflow; false when none runs. */
   private async update(address: string, run: (handle: WorkflowHandle) => Promise<unknown>): Promise<boolean> {
-    const handle = this.client.workflow.getHandle(reputationWorkflowId(address));
+    const handle = this.client.workflow.getHandle(addressWorkflowId(address, this.addressIdKey));
     try {
       const { status } = await handle.describe();
       if (status.name !== 'RUNNING') return false;

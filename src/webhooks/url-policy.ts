@@ -73,6 +73,14 @@ export function privateIpv6Range(g: number[]): string | null {
   if (zeroTo(5) && g[5] === 0xffff) return embedded(privateIpv4Range(v4(g[6], g[7])), '::ffff:0:0/96');
   if (zeroTo(6)) return embedded(privateIpv4Range(v4(g[6], g[7])), '::/96');
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return embedded(privateIpv4Range(v4(g[6], g[7])), '64:ff9b::/96');
+  // IPv4-translated (RFC 2765) carries an IPv4 address like the mapped form.
+  if (zeroTo(4) && g[4] === 0xffff && g[5] === 0) return embedded(privateIpv4Range(v4(g[6], g[7])), '::ffff:0:0:0/96');
+  // A NAT64 prefix of the local network's own (RFC 8215) translates to whatever it chooses.
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return 'local-use NAT64 (64:ff9b:1::/48)';
+  // 6to4 reaches the IPv4 address in its second and third groups.
+  if (g[0] === 0x2002) return embedded(privateIpv4Range(v4(g[1], g[2])), '6to4 2002::/16');
+  // Teredo tunnels through a relay to an obfuscated IPv4 address: no way to tell where it ends.
+  if (g[0] === 0x2001 && g[1] === 0) return 'Teredo (2001::/32)';
   if ((g[0] & 0xffc0) === 0xfe80) return 'link-local (fe80::/10)';
   if ((g[0] & 0xffc0) === 0xfec0) return 'site-local (fec0::/10)';
   if ((g[0] & 0xfe00) === 0xfc00) return 'unique-local (fc00::/7), including cloud metadata fd00:ec2::254';

@@ -120,7 +120,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool, sender, client, taskQueue: config.taskQueue, reputation: config.reputation, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
+    activities: createActivities({ pool, sender, client, taskQueue: config.taskQueue, reputation: config.reputation, addressIdKey: config.addressIdKey, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
     maxCachedWorkflows: config.maxCachedWorkflows,

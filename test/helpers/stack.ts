@@ -85,7 +85,7 @@ export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> =
     ...(opts.workerPool ? { pool: opts.workerPool(pool) } : {}),
   });
   const running = worker.run();
-  const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue, domains: config.domains, dkim: config.dkim });
+  const rebound = new ReboundClient({ client: env.client, pool, taskQueue: config.taskQueue, domains: config.domains, dkim: config.dkim, addressIdKey: config.addressIdKey });
   return {
     env,
     sink,

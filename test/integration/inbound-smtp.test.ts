@@ -249,8 +249,10 @@ describe('inbound SMTP listener', () => {
     const listener = await listen();
     const metricBefore = await refusedMetric('relay_denied');
     const before = await refusedToday('relay_denied');
-    const err = await sendExpectingError(listener, { from: 'someone@example.test', to: ['victim@example.org'] }, dsn(uid()));
+    const tag = uid();
+    const err = await sendExpectingError(listener, { from: 'someone@example.test', to: ['victim@example.org'] }, dsn(tag));
     assert.match(replyOf(err), /^550 5\.7\.1 relay denied/);
+    assert.equal((await rowsOf(dsn(tag))).length, 0, 'nothing stored');
     assert.equal(await refusedMetric('relay_denied'), metricBefore + 1);
     assert.ok((await eventuallyRefused('relay_denied', before + 1)) >= before + 1);
   });
@@ -321,6 +323,32 @@ describe('inbound SMTP listener', () => {
       assert.equal(answer, `250 2.0.0 stored as report ${rows[0].id}`);
       assert.equal(rows[0].envelope_from, null);
       assert.ok(rows[0].raw.equals(raw));
+    } finally {
+      smtp.close();
+    }
+  });
+
+  test('raw SMTP: not an open relay: every way of naming another domain is refused with 5xx, DATA finds no recipient and nothing is stored', async () => {
+    const listener = await listen();
+    const { smtp } = await RawSmtp.open(listener);
+    try {
+      await smtp.send('EHLO relay-tester.example.net');
+      assert.match(await smtp.send('MAIL FROM:<spammer@example.net>'), /^250 /);
+      const foreign = [
+        'victim@example.org',
+        `victim@${DOMAIN}.example.org`, // ends like the bounce domain's name, is not it
+        `victim@sub.${DOMAIN}`,
+        'victim@[127.0.0.1]',
+        `@${DOMAIN}:victim@example.org`, // a source route through the bounce domain
+        `${returnPath(uid()).replace(`@${DOMAIN}`, '@example.org')}`, // a valid token on another domain
+      ];
+      for (const to of foreign) assert.match(await smtp.send(`RCPT TO:<${to}>`), /^5\d\d /, to);
+      const tag = uid();
+      const raw = Buffer.from(`From: spammer@example.net\r\nTo: victim@example.org\r\nSubject: relay ${tag}\r\nMessage-ID: <relay-${tag}@example.net>\r\n\r\nhello\r\n`);
+      assert.match(await smtp.send('DATA'), /^5\d\d /, 'no recipient was taken, so no DATA');
+      assert.deepEqual(await rowsOf(raw), []);
+      const stored = await pool.query("SELECT count(*)::int AS n FROM inbound_reports WHERE raw IS NOT NULL AND position($1::bytea in raw) > 0", [Buffer.from(`relay-${tag}`)]);
+      assert.equal(stored.rows[0].n, 0, 'nothing stored');
     } finally {
       smtp.close();
     }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { checkResolvedHost, guardedLookup, RefusedAddressError } from '../../src/webhooks/resolve';
 import { checkWebhookUrl, parseIpv6, privateAddressRange } from '../../src/webhooks/url-policy';
 
 test('IP addresses: which are inside the network', () => {
@@ -38,6 +39,14 @@ test('IP addresses: which are inside the network', () => {
     ['64:ff9b::a9fe:a9fe', 'private'],
     ['64:ff9b::8.8.8.8', 'public'],
     ['2001:db8::1', 'private'],
+    ['::ffff:0:127.0.0.1', 'private'],
+    ['::ffff:0:8.8.8.8', 'public'],
+    ['64:ff9b:1::a00:1', 'private'],
+    ['2002:7f00:1::1', 'private'],
+    ['2002:a9fe:a9fe::', 'private'],
+    ['2002:808:808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'private'],
+    ['fec0::1', 'private'],
     ['2606:4700:4700::1111', 'public'],
     ['2a00:1450:4001:80b::200e', 'public'],
   ];
@@ -86,6 +95,29 @@ test('webhook URLs: http(s) only, private hosts refused unless allowed, names le
     ['http://[fe80::1]/', false, /link-local/],
     ['http://0.0.0.0/', false, /unspecified/],
     [`https://example.com/${'a'.repeat(2000)}`, false, /at most 2000/],
+    // Every spelling of an address inside the network, as WHATWG parsing normalises it.
+    ['http://0177.0.0.1/', false, /loopback/], // octal
+    ['http://0x7f000001/', false, /loopback/], // one hexadecimal number
+    ['http://017700000001/', false, /loopback/], // one octal number
+    ['http://127.1/', false, /loopback/], // two parts
+    ['http://0/', false, /unspecified/],
+    ['http://[::]/', false, /unspecified/],
+    ['http://169.254.169.254./latest/meta-data/', false, /metadata/], // a trailing dot
+    ['http://0251.0376.0251.0376/', false, /metadata/], // 169.254.169.254 in octal
+    ['http://2852039166/', false, /metadata/], // 169.254.169.254 in decimal
+    ['http://[::ffff:169.254.169.254]/', false, /metadata/],
+    ['http://[::ffff:a9fe:a9fe]/', false, /metadata/],
+    ['http://[0:0:0:0:0:ffff:7f00:1]/', false, /loopback/],
+    ['http://[fc00::1]/', false, /unique-local/],
+    ['http://[fe80::1%25eth0]/', false, /is not a URL|link-local/],
+    ['http://[2002:7f00:1::1]/', false, /loopback.*6to4/],
+    ['http://172.16.0.1/', false, /private \(172\.16/],
+    ['http://172.31.255.254/', false, /private \(172\.16/],
+    ['http://192.168.0.1/', false, /private \(192\.168/],
+    ['http://LOCALHOST./', false, /loopback/],
+    ['http://foo.localhost./', false, /loopback/],
+    ['http://172.32.0.1/', false, { hostName: null }],
+    ['http://[2002:808:808::1]/', false, { hostName: null }],
   ];
   for (const [url, allowPrivate, expected] of cases) {
     if (expected instanceof RegExp) {
@@ -94,4 +126,21 @@ test('webhook URLs: http(s) only, private hosts refused unless allowed, names le
       assert.equal(checkWebhookUrl(url, allowPrivate).hostName, expected.hostName, url);
     }
   }
+});
+
+test('webhook host names: one that resolves inside the network is refused, at registration and by the lookup a try connects with', async () => {
+  // localhost resolves to loopback on every machine: through the resolver, not the name rule.
+  await assert.rejects(checkResolvedHost('localhost', false), /localhost resolves to (127\.0\.0\.1|::1), which is loopback.*REBOUND_WEBHOOKS_ALLOW_PRIVATE/);
+  await checkResolvedHost('localhost', true);
+  await assert.rejects(checkResolvedHost('no-such-host.invalid', true), /does not resolve/);
+  const lookup = (allowPrivate: boolean) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((resolve) =>
+      (guardedLookup(allowPrivate) as unknown as (h: string, o: object, cb: (err: NodeJS.ErrnoException | null, address?: unknown) => void) => void)('localhost', {}, (err, address) => resolve({ err, address })),
+    );
+  const refused = await lookup(false);
+  assert.ok(refused.err instanceof RefusedAddressError, String(refused.err));
+  assert.equal(refused.err.code, 'EREFUSEDADDRESS');
+  const allowed = await lookup(true);
+  assert.equal(allowed.err, null);
+  assert.match(String(allowed.address), /^(127\.0\.0\.1|::1)$/);
 });
