@@ -1,4 +1,4 @@
-// One long-lived workflow per normalised address (README "Reputation and suppression"), id `address:<address>`. It hears the
+// One long-lived workflow per normalised address (README "Reputation and suppression"), id `address:<address>` (`address:h:<HMAC>` with REBOUND_ADDRESS_ID_KEY, README "Security"). It hears the
 // outcome of every send to the address, suppresses the address after N consecutive
 // soft-bouncing sends or at once after a suppressing hard bounce, lifts the suppression itself
 // when it expires, and takes operator suppress/lift updates. It is the only automatic writer of
