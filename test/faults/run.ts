@@ -115,7 +115,7 @@ async function main(): Promise<number> {
     process.stderr.write(`processes left running after cleanup: ${result.leftover.join(', ')}\n`);
     return 2;
   }
-  return result.verdict.ok ? 0 : 1;
+  return result.verdict.ok && result.surfaces.ok ? 0 : 1;
 }
 
 main().then(
