@@ -13,22 +13,61 @@
 // The others strike at a random moment of the traffic: kill -9 of every worker, kill -9 of the
 // Temporal server (restarted on the same SQLite file and port), the relay stopped (connection
 // refused), the relay replaced by a black hole.
+// Four reach the surfaces beside the workers (each runs only when planned, see surfaces.ts):
+//   kill-api                kill -9 of `rebound api` while a burst of posts is in flight, restarted;
+//                           the client posts again with the same Idempotency-Key;
+//   webhook-down            the suite's webhook receiver closed (refused connections) for a minute;
+//   inbound-db-down         PostgreSQL stopped while the sink mails delayed DSNs to `rebound inbound`:
+//                           the listener answers 451, the sink retries as an MTA does;
+//   pause-worker-suspended  a worker stopped inside the probe's transaction, then the relay's site
+//                           suspended; the worker continued while it is still suspended, then the
+//                           site resumed.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { deliveryWorkflowId } from '../../src/delivery/contract';
 import type { Say } from '../../src/dev/cleanup';
+import type { Pool } from 'pg';
+import { resumeSite, suspendSite } from '../../src/sites/store';
 import type { PrivateCluster } from './cluster';
+import type { Surfaces } from './surfaces';
 import type { Peer } from './peer';
 import type { Prng } from './prng';
 import type { TemporalServer } from './temporal';
-import { probeMessage, type PlannedMessage, type Schedule, type Traffic } from './traffic';
+import { batchMessage, probeMessage, type PlannedMessage, type Schedule, type Traffic } from './traffic';
 import type { Workers } from './workers';
 
-export const FAULT_KINDS = ['kill-worker', 'kill-all-workers', 'kill-temporal', 'stop-postgres', 'relay-down', 'relay-blackhole', 'pause-worker'] as const;
+export const FAULT_KINDS = [
+  'kill-worker',
+  'kill-all-workers',
+  'kill-temporal',
+  'stop-postgres',
+  'relay-down',
+  'relay-blackhole',
+  'pause-worker',
+  'kill-api',
+  'webhook-down',
+  'inbound-db-down',
+  'pause-worker-suspended',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The order extra faults go to when the count is not a multiple of the kinds: the likeliest to hurt first. */
-const PRIORITY: readonly FaultKind[] = ['kill-worker', 'stop-postgres', 'kill-temporal', 'kill-all-workers', 'relay-blackhole', 'pause-worker', 'relay-down'];
+const PRIORITY: readonly FaultKind[] = [
+  'kill-worker',
+  'stop-postgres',
+  'kill-temporal',
+  'kill-all-workers',
+  'relay-blackhole',
+  'pause-worker',
+  'relay-down',
+  'kill-api',
+  'inbound-db-down',
+  'pause-worker-suspended',
+  'webhook-down',
+];
+
+/** Kinds that need the private PostgreSQL cluster (skipped on the shared server). */
+export const POSTGRES_KINDS: readonly FaultKind[] = ['stop-postgres', 'inbound-db-down'];
 
 /** The three that matter most, for --quick. */
 export const QUICK_KINDS: readonly FaultKind[] = ['kill-worker', 'stop-postgres', 'kill-temporal'];
@@ -59,6 +98,10 @@ export interface FaultRecord {
   probe: string | null;
   /** When the probe's send activity was seen running, before the fault struck. */
   probeActivityAt: number | null;
+  /** The messages of the fault's own batch (kill-api's posts, inbound-db-down's reports). */
+  batch: string[];
+  /** pause-worker-suspended: the site and when its suspension was written and lifted. */
+  suspension: { site: string; from: number; to: number } | null;
 }
 
 function holdFor(kind: FaultKind, prng: Prng, quick: boolean): number {
@@ -77,6 +120,16 @@ function holdFor(kind: FaultKind, prng: Prng, quick: boolean): number {
     case 'pause-worker':
       // Past the workflow task timeout (10 s) and the sticky queue's, well short of the
       // activity's start-to-close and the sink's idle timeout.
+      return 40_000;
+    case 'kill-api':
+      return quick ? 1500 : prng.int(1000, 4000);
+    case 'webhook-down':
+      // About a minute: past the first two tries of the events it meets (at once, 5 s later).
+      return quick ? 20_000 : prng.int(55_000, 65_000);
+    case 'inbound-db-down':
+      return quick ? 8000 : prng.int(8000, 20_000);
+    case 'pause-worker-suspended':
+      // As pause-worker: past the heartbeat timeout, so the attempt is retried (and held) meanwhile.
       return 40_000;
   }
 }
@@ -112,6 +165,10 @@ export function estimatePlanMs(plan: FaultPlan[]): number {
     'relay-down': 1000,
     'relay-blackhole': 1000,
     'pause-worker': 2000,
+    'kill-api': 4000,
+    'webhook-down': 1000,
+    'inbound-db-down': 6000,
+    'pause-worker-suspended': 6000,
   };
   return plan.reduce((ms, f) => ms + f.gapMs + f.holdMs + restart[f.kind], 0);
 }
@@ -129,6 +186,10 @@ export interface InjectorContext {
   runTag: string;
   prng: Prng;
   say: Say;
+  /** The API, webhook receiver and inbound listener, those the plan needs. */
+  surfaces: Surfaces;
+  /** For the site suspensions (the store functions `rebound sites suspend|resume` use). */
+  pool: Pool;
   /** Elapsed time for log lines. */
   clock: (at: number) => string;
 }
@@ -144,7 +205,7 @@ export class Injector {
     for (const item of plan) {
       await sleep(item.gapMs);
       if (stopped()) return;
-      const fault: FaultRecord = { id: this.faults.length + 1, kind: item.kind, startedAt: 0, endedAt: 0, detail: '', silenced: [], probe: null, probeActivityAt: null };
+      const fault: FaultRecord = { id: this.faults.length + 1, kind: item.kind, startedAt: 0, endedAt: 0, detail: '', silenced: [], probe: null, probeActivityAt: null, batch: [], suspension: null };
       await this.inject(fault, item.holdMs);
       this.faults.push(fault);
       const c = this.ctx.clock;
@@ -224,8 +285,85 @@ export class Injector {
         workers.resume(slot);
         break;
       }
+      case 'kill-api': {
+        const api = this.ctx.surfaces.api;
+        if (!api) throw new Error('kill-api planned without the API process');
+        // A burst of posts, so that some are inside the API (stored, workflow not yet started,
+        // answer not yet sent) when it dies; their clients post again with the same key.
+        const burst = this.batch(fault, 6, 'ok', 'api');
+        await sleep(prng.int(10, 60));
+        fault.startedAt = Date.now();
+        const inFlight = burst.filter((m) => m.submittedAt === null).length;
+        const pid = await api.kill9();
+        fault.detail = `API (pid ${pid}) killed with ${inFlight}/${burst.length} of its burst's posts unanswered, restarted after ${(holdMs / 1000).toFixed(1)} s`;
+        await sleep(holdMs);
+        await api.start();
+        break;
+      }
+      case 'webhook-down': {
+        const receiver = this.ctx.surfaces.webhooks;
+        if (!receiver) throw new Error('webhook-down planned without the webhook receiver');
+        fault.startedAt = Date.now();
+        const before = receiver.cut;
+        await receiver.down();
+        await sleep(Math.max(0, fault.startedAt + holdMs - Date.now()));
+        await receiver.up();
+        fault.detail = `webhook receiver closed for ${(holdMs / 1000).toFixed(1)} s (connections refused; ${receiver.cut - before} open connections cut)`;
+        break;
+      }
+      case 'inbound-db-down': {
+        if (!cluster) throw new Error('inbound-db-down planned without a private cluster');
+        if (!this.ctx.surfaces.inbound) throw new Error('inbound-db-down planned without the inbound listener');
+        // Messages whose delayed DSN the sink mails 2 s after its 250: PostgreSQL is stopped as
+        // soon as the sink has accepted them, so the reports arrive while it is down.
+        const batch = this.batch(fault, 3, 'delaylater-2', 'sdk');
+        const addresses = batch.map((m) => m.recipients[0]!.address.toLowerCase());
+        const until = Date.now() + 30_000;
+        while (Date.now() < until && !addresses.every((a) => peer.transactions.some((t) => (t.accepted ?? []).some((r) => r.toLowerCase() === a)))) await sleep(50);
+        fault.startedAt = Date.now();
+        await cluster.stopImmediate();
+        const accepted = addresses.filter((a) => peer.transactions.some((t) => (t.accepted ?? []).some((r) => r.toLowerCase() === a))).length;
+        fault.detail = `PostgreSQL stopped -m immediate for ${(holdMs / 1000).toFixed(1)} s, ${accepted}/${batch.length} reported messages accepted by the sink (reports due 2 s later)`;
+        await sleep(Math.max(0, fault.startedAt + holdMs - Date.now()));
+        await cluster.start();
+        break;
+      }
+      case 'pause-worker-suspended': {
+        const site = this.ctx.surfaces.relaySite;
+        const target = await this.probe(fault, 'slow-1500', 500);
+        const slot = target ?? prng.int(0, workers.count - 1);
+        fault.startedAt = Date.now();
+        const pid = workers.pause(slot);
+        if (pid !== null) fault.silenced.push({ pid, at: fault.startedAt, how: 'paused' });
+        // The suspension outlasts the resume below by a little: resuming lifts it early, as an operator would.
+        const suspended = await suspendSite(this.ctx.pool, { site, durationMs: holdMs + 10_000, rule: 'manual', reply: 'suspended by the fault suite' });
+        const from = Date.now();
+        await sleep(holdMs);
+        workers.resume(slot);
+        // The worker runs again while the site is still suspended: whatever it held must not go out now.
+        await sleep(5000);
+        await resumeSite(this.ctx.pool, site);
+        const to = Date.now();
+        fault.suspension = { site, from, to };
+        fault.detail = `worker ${slot + 1} (pid ${pid}) stopped ${target !== null ? "in the probe's SMTP transaction" : 'at a random moment'}, site ${site} suspended (until ${suspended.until.toISOString()}) ${((to - from) / 1000).toFixed(0)} s, the worker continued 5 s before the site resumed`;
+        break;
+      }
     }
     fault.endedAt = Date.now();
+  }
+
+  /** The fault's own messages, submitted at once (not waited for). */
+  private batch(fault: FaultRecord, count: number, scenario: string, via: 'sdk' | 'api'): PlannedMessage[] {
+    const { traffic, messages, schedule, runTag } = this.ctx;
+    const out: PlannedMessage[] = [];
+    for (let n = 0; n < count; n++) {
+      const m = batchMessage(runTag, messages.length, fault.id, n, scenario, schedule, via);
+      messages.push(m);
+      fault.batch.push(m.id);
+      out.push(m);
+      void traffic.submit(m);
+    }
+    return out;
   }
 
   /**

@@ -23,10 +23,27 @@ export interface PeerTransaction extends SinkTransactionLog {
   sinkRun: number;
 }
 
+/** One try of a late report the sink mailed to the inbound listener (its `sink report` log line). */
+export interface PeerReport {
+  report: number;
+  kind: string;
+  /** The Message-ID of the message reported on. */
+  messageId: string | null;
+  reportMessageId: string;
+  try: number;
+  reply: string | null;
+  error?: string;
+  /** waiting (tried again later), sent, refused, gave_up. */
+  state: string;
+  seenAt: number;
+  sinkRun: number;
+}
+
 export class Peer {
   readonly url: string;
   readonly logFile: string;
   readonly transactions: PeerTransaction[] = [];
+  readonly reports: PeerReport[] = [];
   private group: ProcessGroup | null = null;
   private runs = 0;
   private hole: net.Server | null = null;
@@ -38,6 +55,8 @@ export class Peer {
     readonly dir: string,
     readonly port: number,
     readonly controlPort: number,
+    /** host:port of the inbound listener the late reports go to (the sink's --report-to), or null. */
+    readonly reportTo: string | null = null,
   ) {
     this.url = `smtp://127.0.0.1:${port}`;
     this.logFile = path.join(dir, 'sink.log');
@@ -54,7 +73,7 @@ export class Peer {
     const run = ++this.runs;
     const log = openSync(this.logFile, 'a');
     writeSync(log, `--- sink run ${run} at ${new Date().toISOString()}\n`);
-    const group = spawnGroup('sink', process.execPath, [BIN, 'sink', '--port', String(this.port), '--control-port', String(this.controlPort)], {
+    const group = spawnGroup('sink', process.execPath, [BIN, 'sink', '--port', String(this.port), '--control-port', String(this.controlPort), ...(this.reportTo ? ['--report-to', this.reportTo] : [])], {
       cwd: this.dir,
       // the lines read below are the sink's info-level log lines: a quieter REBOUND_LOG_LEVEL in
       // the suite's environment must not hide them
@@ -82,6 +101,7 @@ export class Peer {
         }
         if (entry.msg === 'sink listening') ready();
         else if (entry.msg === 'sink transaction') this.transactions.push({ ...(entry as SinkTransactionLog), seenAt, sinkRun: run });
+        else if (entry.msg === 'sink report') this.reports.push({ ...(entry as unknown as PeerReport), seenAt, sinkRun: run });
       }
     });
     group.child.stderr!.on('data', (chunk: Buffer) => writeSync(log, chunk));

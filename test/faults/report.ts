@@ -2,7 +2,8 @@
 // with the fault charged for each, every loss, duplicate and wrong state, and one last line
 // that says it all. The JSON form carries the same and every message's verdict.
 import { HOLD_LIMIT_MS, type Verdict } from './count';
-import type { FaultRecord } from './inject';
+import { surfacesLine, type SurfaceVerdict } from './count-surfaces';
+import type { FaultKind, FaultRecord } from './inject';
 
 export interface RunInfo {
   seed: number;
@@ -29,12 +30,21 @@ function table(head: string[], rows: (string | number)[][]): string {
   return cells.map(line).join('\n');
 }
 
-export function lastLine(v: Verdict): string {
+export function lastLine(v: Verdict, sv?: SurfaceVerdict): string {
   const window = v.duplicatesInWindow > 0 ? `, ${v.duplicatesInWindow} duplicated in the stated window` : '';
-  return `faults: ${v.injected} injected; ${v.total} messages: ${v.lostMessages} lost, ${v.duplicatedMessages} duplicated, ${v.heldMessages} held over ${HOLD_LIMIT_MS / 1000} s, ${v.finalRight}/${v.total} final states right${window}`;
+  return `faults: ${v.injected} injected; ${v.total} messages: ${v.lostMessages} lost, ${v.duplicatedMessages} duplicated, ${v.heldMessages} held over ${HOLD_LIMIT_MS / 1000} s, ${v.finalRight}/${v.total} final states right${window}${sv ? surfacesLine(sv) : ''}`;
 }
 
-export function renderReport(v: Verdict, faults: FaultRecord[], info: RunInfo): string {
+/** The table's last column: what the row's fault did to the surface it reaches. */
+function surfaceCell(kind: FaultKind | 'no fault', sv: SurfaceVerdict): string {
+  if (kind === 'kill-api' && sv.api) return `${sv.api.messages} posted: ${sv.api.lost} lost, ${sv.api.doubled} dup (${sv.api.repostedAfterError} reposted, ${sv.api.answered200} got 200)`;
+  if (kind === 'webhook-down' && sv.webhooks) return `${sv.webhooks.events} events: ${sv.webhooks.lost} lost, ${sv.webhooks.doubled} twice (${sv.webhooks.afterOutage} after the outage, ${sv.webhooks.redelivered} redelivered)`;
+  if (kind === 'inbound-db-down' && sv.reports) return `${sv.reports.reports} reports: ${sv.reports.lost} lost, ${sv.reports.doubled} twice (${sv.reports.answered451} got 451)`;
+  if (kind === 'pause-worker-suspended' && sv.suspended) return `${sv.suspended.deliveredWhileSuspended} delivered while suspended (${sv.suspended.held} held)`;
+  return '-';
+}
+
+export function renderReport(v: Verdict, sv: SurfaceVerdict, faults: FaultRecord[], info: RunInfo): string {
   const at = (t: number) => `+${((t - info.trafficStartedAt) / 1000).toFixed(1)} s`;
   const out: string[] = [];
   out.push(`seed ${info.seed}${info.quick ? ' (quick)' : ''}; ${info.workers} workers; schedule ${info.delays.join(', ')}, deadline ${info.deadline}; run ${s(info.finishedAt - info.startedAt)}`);
@@ -48,12 +58,13 @@ export function renderReport(v: Verdict, faults: FaultRecord[], info: RunInfo): 
   out.push('');
   out.push(
     table(
-      ['fault', 'injected', 'in flight', 'lost', 'duplicated', 'in window', `held > ${HOLD_LIMIT_MS / 1000} s`, 'max hold'],
+      ['fault', 'injected', 'in flight', 'lost', 'duplicated', 'in window', `held > ${HOLD_LIMIT_MS / 1000} s`, 'max hold', 'its surface'],
       v.rows
         .filter((r) => r.injected > 0 || r.kind === 'no fault')
-        .map((r) => [r.kind, r.kind === 'no fault' ? '-' : r.injected, r.inFlight, r.lost, r.duplicated, r.duplicatedInWindow, r.held, s(r.maxHoldMs)]),
+        .map((r) => [r.kind, r.kind === 'no fault' ? '-' : r.injected, r.inFlight, r.lost, r.duplicated, r.duplicatedInWindow, r.held, s(r.maxHoldMs), surfaceCell(r.kind, sv)]),
     ),
   );
+  out.push(`  (lost and duplicated: messages, counted at the sink; its surface: the API's posts, the webhook outbox's events at the receiver, the inbound listener's reports, the suspended site's transactions)`);
   out.push(`  (a message's hold: its life beyond its own schedule plus the time faults were active during it; charged to the fault nearest the start of its longest silence)`);
 
   const held = v.messages.filter((m) => m.submitted).sort((a, b) => b.holdMs - a.holdMs).slice(0, 8).filter((m) => m.holdMs >= 1000);
@@ -85,6 +96,13 @@ export function renderReport(v: Verdict, faults: FaultRecord[], info: RunInfo): 
     }
     if (!m.stateRight) problems.push(`  STATE ${m.id} (${m.mix}): ${m.stateProblems.join('; ')}`);
   }
+  for (const id of sv.webhooks?.lostIds.slice(0, 20) ?? []) problems.push(`  LOST webhook event ${id}: in the outbox, never processed by the receiver`);
+  for (const id of sv.webhooks?.doubledIds.slice(0, 20) ?? []) problems.push(`  DOUBLED webhook event ${id}: processed twice, or another id told the same fact`);
+  if (sv.webhooks && sv.webhooks.rejected > 0) problems.push(`  ${sv.webhooks.rejected} webhook requests failed signature verification`);
+  if (sv.webhooks && sv.webhooks.events === 0) problems.push('  no webhook event was written: the receiver proved nothing');
+  for (const p of sv.reports?.problems ?? []) problems.push(`  ${p}`);
+  for (const p of sv.reports?.missedOutage ?? []) problems.push(`  (report not answered 451: ${p})`);
+  for (const p of sv.suspended?.problems ?? []) problems.push(`  ${p}`);
   if (v.foreignAcceptances > 0) problems.push(`  ${v.foreignAcceptances} accepted transactions carried a Message-ID the suite never sent`);
   if (problems.length > 0) {
     out.push('', `problems (${problems.length}):`);
@@ -95,14 +113,15 @@ export function renderReport(v: Verdict, faults: FaultRecord[], info: RunInfo): 
     out.push('', 'workers that exited without being killed (restarted):');
     for (const e of info.unexpectedWorkerExits) out.push(`  worker ${e.slot + 1} pid ${e.pid} at ${at(e.at)}: code ${e.code}, signal ${e.signal}`);
   }
-  out.push('', lastLine(v));
+  out.push('', lastLine(v, sv));
   return out.join('\n');
 }
 
-export function jsonReport(v: Verdict, faults: FaultRecord[], info: RunInfo): object {
+export function jsonReport(v: Verdict, sv: SurfaceVerdict, faults: FaultRecord[], info: RunInfo): object {
   return {
-    ok: v.ok,
-    summary: lastLine(v),
+    ok: v.ok && sv.ok,
+    summary: lastLine(v, sv),
+    surfaces: sv,
     seed: info.seed,
     quick: info.quick,
     workers: info.workers,

@@ -2,7 +2,7 @@
 //
 //   --quick            about 50 messages and the three faults that matter most, under 3 minutes
 //   --messages N       messages to send (default 300; 48 with --quick)
-//   --faults K         faults to inject (default 16: every kind at least twice; 3 with --quick)
+//   --faults K         faults to inject (default 16: every kind once, the first five of inject.ts PRIORITY twice; 3 with --quick)
 //   --kinds a,b        draw faults from these kinds only (see FAULT_KINDS in inject.ts)
 //   --seed S           repeat a run's messages and faults (printed at the start)
 //   --workers W        worker processes (default 2)
@@ -115,7 +115,7 @@ async function main(): Promise<number> {
     process.stderr.write(`processes left running after cleanup: ${result.leftover.join(', ')}\n`);
     return 2;
   }
-  return result.verdict.ok ? 0 : 1;
+  return result.verdict.ok && result.surfaces.ok ? 0 : 1;
 }
 
 main().then(

@@ -15,8 +15,10 @@ import { FINAL_MESSAGE_STATES, deliveryWorkflowId, type DeliveryStatus, type Mes
 import { Cleanup, type Say } from '../../src/dev/cleanup';
 import { PrivateCluster } from './cluster';
 import { judge, type DbSnapshot, type Verdict } from './count';
-import { estimatePlanMs, FAULT_KINDS, Injector, planFaults, QUICK_KINDS, type FaultKind, type FaultRecord } from './inject';
-import { Peer } from './peer';
+import { judgeSurfaces, type SurfaceObservations, type SurfaceVerdict } from './count-surfaces';
+import { estimatePlanMs, FAULT_KINDS, Injector, planFaults, POSTGRES_KINDS, QUICK_KINDS, type FaultKind, type FaultRecord } from './inject';
+import { Peer, type PeerReport } from './peer';
+import { prepareSurfaces, startApi, stopSurfaces, type Surfaces } from './surfaces';
 import { liveGroups } from './processes';
 import { Prng } from './prng';
 import { jsonReport, renderReport, type RunInfo } from './report';
@@ -64,6 +66,7 @@ export function suiteOptions(partial: Partial<SuiteOptions> & { quick?: boolean 
 
 export interface SuiteResult {
   verdict: Verdict;
+  surfaces: SurfaceVerdict;
   faults: FaultRecord[];
   info: RunInfo;
   report: string;
@@ -152,6 +155,53 @@ async function statuses(client: Client, ids: string[]): Promise<Map<string, Deli
   return out;
 }
 
+/** The webhook outage's end to the last redelivery of its events: the 5 s and 5 min steps, and a margin. */
+const WEBHOOK_REDELIVERY_MS = 340_000;
+
+const batchIds = (faults: FaultRecord[], kind: FaultKind) => faults.filter((f) => f.kind === kind).flatMap((f) => f.batch);
+
+/** Every outbox event processed by the receiver, every reported message with its late outcome. */
+async function surfacesSettled(pool: Pool, s: Surfaces, faults: FaultRecord[]): Promise<boolean> {
+  if (s.webhooks) {
+    const res = await pool.query('SELECT id FROM webhook_events');
+    if (!res.rows.every((r) => s.webhooks!.processed.has(r.id))) return false;
+  }
+  if (s.inbound) {
+    const ids = batchIds(faults, 'inbound-db-down');
+    const res = await pool.query('SELECT count(DISTINCT message_id)::int AS n FROM late_outcomes WHERE message_id = ANY($1)', [ids]);
+    if (res.rows[0].n < ids.length) return false;
+  }
+  return true;
+}
+
+async function observeSurfaces(
+  pool: Pool,
+  s: Surfaces,
+  o: Pick<SurfaceObservations, 'messages' | 'verdicts' | 'faults' | 'transactions'> & { reports: PeerReport[]; db: DbSnapshot },
+): Promise<SurfaceObservations> {
+  const headers = new Map([...o.db.messages].map(([id, m]) => [id, m.header.trim().replace(/^<(.*)>$/, '$1').toLowerCase()]));
+  let webhooks: SurfaceObservations['webhooks'] = null;
+  if (s.webhooks) {
+    const res = await pool.query(`SELECT id, type, (extract(epoch FROM created_at) * 1000)::float8 AS at FROM webhook_events ORDER BY created_at`);
+    webhooks = { outbox: res.rows.map((r) => ({ id: r.id, type: r.type, createdAt: Number(r.at) })), processed: s.webhooks.processed, rejected: s.webhooks.rejected, requests: s.webhooks.requests };
+  }
+  let reports: SurfaceObservations['reports'] = null;
+  if (s.inbound) {
+    const ids = batchIds(o.faults, 'inbound-db-down');
+    const rows: NonNullable<SurfaceObservations['reports']>['rows'] = new Map(ids.map((id) => [id, { reports: [], lateOutcomes: 0 }]));
+    // A report is found by the message it was matched to, and, not yet processed, by the token of its envelope.
+    const [reps, late] = await Promise.all([
+      pool.query('SELECT id::text, message_id, processed_at IS NOT NULL AS processed, outcome FROM inbound_reports WHERE message_id = ANY($1)', [ids]),
+      pool.query('SELECT message_id, count(*)::int AS n FROM late_outcomes WHERE message_id = ANY($1) GROUP BY message_id', [ids]),
+    ]);
+    for (const r of reps.rows) rows.get(r.message_id)?.reports.push({ id: r.id, processed: r.processed, outcome: r.outcome });
+    for (const r of late.rows) rows.get(r.message_id)!.lateOutcomes = r.n;
+    reports = { tries: o.reports, rows };
+  }
+  const held = await pool.query(`SELECT count(*)::int AS n FROM attempts WHERE error_code = 'ESITESUSPENDED'`);
+  return { messages: o.messages, verdicts: o.verdicts, faults: o.faults, transactions: o.transactions, headers, api: s.api !== null, webhooks, reports, heldBySuspension: held.rows[0].n };
+}
+
 export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const { say } = opts;
   const startedAt = Date.now();
@@ -183,10 +233,25 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
       databaseUrl = sharedFallbackUrl();
       skipped = `no private PostgreSQL cluster (${made.reason}): using the shared server's database ${new URL(databaseUrl).pathname.slice(1)}, PostgreSQL faults skipped`;
       say(skipped);
-      kinds = kinds.filter((k) => k !== 'stop-postgres');
+      kinds = kinds.filter((k) => !POSTGRES_KINDS.includes(k));
       cleanup.add('shared fallback database', () => dropDatabase(databaseUrl));
     }
     await prepareDatabase(databaseUrl);
+
+    // The plan: the same seed gives the same messages and the same faults. Made before the
+    // stack starts: the surfaces the faults reach decide what runs (surfaces.ts).
+    const prng = new Prng(opts.seed);
+    const schedule = compressedSchedule(opts.deadlineSeconds);
+    const runTag = `${opts.seed.toString(36)}${Date.now().toString(36).slice(-5)}`;
+    const messages: PlannedMessage[] = planMessages(opts.messages, prng, runTag, schedule);
+    if (kinds.length === 0) throw new Error('no fault kinds left to inject');
+    const plan = planFaults(kinds, opts.faults, prng, opts.quick);
+    const spanMs = estimatePlanMs(plan);
+    const intervalMs = Math.max(50, Math.round(spanMs / opts.messages));
+    const planned = [...new Set(plan.map((p) => p.kind))];
+    // With the API in the stack, every third message is posted through it (the rest by the SDK).
+    if (planned.includes('kill-api')) for (const m of messages) if (m.index % 3 === 1) m.via = 'api';
+    say(`${opts.messages} messages, one every ${intervalMs} ms; ${plan.length} faults: ${plan.map((p) => p.kind).join(', ')}`);
 
     const [temporalPort, sinkPort, controlPort] = [await freePort(), await freePort(), await freePort()];
     const server = new TemporalServer(tmp, temporalPort);
@@ -194,15 +259,22 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
     await server.start();
     say(`Temporal dev server on ${server.address} (${server.dbFile})`);
 
-    const peer = new Peer(tmp, sinkPort, controlPort);
+    const smtpUrl = `smtp://127.0.0.1:${sinkPort}`;
+    const surfacesPool = createPool(databaseUrl, { max: 2 });
+    cleanup.add('surfaces pool', () => surfacesPool.end());
+    const surfaces: Surfaces = await prepareSurfaces(planned, { dir: tmp, databaseUrl, pool: surfacesPool, smtpUrl, runTag, say });
+    cleanup.add('surfaces', () => stopSurfaces(surfaces));
+
+    const peer = new Peer(tmp, sinkPort, controlPort, surfaces.inboundAddress);
     cleanup.add('sink', () => peer.dispose());
     await peer.start();
 
     const taskQueue = `faults-${opts.seed}-${process.pid}`;
-    const workers = new Workers(tmp, opts.workers, { temporalAddress: server.address, databaseUrl, smtpUrl: peer.url, taskQueue, logLevel: 'info' }, say);
+    const workers = new Workers(tmp, opts.workers, { temporalAddress: server.address, databaseUrl, smtpUrl: peer.url, taskQueue, logLevel: 'info', extra: surfaces.workerEnv }, say);
     cleanup.add('workers', () => workers.stopAll());
     await workers.startAll();
     say(`${opts.workers} workers ready on task queue ${taskQueue}`);
+    await startApi(surfaces, planned, { dir: tmp, databaseUrl, pool: surfacesPool, temporalAddress: server.address, taskQueue, smtpUrl: peer.url, say });
 
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
@@ -216,19 +288,10 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
       await connection.close();
     });
 
-    // The plan: the same seed gives the same messages and the same faults.
-    const prng = new Prng(opts.seed);
-    const schedule = compressedSchedule(opts.deadlineSeconds);
-    const runTag = `${opts.seed.toString(36)}${Date.now().toString(36).slice(-5)}`;
-    const messages: PlannedMessage[] = planMessages(opts.messages, prng, runTag, schedule);
-    if (kinds.length === 0) throw new Error('no fault kinds left to inject');
-    const plan = planFaults(kinds, opts.faults, prng, opts.quick);
-    const spanMs = estimatePlanMs(plan);
-    const intervalMs = Math.max(50, Math.round(spanMs / opts.messages));
-    say(`${opts.messages} messages, one every ${intervalMs} ms; ${plan.length} faults: ${plan.map((p) => p.kind).join(', ')}`);
 
     const traffic = new Traffic(rebound, schedule, say);
-    const injector = new Injector({ temporal: server, cluster, workers, peer, client, traffic, messages, schedule, runTag, prng, say, clock });
+    if (surfaces.apiUrl && surfaces.apiKey) traffic.api = { url: surfaces.apiUrl, key: surfaces.apiKey };
+    const injector = new Injector({ temporal: server, cluster, workers, peer, client, traffic, messages, schedule, runTag, prng, say, clock, surfaces, pool: observer });
     trafficStartedAt = Date.now();
     let stop = false;
     const streaming = traffic.stream(messages, intervalMs);
@@ -264,7 +327,15 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
     const lastSubmit = Math.max(...messages.map((m) => m.submittedAt ?? 0));
     const lastFaultEnd = Math.max(0, ...injector.faults.map((f) => f.endedAt));
     // Every message has its deadline; past that, only a stuck one is still open.
-    const drainUntil = Math.max(lastSubmit + schedule.deadlineMs + 15_000, lastFaultEnd + opts.drainSeconds * 1000);
+    let drainUntil = Math.max(lastSubmit + schedule.deadlineMs + 15_000, lastFaultEnd + opts.drainSeconds * 1000);
+    // An event whose first two tries (at once, 5 s later) met the receiver down is tried again
+    // 5 minutes later (README "Webhooks", retries; src/webhooks/schedule.ts): the drain waits
+    // for that try, whatever --drain says.
+    const webhookDownEnd = Math.max(0, ...injector.faults.filter((f) => f.kind === 'webhook-down').map((f) => f.endedAt));
+    if (webhookDownEnd > 0 && webhookDownEnd + WEBHOOK_REDELIVERY_MS > drainUntil) {
+      drainUntil = webhookDownEnd + WEBHOOK_REDELIVERY_MS;
+      say(`the drain is extended to ${(WEBHOOK_REDELIVERY_MS / 1000).toFixed(0)} s after the webhook outage: its events' third try is 5 min after their second`);
+    }
     say(`${clock(Date.now())}: traffic and faults done; waiting up to ${((drainUntil - Date.now()) / 1000).toFixed(0)} s for every message to be final`);
     const submittedIds = () => messages.filter((m) => m.submittedAt !== null).map((m) => m.id);
     for (;;) {
@@ -277,12 +348,25 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
     const open = submittedIds().filter((id) => !final.has(id));
     say(`${clock(endedAt)}: ${final.size}/${messages.length} final${open.length ? `; still open: ${open.slice(0, 5).join(', ')}${open.length > 5 ? ', ...' : ''}` : ''}`);
 
+    // The surfaces' own drain: every outbox event at the receiver, every report processed.
+    if (surfaces.webhooks || surfaces.inbound) {
+      let settled = false;
+      for (;;) {
+        settled = await surfacesSettled(observer, surfaces, injector.faults).catch(() => false);
+        if (settled || Date.now() > drainUntil) break;
+        progress();
+        await sleep(2000);
+      }
+      say(`${clock(Date.now())}: surfaces ${settled ? 'settled' : 'NOT settled when the drain ended'}`);
+    }
+
     // Let the last log lines of the sink arrive, then read everything back.
     await sleep(1000);
     const ids = messages.map((m) => m.id);
     const status = await statuses(client, ids);
     const db = await snapshot(observer, ids);
     const verdict = judge({ messages, faults: injector.faults, transactions: peer.transactions, db, status, endedAt, windowMs: opts.windowMs });
+    const surfaceVerdict = judgeSurfaces(await observeSurfaces(observer, surfaces, { messages, verdicts: verdict.messages, faults: injector.faults, transactions: peer.transactions, reports: peer.reports, db }));
 
     say('stopping the stack');
     await cleanup.run(say);
@@ -305,10 +389,11 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
     };
     return {
       verdict,
+      surfaces: surfaceVerdict,
       faults: injector.faults,
       info,
-      report: renderReport(verdict, injector.faults, info),
-      json: jsonReport(verdict, injector.faults, info),
+      report: renderReport(verdict, surfaceVerdict, injector.faults, info),
+      json: jsonReport(verdict, surfaceVerdict, injector.faults, info),
       leftover,
     };
   } finally {

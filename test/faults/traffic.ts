@@ -49,6 +49,10 @@ export interface PlannedMessage {
   submittedAt: number | null;
   submitTries: number;
   submitError: string | null;
+  /** How it is submitted: the SDK, or `POST /v1/messages` on the suite's `rebound api` (the kill-api fault's traffic). */
+  via: 'sdk' | 'api';
+  /** The API's answers, by status ("connection error" when there was none), for the report. */
+  apiAnswers: Record<string, number>;
 }
 
 /** What a scenario does to a recipient on the compressed schedule. */
@@ -64,6 +68,8 @@ function outcomeOf(scenario: string, schedule: Schedule): { expect: RecipientOut
     for (let i = 0; i < Number(m[1]); i++) ms += 1.1 * schedule.delaysMs[Math.min(i, schedule.delaysMs.length - 1)]!;
     return { expect: 'delivered', naturalMs: Math.round(ms) };
   }
+  // Accepted like ok; the sink mails a delayed DSN about it S seconds later (the inbound-db-down fault's reports).
+  if (/^delaylater-\d+$/.test(scenario)) return { expect: 'delivered', naturalMs: 0 };
   if (scenario === 'unknown') return { expect: 'bounced', naturalMs: 0 };
   // Soft until the deadline, then expired: the last attempt is made at the deadline.
   if (scenario === 'full') return { expect: 'expired', naturalMs: schedule.deadlineMs };
@@ -104,6 +110,8 @@ function makeMessage(id: string, index: number, mix: string, scenarios: string[]
     submittedAt: null,
     submitTries: 0,
     submitError: null,
+    via: 'sdk',
+    apiAnswers: {},
   };
 }
 
@@ -120,8 +128,23 @@ export function probeMessage(runTag: string, index: number, faultId: number, sce
   return makeMessage(`faults-${runTag}-probe${faultId}`, index, `probe ${scenario}`, [scenario], `p${faultId}r${runTag}`, schedule, faultId);
 }
 
+/** The suite's `rebound api`: where to post, with which key (scope send). */
+export interface ApiTarget {
+  url: string;
+  key: string;
+}
+
+/** The n-th message of a fault's own batch (a burst of posts to kill the API under, the reports of the inbound outage). */
+export function batchMessage(runTag: string, index: number, faultId: number, n: number, scenario: string, schedule: Schedule, via: 'sdk' | 'api'): PlannedMessage {
+  const m = makeMessage(`faults-${runTag}-f${faultId}b${n}`, index, `fault batch ${scenario}`, [scenario], `f${faultId}b${n}r${runTag}`, schedule, faultId);
+  m.via = via;
+  return m;
+}
+
 export class Traffic {
   readonly pending = new Set<Promise<void>>();
+  /** Set when the suite runs `rebound api`: messages with `via: 'api'` are posted there. */
+  api: ApiTarget | null = null;
 
   constructor(
     private readonly rebound: ReboundClient,
@@ -147,6 +170,20 @@ export class Traffic {
     const giveUpAt = m.firstTryAt + this.giveUpMs;
     for (;;) {
       m.submitTries += 1;
+      if (m.via === 'api') {
+        const done = await this.postOnce(m);
+        if (done === 'accepted') {
+          m.submittedAt ??= Date.now();
+          m.submitError = null;
+          return;
+        }
+        if (done === 'refused' || Date.now() > giveUpAt) {
+          this.say(`giving up posting ${m.id} after ${m.submitTries} tries: ${m.submitError}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       try {
         await withTimeout(
           this.rebound.send({
@@ -172,6 +209,43 @@ export class Traffic {
         }
         await new Promise((r) => setTimeout(r, 500));
       }
+    }
+  }
+
+  /**
+   * One `POST /v1/messages` with the message's id as its Idempotency-Key, as a client that
+   * retries does: a connection error, a timeout, a 5xx or a 429 is tried again with the same key
+   * (the API answers 200 with the first delivery when it had stored it); another 4xx is final.
+   */
+  private async postOnce(m: PlannedMessage): Promise<'accepted' | 'retry' | 'refused'> {
+    const api = this.api;
+    if (!api) throw new Error(`${m.id} is to be posted through the API, but the suite runs none`);
+    const body = {
+      from: 'faults@rebound.test',
+      to: m.recipients.map((r) => r.address),
+      subject: `Fault suite ${m.id}`,
+      text: `Message ${m.index} of the fault suite (${m.mix}).`,
+      delays: this.schedule.delays,
+      deadline: this.schedule.deadline,
+    };
+    let status: string;
+    try {
+      const res = await fetch(`${api.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json', 'idempotency-key': m.id },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+      status = String(res.status);
+      const text = await res.text();
+      m.apiAnswers[status] = (m.apiAnswers[status] ?? 0) + 1;
+      if (res.status === 200 || res.status === 202) return 'accepted';
+      m.submitError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
+      return res.status >= 500 || res.status === 429 ? 'retry' : 'refused';
+    } catch (err) {
+      m.apiAnswers['connection error'] = (m.apiAnswers['connection error'] ?? 0) + 1;
+      m.submitError = `POST /v1/messages: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`;
+      return 'retry';
     }
   }
 

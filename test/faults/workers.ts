@@ -17,6 +17,8 @@ export interface WorkerEnv {
   smtpUrl: string;
   taskQueue: string;
   logLevel: string;
+  /** More variables for the surfaces the plan reaches (surfaces.ts): the return path, private webhook URLs. */
+  extra?: Record<string, string>;
 }
 
 export interface UnexpectedExit {
@@ -103,6 +105,7 @@ export class Workers {
         REBOUND_TASK_QUEUE: this.env.taskQueue,
         REBOUND_LOG_LEVEL: this.env.logLevel,
         REBOUND_CONFIG: '',
+        ...this.env.extra,
       },
     });
     closeSync(fd);
