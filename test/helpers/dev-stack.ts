@@ -10,6 +10,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal
 import { startSink, type BounceSink } from '../../src/sink';
 import { createReboundWorker, type ReboundWorker } from '../../src/worker/worker';
 import { TEST_DATABASE_URL, uid, workflowBundle } from './stack';
+import { dataConverterOption } from '../../src/codec/data-converter';
 
 export interface DevStack {
   server: DevServer;
@@ -36,7 +37,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}, opti
     ...overrides,
   };
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({ connection, namespace: config.temporalNamespace, ...dataConverterOption(config.payloadKeys) });
   const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client, unlimitedWorkflowTasks: options.unlimitedWorkflowTasks });
   const running = worker.run();
   const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains, dkim: config.dkim });
