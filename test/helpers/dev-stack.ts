@@ -23,9 +23,9 @@ export interface DevStack {
   teardown(): Promise<void>;
 }
 
-export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: { unlimitedWorkflowTasks?: boolean } = {}): Promise<DevStack> {
+export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: { unlimitedWorkflowTasks?: boolean; /** The server's SQLite file (to read what it stores); in memory by default. */ dbFile?: string } = {}): Promise<DevStack> {
   await prepareDatabase(TEST_DATABASE_URL);
-  const server = await startDevServer({ port: await freePort(), uiPort: null, dbFile: null });
+  const server = await startDevServer({ port: await freePort(), uiPort: null, dbFile: options.dbFile ?? null });
   const sink = await startSink({ port: 0, log: () => undefined });
   const pool = createPool(TEST_DATABASE_URL);
   const config: ReboundConfig = {
