@@ -4,7 +4,7 @@
 // status; the API's codec server decodes what the worker wrote, for a key only, with CORS for the
 // Temporal UI.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,13 +15,12 @@ import { createApiKey, revokeApiKey } from '../../src/api/keys';
 import { CODEC_BODY_LIMIT, CODEC_COOKIE } from '../../src/api/routes/codec';
 import { buildApiServer } from '../../src/api/server';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/codec/contract';
-import { keyringOf } from '../../src/codec/keyring';
 import { logger } from '../../src/log';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { testMessage, uid } from '../helpers/stack';
+import { ENCRYPTED_HISTORIES_DIR, TEST_PAYLOAD_KEYS } from '../helpers/codec';
 
 const UI = 'http://localhost:8233';
-const TEST_KEYS = keyringOf([{ id: 'test-2026', key: Buffer.alloc(32, 0x2a) }]);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-codec-'));
 const dbFile = path.join(dir, 'temporal.db');
 
@@ -35,7 +34,7 @@ const to = [`soft-1+${tag}@example.test`, `unknown+${tag}@example.test`, `ok+${t
 let messageId = '';
 
 before(async () => {
-  stack = await startDevStack({ payloadKeys: TEST_KEYS }, { dbFile });
+  stack = await startDevStack({ payloadKeys: TEST_PAYLOAD_KEYS }, { dbFile });
   const connection = await Connection.connect({ address: stack.server.address });
   plain = { connection, client: new Client({ connection, namespace: stack.config.temporalNamespace }) };
   app = await buildApiServer({ rebound: stack.rebound, pool: stack.pool, config: stack.config, logger: logger.child({}, { level: 'warn' }) });
@@ -82,6 +81,12 @@ test('the codec client reads the status; without the codec, the history holds no
   assert.deepEqual(codecPayloads.filter((p) => p.encoding !== ENCRYPTED_ENCODING), [], 'every other payload is encrypted');
   const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
   for (const secret of [tag, ...REPLY_TEXTS, 'Codec subject']) assert.ok(!bytes.includes(secret), `the raw history contains ${JSON.stringify(secret)}`);
+
+  // With REBOUND_RECORD_HISTORIES=1, kept for the replay test (which replays it with the test keys).
+  if (process.env.REBOUND_RECORD_HISTORIES === '1') {
+    mkdirSync(ENCRYPTED_HISTORIES_DIR, { recursive: true });
+    writeFileSync(path.join(ENCRYPTED_HISTORIES_DIR, 'codec-partially-delivered.binpb'), temporal.api.history.v1.History.encode(history).finish());
+  }
 
   // What stays readable, by design: the recipient domains, a search attribute the UI filters on.
   assert.ok(bytes.includes('example.test') && bytes.includes('RecipientDomains'));
