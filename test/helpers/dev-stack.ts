@@ -23,9 +23,18 @@ export interface DevStack {
   teardown(): Promise<void>;
 }
 
-export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: { unlimitedWorkflowTasks?: boolean; /** The server's SQLite file (to read what it stores); in memory by default. */ dbFile?: string } = {}): Promise<DevStack> {
+export interface DevStackOptions {
+  unlimitedWorkflowTasks?: boolean;
+  /** The server's SQLite file (to read what it stores); in memory by default. */
+  dbFile?: string;
+  /** The Temporal UI's port, and the codec server it decodes with; headless by default. */
+  uiPort?: number;
+  codecEndpoint?: string;
+}
+
+export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: DevStackOptions = {}): Promise<DevStack> {
   await prepareDatabase(TEST_DATABASE_URL);
-  const server = await startDevServer({ port: await freePort(), uiPort: null, dbFile: options.dbFile ?? null });
+  const server = await startDevServer({ port: await freePort(), uiPort: options.uiPort ?? null, dbFile: options.dbFile ?? null, ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}) });
   const sink = await startSink({ port: 0, log: () => undefined });
   const pool = createPool(TEST_DATABASE_URL);
   const config: ReboundConfig = {
