@@ -6,8 +6,7 @@
 // api.ts (api, api-keys), mcp.ts (mcp), inbound.ts (inbound), bounces.ts (bounces) and sites.ts (sites).
 import { Command } from 'commander';
 import { ReboundClient } from '../client/rebound-client';
-import { configHelp, loadConfig } from '../config';
-import { existingDevPayloadKeys } from '../dev/payload-keys';
+import { configHelp } from '../config';
 import { FINAL_MESSAGE_STATES } from '../delivery/contract';
 import { addApiCommands } from './api';
 import { addBounceCommands } from './bounces';
@@ -26,12 +25,7 @@ export type WithClient = (json: boolean, fn: (c: ReboundClient) => Promise<void>
 const withClient: WithClient = async (json, fn) => {
   let client: ReboundClient | undefined;
   try {
-    // Without REBOUND_PAYLOAD_KEYS and with Temporal on this machine, the development key of
-    // `rebound dev` in this checkout, if there is one: the commands then read the local stack's
-    // encrypted runs (README "Payload encryption").
-    const config = loadConfig();
-    const local = /^(127(\.\d{1,3}){3}|localhost|\[::1\]):\d+$/.test(config.temporalAddress);
-    client = await ReboundClient.connect(config.payloadKeys || !local ? config : { ...config, payloadKeys: existingDevPayloadKeys() });
+    client = await ReboundClient.connect();
     await fn(client);
   } catch (err) {
     await client?.close().catch(() => undefined);

@@ -70,3 +70,26 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return payloads.map((p) => (isEncryptedPayload(p) ? decryptPayload(p, this.keyring) : p));
   }
 }
+
+/**
+ * The codec of a client or worker without keys: payloads stay plain JSON, and an encrypted one
+ * (a run written by workers that have keys) fails with what to set instead of the SDK's
+ * "Unknown encoding: binary/encrypted".
+ */
+export class KeylessPayloadCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    const encrypted = payloads.find(isEncryptedPayload);
+    if (encrypted) {
+      const keyId = payloadKeyId(encrypted);
+      throw new PayloadDecryptError(
+        keyId,
+        `a payload is encrypted (key "${keyId ?? '?'}") but REBOUND_PAYLOAD_KEYS is not set here: set it to the keys the workers use (for \`rebound dev\` and \`rebound demo\`: export REBOUND_PAYLOAD_KEYS="$(cat .data/payload-keys)")`,
+      );
+    }
+    return payloads;
+  }
+}

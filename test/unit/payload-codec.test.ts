@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptError } from '../../src/codec/contract';
 import { keyringOf, parsePayloadKeys } from '../../src/codec/keyring';
-import { AesGcmPayloadCodec } from '../../src/codec/payload-codec';
+import { AesGcmPayloadCodec, KeylessPayloadCodec } from '../../src/codec/payload-codec';
 import { loadConfig } from '../../src/config';
 
 const k1 = Buffer.alloc(32, 1);
@@ -74,6 +74,15 @@ test('codec: payloads it did not encrypt pass through decode unchanged', async (
   const [a, b] = await codecOf(['k1', k1]).decode([plain, binary]);
   assert.equal(a, plain);
   assert.equal(b, binary);
+});
+
+test('codec without keys: plain payloads as they are; an encrypted one says which variable to set', async () => {
+  const keyless = new KeylessPayloadCodec();
+  const plain = payload();
+  assert.deepEqual(await keyless.encode([plain]), [plain]);
+  assert.deepEqual(await keyless.decode([plain]), [plain]);
+  const [encrypted] = await codecOf(['dev-1', k1]).encode([payload()]);
+  await assert.rejects(keyless.decode([plain, encrypted]), /encrypted \(key "dev-1"\) but REBOUND_PAYLOAD_KEYS is not set here/);
 });
 
 test('REBOUND_PAYLOAD_KEYS: id:base64 entries, the first encrypting; the keyring never shows its keys', () => {

@@ -145,18 +145,23 @@ export function registerCodecRoutes(app: FastifyInstance, deps: CodecRouteDeps):
         description: `Sets an HttpOnly cookie (Path=/codec, SameSite=Strict, ${CODEC_SESSION_SECONDS / 3600} h) holding the key, which the Temporal UI sends to /codec/decode when it includes credentials. Any scope; the codec routes check it as they check a Bearer key.`,
         tags: ['codec'],
         security: [{ apiKey: [] }],
-        response: { 200: { description: 'the session is set', type: 'object', properties: { key: { type: 'string' }, scope: { type: 'string' }, expiresAt: { type: 'string' } } }, ...problemResponses(401, 404) },
+        response: {
+          200: { description: 'the session is set (session true), or the codec is off (session false)', type: 'object', properties: { session: { type: 'boolean' }, key: { type: 'string' }, scope: { type: 'string' }, expiresAt: { type: 'string' }, detail: { type: 'string' } } },
+          ...problemResponses(401),
+        },
       },
     },
     async (request, reply) => {
-      if (!codec) throw new Problem(404, 'not-found', 'the codec server is off: REBOUND_PAYLOAD_KEYS is not set on this API (payloads are stored unencrypted)');
       // The Bearer header only: a session is never made from a cookie.
       const token = bearerToken(request.headers.authorization);
       const key = token ? await authenticateApiKey(deps.pool, token) : null;
       if (!token || !key) throw new Problem(401, 'unauthorized', 'send the API key as "Authorization: Bearer <key>" to start a codec session');
       request.apiKey = key;
-      reply.header('Set-Cookie', sessionCookie(request, token, CODEC_SESSION_SECONDS)).header('Cache-Control', 'no-store');
-      return { key: key.name, scope: key.scope, expiresAt: new Date(Date.now() + CODEC_SESSION_SECONDS * 1000).toISOString() };
+      reply.header('Cache-Control', 'no-store');
+      // Answered, not refused, when the codec is off: the dashboard asks on every sign-in.
+      if (!codec) return { session: false, key: key.name, scope: key.scope, detail: 'the codec server is off: REBOUND_PAYLOAD_KEYS is not set on this API (payloads are stored unencrypted)' };
+      reply.header('Set-Cookie', sessionCookie(request, token, CODEC_SESSION_SECONDS));
+      return { session: true, key: key.name, scope: key.scope, expiresAt: new Date(Date.now() + CODEC_SESSION_SECONDS * 1000).toISOString() };
     },
   );
 
