@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +18,7 @@ import { CODEC_BODY_LIMIT, CODEC_COOKIE } from '../../src/api/routes/codec';
 import { buildApiServer } from '../../src/api/server';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/codec/contract';
 import { logger } from '../../src/log';
+import { temporalCliPath } from '../../src/dev/tools';
 import { startDevStack, type DevStack } from '../helpers/dev-stack';
 import { testMessage, uid } from '../helpers/stack';
 import { ENCRYPTED_HISTORIES_DIR, TEST_PAYLOAD_KEYS } from '../helpers/codec';
@@ -205,4 +208,19 @@ test('codec server: a browser session from the dashboard works from the Temporal
   assert.equal((await codecCall('decode', encrypted, { cookie, origin: UI })).status, 401);
   const ended = await fetch(`${base}/codec/session`, { method: 'DELETE' });
   assert.match(ended.headers.get('set-cookie') ?? '', /Max-Age=0/);
+});
+
+test('the temporal CLI shows a run decoded through the codec server, with --codec-auth', async () => {
+  const show = (auth: string[]) =>
+    promisify(execFile)(temporalCliPath(), ['workflow', 'show', '--address', stack.server.address, '--workflow-id', `delivery:${messageId}`, '--output', 'json', '--codec-endpoint', `${base}/codec`, ...auth], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await show(['--codec-auth', `Bearer ${keys.read}`]);
+  // proto3 JSON: each payload as the codec server returned it, its data still base64.
+  const events = (JSON.parse(stdout) as { events: Record<string, any>[] }).events;
+  const text = (p: { metadata: { encoding: string }; data: string }) => ({ encoding: Buffer.from(p.metadata.encoding, 'base64').toString(), data: Buffer.from(p.data, 'base64').toString() });
+  const input = text(events[0].workflowExecutionStartedEventAttributes.input.payloads[0]);
+  assert.equal(input.encoding, 'json/plain');
+  assert.deepEqual(JSON.parse(input.data).recipients, to);
+  const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)!;
+  assert.match(text(completed.workflowExecutionCompletedEventAttributes.result.payloads[0]).data, /Recipient address rejected/);
+  // Without --codec-auth the codec server answers 401 (tested above over HTTP); the CLI then retries until its deadline.
 });
