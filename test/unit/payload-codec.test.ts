@@ -8,6 +8,7 @@ import { ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptError } from '../../
 import { keyringOf, parsePayloadKeys } from '../../src/codec/keyring';
 import { AesGcmPayloadCodec, KeylessPayloadCodec } from '../../src/codec/payload-codec';
 import { loadConfig } from '../../src/config';
+import { reboundDataConverter } from '../../src/codec/data-converter';
 
 const k1 = Buffer.alloc(32, 1);
 const k2 = Buffer.alloc(32, 2);
@@ -125,4 +126,17 @@ test('REBOUND_CODEC_CORS_ORIGINS: origins only, the dev UI by default', () => {
   assert.deepEqual(loadConfig({ REBOUND_CODEC_CORS_ORIGINS: 'https://temporal.example.com, http://localhost:8080' }).codecCorsOrigins, ['https://temporal.example.com', 'http://localhost:8080']);
   assert.throws(() => loadConfig({ REBOUND_CODEC_CORS_ORIGINS: 'https://temporal.example.com/ui' }), /REBOUND_CODEC_CORS_ORIGINS must be origins/);
   assert.throws(() => loadConfig({ REBOUND_CODEC_CORS_ORIGINS: '*' }), /REBOUND_CODEC_CORS_ORIGINS must be origins/);
+});
+
+test('with the codec, a failure message and stack trace are encrypted too, and read back with the keys', async () => {
+  // The SDK's own helpers, as the worker and the client apply the data converter to failures.
+  const { loadDataConverter, encodeErrorToFailure, decodeOptionalFailureToOptionalError } = { ...(await import('@temporalio/common/lib/internal-non-workflow/data-converter-helpers.js')), ...(await import('@temporalio/common/lib/internal-non-workflow/codec-helpers.js')) };
+  const converter = loadDataConverter(reboundDataConverter(keyringOf([{ id: 'k1', key: k1 }])));
+  const failure = await encodeErrorToFailure(converter, new Error('550 5.1.1 <alice@example.com>: Recipient address rejected'));
+  assert.equal(failure.message, 'Encoded failure');
+  assert.equal(failure.stackTrace, '');
+  assert.equal(utf8(failure.encodedAttributes?.metadata?.encoding), ENCRYPTED_ENCODING);
+  assert.ok(!Buffer.from(failure.encodedAttributes!.data!).toString('latin1').includes('alice'));
+  const back = await decodeOptionalFailureToOptionalError(converter, failure);
+  assert.match(back?.message ?? '', /alice@example\.com/);
 });
