@@ -20,6 +20,9 @@ import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
 import { interceptorMicrosPerAttempt } from '../src/metrics/overhead';
 import { measureSigning } from './scenarios/signing';
+import { measureCodec } from './scenarios/codec';
+import { loadConfig } from '../src/config';
+import { dataConverterOption } from '../src/codec/data-converter';
 import { buildResult, markdown, table, type ModeResult } from './report';
 import { runCeiling } from './scenarios/ceiling';
 import { runCost, type CostResult } from './scenarios/cost';
@@ -92,7 +95,8 @@ async function runMode(
   const closeSdkPool = cleanup.add(`[${mode}] client pool`, () => sdkPool.end());
   const connection = await Connection.connect({ address: server.address });
   const closeConnection = cleanup.add(`[${mode}] client connection`, () => connection.close());
-  const temporal = new Client({ connection, namespace: 'default' });
+  // The worker child reads REBOUND_PAYLOAD_KEYS from this environment; the client must match it.
+  const temporal = new Client({ connection, namespace: 'default', ...dataConverterOption(loadConfig().payloadKeys) });
   const taskQueue = `bench-${tag}`;
   // Scenario 0 first, on the fresh server and before the Rebound worker polls: the bound that
   // Temporal itself sets on this machine.
@@ -278,6 +282,8 @@ async function main(): Promise<number> {
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
       // What DKIM signing adds to composing a message (README "DKIM"), in this process.
       signing: await measureSigning(opts.quick ? 50 : 200),
+      // What the payload codec adds per payload (README "Payload encryption"), in this process.
+      codec: await measureCodec(opts.quick ? 500 : 2000),
     };
 
     if (opts.write) {

@@ -1,6 +1,8 @@
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_IDLE_CLOSE_DAYS, DEFAULT_SOFT_BOUNCE_THRESHOLD, DEFAULT_SUPPRESSION_DAYS, validateSettings, type ReputationWorkflowSettings } from './reputation/policy';
 import { loadConfigFile, type DkimKey, type DomainRule } from './domains/config-file';
 import type { ShapingConfig } from './sites/contract';
+import type { PayloadKeyring } from './codec/contract';
+import { parsePayloadKeys } from './codec/keyring';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
@@ -60,6 +62,10 @@ export interface ReboundConfig {
   webhooksAllowPrivate: boolean;
   /** The Temporal UI the dashboard links runs into. */
   temporalUiUrl: string;
+  /** Keys of the payload codec (README "Payload encryption"): the first encrypts, all decrypt; null: payloads in plain JSON. */
+  payloadKeys: PayloadKeyring | null;
+  /** Origins (Temporal UIs) allowed to call the API's codec server from a browser. */
+  codecCorsOrigins: string[];
   /** Late outcomes (README "Late outcomes"): the inbound SMTP listener and the return path. */
   inbound: {
     listen: { host: string; port: number };
@@ -128,6 +134,8 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_METRICS_LISTEN', default: 'off', description: 'host:port a worker (or `rebound inbound`) serves Prometheus /metrics on (e.g. 127.0.0.1:9464), or off (the API always serves /metrics)' },
   { name: 'REBOUND_WEBHOOKS_ALLOW_PRIVATE', default: '0', description: 'set to 1 to accept webhook URLs on loopback and private addresses (`rebound dev` and the demo set it)' },
   { name: 'REBOUND_TEMPORAL_UI_URL', default: 'http://localhost:8233', description: 'Temporal UI the dashboard links each run into' },
+  { name: 'REBOUND_PAYLOAD_KEYS', default: 'off', description: 'keys of the payload codec, id:base64key comma-separated (32-byte keys, `openssl rand -base64 32`): the first encrypts what Temporal stores, all decrypt (rotation); the same on every client, worker and API; off: payloads in plain JSON (README "Payload encryption")' },
+  { name: 'REBOUND_CODEC_CORS_ORIGINS', default: 'http://localhost:8233,http://127.0.0.1:8233', description: 'origins of the Temporal UIs allowed to call the API\'s codec server (/codec/encode, /codec/decode) from a browser, comma-separated' },
   { name: 'REBOUND_INBOUND_LISTEN', default: '127.0.0.1:2527', description: 'host:port `rebound inbound` takes bounce reports and complaints on by SMTP' },
   { name: 'REBOUND_BOUNCE_DOMAIN', default: 'off', description: 'domain of the VERP return path b+<token>@<domain> (its MX points at `rebound inbound`), or off' },
   { name: 'REBOUND_BOUNCE_SECRET', default: 'off', description: 'key of the return path\'s HMAC tokens (at least 32 characters); needed with REBOUND_BOUNCE_DOMAIN' },
@@ -315,6 +323,32 @@ function providersConfig(env: NodeJS.ProcessEnv): ReboundConfig['providers'] {
   };
 }
 
+/** Never echoes the value: it holds keys. */
+function payloadKeys(env: NodeJS.ProcessEnv): PayloadKeyring | null {
+  const raw = unlessOff(env, 'REBOUND_PAYLOAD_KEYS');
+  return raw === null ? null : parsePayloadKeys(raw);
+}
+
+/** Browser origins: scheme://host[:port], nothing after. */
+function corsOrigins(env: NodeJS.ProcessEnv, name: string): string[] {
+  return envOr(env, name)
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL | null = null;
+      try {
+        url = new URL(origin);
+      } catch {
+        url = null;
+      }
+      if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
+        throw new Error(`${name} must be origins like http://localhost:8233 (scheme, host and port, no path), comma-separated, got "${origin}"`);
+      }
+      return url.origin;
+    });
+}
+
 /** `1`/`true`/`yes` or `0`/`false`/`no` (case-insensitive). */
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = envOr(env, name).toLowerCase();
@@ -362,6 +396,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     metricsListen: envOr(env, 'REBOUND_METRICS_LISTEN').toLowerCase() === 'off' ? null : hostPort(env, 'REBOUND_METRICS_LISTEN'),
     webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
     temporalUiUrl: envOr(env, 'REBOUND_TEMPORAL_UI_URL').replace(/\/+$/, ''),
+    payloadKeys: payloadKeys(env),
+    codecCorsOrigins: corsOrigins(env, 'REBOUND_CODEC_CORS_ORIGINS'),
     inbound: inboundConfig(env),
     providers: providersConfig(env),
     reputation: validateSettings({

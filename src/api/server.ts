@@ -24,6 +24,7 @@ import { registerUiRoutes } from './ui/routes';
 import { registerWebhookRoutes } from './routes/webhooks';
 import { registerReportRoutes } from './routes/reports';
 import { registerSiteRoutes } from './routes/sites';
+import { registerCodecRoutes } from './routes/codec';
 
 /**
  * Room for the JSON around a message's content (field names, escaped quotes and newlines): the
@@ -38,7 +39,7 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace' | 'providers'>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace' | 'providers'> & Partial<Pick<ReboundConfig, 'payloadKeys' | 'codecCorsOrigins'>>;
   logger?: Logger;
 }
 
@@ -81,6 +82,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerReportRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerSiteRoutes(app, { rebound: opts.rebound, pool: opts.pool });
   registerInboundRoutes(app, { pool: opts.pool, config: opts.config });
+  registerCodecRoutes(app, { pool: opts.pool, config: opts.config });
   await app.ready();
   return app;
 }

@@ -25,6 +25,7 @@ import { Sites } from './sites';
 import type { SiteDirectory } from '../sites/view';
 import { siteDirectory } from '../sites/directory';
 import { relaySite } from '../smtp/sender';
+import { dataConverterOption } from '../codec/data-converter';
 
 export interface ReboundClientOptions {
   client: Client;
@@ -91,7 +92,8 @@ export class ReboundClient {
     // Temporal is down.
     const connection = Connection.lazy({ address: config.temporalAddress });
     const pool = createPool(config.databaseUrl);
-    const client = new Client({ connection, namespace: config.temporalNamespace });
+    // With REBOUND_PAYLOAD_KEYS, what the client sends Temporal is encrypted (README "Payload encryption").
+    const client = new Client({ connection, namespace: config.temporalNamespace, ...dataConverterOption(config.payloadKeys) });
     const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, addressIdKey: config.addressIdKey, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;

@@ -1,7 +1,7 @@
 // `rebound dev`: the local stack until Ctrl-C.
 import type { ReboundConfig } from '../config';
 import { logger } from '../log';
-import { startStack, untilSignal } from './stack';
+import { codecEndpointOf, startStack, untilSignal } from './stack';
 
 export async function runDev(config: ReboundConfig): Promise<void> {
   const stack = await startStack(config);
@@ -15,7 +15,10 @@ export async function runDev(config: ReboundConfig): Promise<void> {
     `HTTP API: ${stack.api.url} (docs at ${stack.api.url}/docs)\n` +
       `dashboard: ${stack.api.url}/ui\n` +
       `development key (scope admin, revoked on Ctrl-C): ${stack.api.key}\n` +
-      `webhook URLs on this machine are accepted (REBOUND_WEBHOOKS_ALLOW_PRIVATE is on for the local stack)\n\n`,
+      `webhook URLs on this machine are accepted (REBOUND_WEBHOOKS_ALLOW_PRIVATE is on for the local stack)\n` +
+      `payloads are encrypted (README "Payload encryption"); the Temporal UI decodes them through ${codecEndpointOf(stack.config.apiListen)} once the key above is entered in the dashboard\n` +
+      `  and "include cross-origin credentials" is ticked in the UI's Codec Server settings; \`rebound\` commands in another terminal need the same keys:\n` +
+      `  ${config.payloadKeys ? 'REBOUND_PAYLOAD_KEYS as set here' : 'export REBOUND_PAYLOAD_KEYS="$(cat .data/payload-keys)"'}\n\n`,
   );
   await untilSignal();
   await stack.stop();

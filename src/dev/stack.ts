@@ -12,6 +12,7 @@ import { startDevApi, type DevApi } from './api';
 import { startDevServer, type DevServer } from './temporal-server';
 import { PROJECT_ROOT } from './tools';
 import { devInbound } from './return-path';
+import { devPayloadKeys } from './payload-keys';
 import { startInboundListener, type InboundListener } from '../bounces/listener';
 import { startImapPoller, type ImapPoller } from '../bounces/imap';
 import { createPool } from '../db/pool';
@@ -43,11 +44,23 @@ function sendsToSink(config: ReboundConfig): boolean {
   return config.delivery === 'relay' && config.smtpUrl === configDefault('REBOUND_SMTP_URL');
 }
 
+/**
+ * The API's codec route as the browser reaches it. On this machine, `localhost` as in the UI's
+ * own URL: the session cookie is SameSite=Strict, so the UI and the API must be the same site.
+ */
+export function codecEndpointOf(listen: { host: string; port: number }): string {
+  const local = ['127.0.0.1', 'localhost', '::1', '0.0.0.0', '::'].includes(listen.host);
+  const host = local ? 'localhost' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return `http://${host}:${listen.port}/codec`;
+}
+
 export async function startStack(loaded: ReboundConfig, opts: StackOptions = {}): Promise<Stack> {
   // A copy: the sink's own URL replaces smtpUrl below, and the caller's object stays as parsed.
   // Webhook receivers on this machine are allowed: the local stack is for trying things (README "Webhooks").
   // The return path is on, on a local domain, so late bounces and complaints can be tried (README "Late outcomes").
-  const config = { ...loaded, webhooksAllowPrivate: true, inbound: devInbound(loaded.inbound) };
+  // Payloads are encrypted (README "Payload encryption"): with REBOUND_PAYLOAD_KEYS, or the checkout's development key.
+  const payload = devPayloadKeys(loaded.payloadKeys);
+  const config = { ...loaded, webhooksAllowPrivate: true, inbound: devInbound(loaded.inbound), payloadKeys: payload.keys };
   installJsonRuntimeLogger();
   const [host, port] = config.temporalAddress.split(':');
   const server = await startDevServer({
@@ -56,8 +69,11 @@ export async function startStack(loaded: ReboundConfig, opts: StackOptions = {})
     uiPort: opts.uiPort === undefined ? 8233 : opts.uiPort,
     dbFile: opts.dbFile === undefined ? path.join(PROJECT_ROOT, '.data/temporal.db') : opts.dbFile,
     namespace: config.temporalNamespace,
+    // The UI decodes through the API's codec server, with the operator's key (README "Payload encryption").
+    codecEndpoint: codecEndpointOf(config.apiListen),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
+  logger.info({ keyIds: config.payloadKeys.ids, source: payload.source }, 'payload codec on for the local stack');
   const started: { sink: BounceSink | null; inbound?: InboundListener; imap?: ImapPoller | null; inboundPool?: Pool; worker?: ReboundWorker; api?: DevApi } = { sink: null };
   const stopInbound = async () => {
     await started.inbound?.close();

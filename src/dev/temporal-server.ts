@@ -16,6 +16,8 @@ export interface DevServerOptions {
   /** SQLite file for persistence; null keeps everything in memory. */
   dbFile?: string | null;
   namespace?: string;
+  /** The codec server the UI decodes payloads with (README "Payload encryption"), e.g. http://localhost:3025/codec. */
+  codecEndpoint?: string;
   log?: (msg: string, fields?: object) => void;
 }
 
@@ -114,13 +116,15 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const address = `${host}:${port}`;
   const log = opts.log ?? (() => undefined);
   if (await isListening(host, port)) {
-    log('reusing the Temporal server already listening', { address });
+    // Its UI keeps the codec endpoint it was started with (if any).
+    log('reusing the Temporal server already listening', { address, ...(opts.codecEndpoint ? { codecEndpoint: 'as that server was started; restart it for the UI to use ' + opts.codecEndpoint } : {}) });
     await registerAt(address, namespace);
     return { address, uiUrl: opts.uiPort === null ? null : `http://localhost:${opts.uiPort ?? 8233}`, started: false, pid: null, stop: async () => undefined };
   }
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
   if (opts.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
+  if (opts.uiPort !== null && opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // Without WAL the file store is very slow; the dev store is disposable, so skip fsync too.

@@ -20,6 +20,7 @@ import { startSiteExpirySweeper } from '../sites/expiry-sweeper';
 import { createSiteGate } from '../sites/gate';
 import { WEBHOOK_MAX_TRIES } from '../webhooks/schedule';
 import { countWebhookDelivery, webhookTryOutcome } from '../metrics/registry';
+import { dataConverterOption } from '../codec/data-converter';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -105,7 +106,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
   let client = opts.client;
   if (!client) {
     ownedClientConnection = await Connection.connect({ address: config.temporalAddress });
-    client = new Client({ connection: ownedClientConnection, namespace: config.temporalNamespace });
+    client = new Client({ connection: ownedClientConnection, namespace: config.temporalNamespace, ...dataConverterOption(config.payloadKeys) });
   }
   const ownsPool = !opts.pool;
   const pool = opts.pool ?? createPool(config.databaseUrl);
@@ -120,6 +121,9 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // With REBOUND_PAYLOAD_KEYS the server keeps only ciphertext of inputs, results, signals,
+    // queries and failure messages (README "Payload encryption"); without, plain JSON.
+    ...dataConverterOption(config.payloadKeys),
     activities: createActivities({ pool, sender, client, taskQueue: config.taskQueue, reputation: config.reputation, addressIdKey: config.addressIdKey, webhooks, webhooksAllowPrivate: config.webhooksAllowPrivate, inbound: config.inbound, onWebhookTry: (t) => countWebhookDelivery(webhookTryOutcome(t.outcome, t.attempt, WEBHOOK_MAX_TRIES)) }),
     // Sleeping deliveries need not stay cached: a bounded cache keeps memory flat with many of
     // them (each cached run holds its sandbox state; an evicted one is replayed when it wakes).
@@ -133,6 +137,9 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     throw err;
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, delivery: config.delivery, smtp: config.delivery === 'relay' ? redactUrl(config.smtpUrl) : null, metrics: metrics?.url ?? null }, 'worker ready');
+  // Key ids only, never keys (README "Payload encryption").
+  if (config.payloadKeys) logger.info({ payloadEncryption: 'aes-256-gcm', encryptsWith: config.payloadKeys.primary.id, decrypts: config.payloadKeys.ids }, 'payload codec on: Temporal sees only ciphertext of payloads');
+  else logger.info({ payloadEncryption: 'off' }, 'payload codec off (REBOUND_PAYLOAD_KEYS unset): Temporal stores inputs, results and signals as plain JSON, recipient addresses included');
   return {
     worker,
     pool,

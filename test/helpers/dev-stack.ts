@@ -10,6 +10,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal
 import { startSink, type BounceSink } from '../../src/sink';
 import { createReboundWorker, type ReboundWorker } from '../../src/worker/worker';
 import { TEST_DATABASE_URL, uid, workflowBundle } from './stack';
+import { dataConverterOption } from '../../src/codec/data-converter';
 
 export interface DevStack {
   server: DevServer;
@@ -22,9 +23,18 @@ export interface DevStack {
   teardown(): Promise<void>;
 }
 
-export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: { unlimitedWorkflowTasks?: boolean } = {}): Promise<DevStack> {
+export interface DevStackOptions {
+  unlimitedWorkflowTasks?: boolean;
+  /** The server's SQLite file (to read what it stores); in memory by default. */
+  dbFile?: string;
+  /** The Temporal UI's port, and the codec server it decodes with; headless by default. */
+  uiPort?: number;
+  codecEndpoint?: string;
+}
+
+export async function startDevStack(overrides: Partial<ReboundConfig> = {}, options: DevStackOptions = {}): Promise<DevStack> {
   await prepareDatabase(TEST_DATABASE_URL);
-  const server = await startDevServer({ port: await freePort(), uiPort: null, dbFile: null });
+  const server = await startDevServer({ port: await freePort(), uiPort: options.uiPort ?? null, dbFile: options.dbFile ?? null, ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}) });
   const sink = await startSink({ port: 0, log: () => undefined });
   const pool = createPool(TEST_DATABASE_URL);
   const config: ReboundConfig = {
@@ -36,7 +46,7 @@ export async function startDevStack(overrides: Partial<ReboundConfig> = {}, opti
     ...overrides,
   };
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({ connection, namespace: config.temporalNamespace, ...dataConverterOption(config.payloadKeys) });
   const worker = await createReboundWorker({ config, workflowBundle: await workflowBundle(), client, unlimitedWorkflowTasks: options.unlimitedWorkflowTasks });
   const running = worker.run();
   const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, domains: config.domains, dkim: config.dkim });

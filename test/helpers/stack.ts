@@ -12,6 +12,7 @@ import { registerSearchAttributes } from '../../src/dev/temporal-server';
 import { temporalTestServerPath } from '../../src/dev/tools';
 import { startSink, type BounceSink } from '../../src/sink';
 import { createReboundWorker, WORKFLOWS_PATH, type ReboundWorker } from '../../src/worker/worker';
+import { dataConverterOption } from '../../src/codec/data-converter';
 
 export const TEST_DATABASE_URL = process.env.REBOUND_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/rebound_test';
 
@@ -62,8 +63,11 @@ export interface StackOptions {
 
 export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> = {}, opts: StackOptions = {}): Promise<TimeSkippingStack> {
   await prepareDatabase(TEST_DATABASE_URL);
+  // The environment's client gets the codec of the configuration's keys (overrides.payloadKeys), as the worker does.
+  const payloadKeys = overrides.payloadKeys ?? loadConfig({}).payloadKeys;
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+    client: dataConverterOption(payloadKeys),
   });
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const sink = await startSink({ port: 0, log: () => undefined });
@@ -76,6 +80,7 @@ export async function startTimeSkippingStack(overrides: Partial<ReboundConfig> =
     databaseUrl: TEST_DATABASE_URL,
     smtpUrl: sink.url,
     ...overrides,
+    payloadKeys,
   };
   const worker = await createReboundWorker({
     config,

@@ -91,7 +91,15 @@
   // ------------------------------------------------------------------------------------------
   // Key
 
+  // The Temporal UI decodes encrypted payloads through /codec with this key, sent as an HttpOnly
+  // cookie the API sets (README "Payload encryption"); best effort: a stack without the codec answers 404.
+  function codecSession(method, key) {
+    const headers = key ? { authorization: `Bearer ${key}` } : {};
+    return fetch('/codec/session', { method, headers }).catch(() => undefined);
+  }
+
   function showLogin(message) {
+    if (sessionStorage.getItem(KEY_STORAGE)) codecSession('DELETE');
     sessionStorage.removeItem(KEY_STORAGE);
     $('app').hidden = true;
     $('forget-key').hidden = true;
@@ -368,6 +376,7 @@
       if (!key) return;
       sessionStorage.setItem(KEY_STORAGE, key);
       $('key-input').value = '';
+      codecSession('POST', key);
       start();
     });
     $('forget-key').addEventListener('click', () => showLogin(''));
