@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient, type Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
 import { ReboundClient } from '../../src/client/rebound-client';
+import { dataConverterOption } from '../../src/codec/data-converter';
+import { parsePayloadKeys } from '../../src/codec/keyring';
 import { createPool } from '../../src/db/pool';
 import { prepareDatabase } from '../../src/db/setup';
 import { freePort } from '../../src/dev/temporal-server';
@@ -207,6 +210,15 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const startedAt = Date.now();
   const cleanup = new Cleanup();
   const unhook = cleanup.installSignalHandlers(say);
+  // The suite runs with the payload codec on, as the demo does (README "Payload encryption"):
+  // every process it starts inherits the key, and its own client reads with it.
+  const keysBefore = process.env.REBOUND_PAYLOAD_KEYS;
+  process.env.REBOUND_PAYLOAD_KEYS = keysBefore ?? `faults:${randomBytes(32).toString('base64')}`;
+  const payloadKeys = parsePayloadKeys(process.env.REBOUND_PAYLOAD_KEYS);
+  cleanup.add('payload keys', async () => {
+    if (keysBefore === undefined) delete process.env.REBOUND_PAYLOAD_KEYS;
+    else process.env.REBOUND_PAYLOAD_KEYS = keysBefore;
+  });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rebound-faults-'));
   if (!opts.keep) {
     cleanup.add('temp dir', async () => rmSync(tmp, { recursive: true, force: true }));
@@ -277,7 +289,7 @@ export async function runFaultSuite(opts: SuiteOptions): Promise<SuiteResult> {
     await startApi(surfaces, planned, { dir: tmp, databaseUrl, pool: surfacesPool, temporalAddress: server.address, taskQueue, smtpUrl: peer.url, say });
 
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, ...dataConverterOption(payloadKeys) });
     const clientPool = createPool(databaseUrl, { max: 8 });
     const rebound = new ReboundClient({ client, pool: clientPool, taskQueue, domains: [] });
     const observer = createPool(databaseUrl, { max: 2 });
