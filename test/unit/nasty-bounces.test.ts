@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { REPORT_TYPES, type ParsedReport } from '../../src/bounces/contract';
 import { parseReport } from '../../src/bounces/parse';
 import { MAX_RECIPIENTS } from '../../src/bounces/parse-outcome';
+import { nestedMultipart } from '../helpers/nasty';
 import { CATEGORIES } from '../helpers/properties';
 
 // Compiled to dist/test/unit: the fixtures stay in the source tree.
@@ -17,18 +18,6 @@ const NASTY = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'nasty');
 const fixture = (name: string): Buffer => readFileSync(join(NASTY, name));
 
 const HEAD = 'From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\nTo: b+token@bounces.example.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n';
-const STATUS = 'Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\nFinal-Recipient: rfc822; gone@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n';
-
-/** multipart/mixed nested `depth` deep around a delivery-status part. */
-export function nestedMultipart(depth: number): string {
-  let open = HEAD;
-  let close = '';
-  for (let i = 0; i < depth; i++) {
-    open += `Content-Type: multipart/mixed; boundary="n${i}"\r\n\r\n--n${i}\r\n`;
-    close = `\r\n--n${i}--\r\n${close}`;
-  }
-  return `${open}${STATUS}${close}`;
-}
 
 async function parsed(raw: Buffer | string): Promise<ParsedReport> {
   const report = await parseReport(raw);
