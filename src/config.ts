@@ -157,7 +157,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_INBOUND_MAX_BYTES', default: '10485760', description: 'largest report `rebound inbound` takes, in bytes (bigger: 552 5.3.4)' },
   { name: 'REBOUND_INBOUND_MAX_CONNECTIONS', default: '100', description: 'concurrent SMTP connections `rebound inbound` serves (more: 421 4.7.0)' },
   { name: 'REBOUND_INBOUND_RATE_LIMIT', default: '600', description: 'messages per minute one client address may give `rebound inbound` (more: 451 4.7.1)' },
-  { name: 'REBOUND_INBOUND_IDLE_TIMEOUT_MS', default: '60000', description: 'milliseconds an SMTP client of `rebound inbound` may stay silent before it is answered 421 4.4.2 and closed' },
+  { name: 'REBOUND_INBOUND_IDLE_TIMEOUT_MS', default: '60000', description: 'milliseconds an SMTP client of `rebound inbound` may stay silent before it is answered 421 and closed' },
   { name: 'REBOUND_INBOUND_SESSION_TIMEOUT_MS', default: '600000', description: 'milliseconds one SMTP session of `rebound inbound` may last in all, however busy (a client trickling bytes is never idle); then 421 4.4.2 and closed' },
   { name: 'REBOUND_IMAP_URL', default: 'off', description: 'bounce mailbox `rebound inbound` polls, imaps://user:password@host:993/INBOX (imap:// needs STARTTLS except to loopback), or off' },
   { name: 'REBOUND_IMAP_POLL_SECONDS', default: '60', description: 'seconds between two polls of REBOUND_IMAP_URL' },
