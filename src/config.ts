@@ -57,7 +57,7 @@ export interface ReboundConfig {
   /** Requests per minute one API key may make before it is answered 429 (README "HTTP API"). */
   apiRateLimitPerMinute: number;
   /**
-   * How long the HTTP API waits on a client (README "HTTP API", bounds): for the request's
+   * How long the HTTP API waits on a client (README "Security", Bounded): for the request's
    * headers, for the whole request, on a silent connection, and between two keep-alive requests.
    * A client that trickles its request (slow-loris) is cut off by the first two.
    */

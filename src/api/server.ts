@@ -46,7 +46,7 @@ export interface ApiServerOptions {
 /**
  * node:http checks the headers and request timeouts on a timer (30 s by default), so a deadline
  * could be overrun by that much: the timer ticks at a quarter of the shortest one instead, at
- * least every 100 ms, at most every 30 s (README "HTTP API", bounds).
+ * least every 100 ms, at most every 30 s (README "Security", Bounded).
  */
 export function timeoutCheckIntervalMs(timeouts: ReboundConfig['apiTimeouts']): number {
   return Math.min(30_000, Math.max(100, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 4)));

@@ -2,7 +2,7 @@
 // DSNs and complaints for that domain only, and answers 250 only once the raw mail is a row of
 // inbound_reports (src/bounces/inbox.ts); when PostgreSQL cannot take it the answer is 451, so
 // the sending MTA keeps it and retries: nothing is lost. Everything a client can make it spend
-// is bounded: message size, recipients, connections, messages a minute per client address,
+// is bounded (README "Security", Bounded): message size, recipients, connections, messages a minute per client address,
 // idle time.
 //
 // Behaviour notes (checked against smtp-server 3.21):
