@@ -2,8 +2,8 @@
 // DSNs and complaints for that domain only, and answers 250 only once the raw mail is a row of
 // inbound_reports (src/bounces/inbox.ts); when PostgreSQL cannot take it the answer is 451, so
 // the sending MTA keeps it and retries: nothing is lost. Everything a client can make it spend
-// is bounded (README "Security", Bounded): message size, recipients, connections, messages a minute per client address,
-// idle time.
+// is bounded (README "Security", Bounded): message size, recipients, connections, messages a
+// minute per client address, idle time and session length.
 //
 // Behaviour notes (checked against smtp-server 3.21):
 // - Enhanced status codes are written into the reply texts here; smtp-server's own
