@@ -13,11 +13,15 @@ import { hostileString, runs } from '../helpers/properties';
 // REBOUND_CONFIG names a file: it is the file parser's part, below (an unset one reads none).
 const NAMES = CONFIG_VARIABLES.map((v) => v.name).filter((n) => n !== 'REBOUND_CONFIG');
 
+const SECRETS = ['REBOUND_IMAP_URL', 'REBOUND_POSTMARK_WEBHOOK_AUTH', 'REBOUND_BOUNCE_SECRET', 'REBOUND_ADDRESS_ID_KEY', 'REBOUND_PAYLOAD_KEYS'].filter((n) => NAMES.includes(n));
+
 const value = fc.oneof(
   hostileString(40),
   fc.constantFrom('off', 'OFF', 'forever', 'system', '0', '1', '-1', '1e3', '0x10', 'NaN', 'Infinity', '', ' ', 'true', 'yes', 'relay', 'direct', 'debug', '127.0.0.1:0', '[::1]:99999', 'host:', ':25', '1.5'),
   fc.integer().map(String),
   fc.tuple(fc.ipV4(), fc.integer({ min: -1, max: 70_000 })).map(([h, p]) => `${h}:${p}`),
+  // Key-shaped values, so key checks past the first are reached.
+  fc.tuple(fc.stringMatching(/^[a-z0-9]{1,8}$/), fc.base64String({ minLength: 4, maxLength: 60 })).map(([id, key]) => `${id}:${key}`),
 );
 
 test('loadConfig: any environment gives a configuration or an Error naming the variable at fault', () => {
@@ -33,8 +37,8 @@ test('loadConfig: any environment gives a configuration or an Error naming the v
         assert.ok(!(err instanceof ConfigFileError), 'no file is read without REBOUND_CONFIG');
         const named = Object.keys(env).filter((n) => err.message.includes(n));
         assert.ok(named.length > 0, `the error names one of ${Object.keys(env).join(', ')}: ${err.message}`);
-        // The IMAP URL and the Postmark credentials hold passwords: their errors never show them.
-        for (const secret of ['REBOUND_IMAP_URL', 'REBOUND_POSTMARK_WEBHOOK_AUTH'] as const) {
+        // These hold passwords or keys: their errors never show them.
+        for (const secret of SECRETS) {
           const v = env[secret]?.trim();
           if (v && v.length > 3 && named.includes(secret) && !/^off$/i.test(v)) assert.ok(!err.message.includes(v), `${secret}'s value in ${err.message}`);
         }
