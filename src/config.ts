@@ -56,6 +56,12 @@ export interface ReboundConfig {
   apiListen: { host: string; port: number };
   /** Requests per minute one API key may make before it is answered 429 (README "HTTP API"). */
   apiRateLimitPerMinute: number;
+  /**
+   * How long the HTTP API waits on a client (README "Security", Bounded): for the request's
+   * headers, for the whole request, on a silent connection, and between two keep-alive requests.
+   * A client that trickles its request (slow-loris) is cut off by the first two.
+   */
+  apiTimeouts: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
   /** Where a worker serves /metrics, or null for none (README "Metrics"). */
   metricsListen: { host: string; port: number } | null;
   /** Webhook URLs on loopback and private ranges are accepted (the dev stack sets it). */
@@ -79,6 +85,10 @@ export interface ReboundConfig {
     maxBytes: number;
     maxConnections: number;
     ratePerMinute: number;
+    /** A connection silent this long is closed (421). */
+    idleTimeoutMs: number;
+    /** A session still open this long is closed (421), however busy: a trickling client is not idle. */
+    sessionTimeoutMs: number;
     /** A bounce mailbox hosted elsewhere, polled over IMAP; null: none. */
     imap: { url: string; pollSeconds: number } | null;
   };
@@ -131,6 +141,10 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_MAX_CACHED_WORKFLOWS', default: '300', description: 'workflow runs a worker keeps cached; an evicted one is replayed when it wakes' },
   { name: 'REBOUND_API_LISTEN', default: '127.0.0.1:3025', description: 'host:port the HTTP API (`rebound api`) listens on' },
   { name: 'REBOUND_API_RATE_LIMIT', default: '600', description: 'requests per minute one API key may make; more are answered 429 with Retry-After' },
+  { name: 'REBOUND_API_HEADERS_TIMEOUT_MS', default: '10000', description: 'milliseconds a client has to send a request\'s headers to the HTTP API; then the connection is closed (slow clients)' },
+  { name: 'REBOUND_API_REQUEST_TIMEOUT_MS', default: '120000', description: 'milliseconds a client has to send a whole request (headers and body) to the HTTP API; then it is answered 408 and closed' },
+  { name: 'REBOUND_API_IDLE_TIMEOUT_MS', default: '30000', description: 'milliseconds an HTTP API connection may stay silent before it is closed' },
+  { name: 'REBOUND_API_KEEP_ALIVE_TIMEOUT_MS', default: '72000', description: 'milliseconds the HTTP API keeps an idle keep-alive connection open for the next request (above a load balancer\'s usual 60 s)' },
   { name: 'REBOUND_METRICS_LISTEN', default: 'off', description: 'host:port a worker (or `rebound inbound`) serves Prometheus /metrics on (e.g. 127.0.0.1:9464), or off (the API always serves /metrics)' },
   { name: 'REBOUND_WEBHOOKS_ALLOW_PRIVATE', default: '0', description: 'set to 1 to accept webhook URLs on loopback and private addresses (`rebound dev` and the demo set it)' },
   { name: 'REBOUND_TEMPORAL_UI_URL', default: 'http://localhost:8233', description: 'Temporal UI the dashboard links each run into' },
@@ -143,6 +157,8 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'REBOUND_INBOUND_MAX_BYTES', default: '10485760', description: 'largest report `rebound inbound` takes, in bytes (bigger: 552 5.3.4)' },
   { name: 'REBOUND_INBOUND_MAX_CONNECTIONS', default: '100', description: 'concurrent SMTP connections `rebound inbound` serves (more: 421 4.7.0)' },
   { name: 'REBOUND_INBOUND_RATE_LIMIT', default: '600', description: 'messages per minute one client address may give `rebound inbound` (more: 451 4.7.1)' },
+  { name: 'REBOUND_INBOUND_IDLE_TIMEOUT_MS', default: '60000', description: 'milliseconds an SMTP client of `rebound inbound` may stay silent before it is answered 421 and closed' },
+  { name: 'REBOUND_INBOUND_SESSION_TIMEOUT_MS', default: '600000', description: 'milliseconds one SMTP session of `rebound inbound` may last in all, however busy (a client trickling bytes is never idle); then 421 4.4.2 and closed' },
   { name: 'REBOUND_IMAP_URL', default: 'off', description: 'bounce mailbox `rebound inbound` polls, imaps://user:password@host:993/INBOX (imap:// needs STARTTLS except to loopback), or off' },
   { name: 'REBOUND_IMAP_POLL_SECONDS', default: '60', description: 'seconds between two polls of REBOUND_IMAP_URL' },
   { name: 'REBOUND_SES_TOPIC_ARNS', default: 'off', description: 'SNS topic ARNs (comma-separated) whose SES notifications `POST /v1/inbound/ses` accepts, or off' },
@@ -279,6 +295,8 @@ function inboundConfig(env: NodeJS.ProcessEnv): ReboundConfig['inbound'] {
     maxBytes: positiveInteger(env, 'REBOUND_INBOUND_MAX_BYTES'),
     maxConnections: positiveInteger(env, 'REBOUND_INBOUND_MAX_CONNECTIONS'),
     ratePerMinute: positiveInteger(env, 'REBOUND_INBOUND_RATE_LIMIT'),
+    idleTimeoutMs: positiveInteger(env, 'REBOUND_INBOUND_IDLE_TIMEOUT_MS'),
+    sessionTimeoutMs: positiveInteger(env, 'REBOUND_INBOUND_SESSION_TIMEOUT_MS'),
     imap: imapConfig(env),
   };
 }
@@ -288,6 +306,14 @@ function addressIdKey(env: NodeJS.ProcessEnv): string | null {
   const key = unlessOff(env, 'REBOUND_ADDRESS_ID_KEY');
   if (key !== null && key.length < 32) throw new Error(`REBOUND_ADDRESS_ID_KEY must be at least 32 characters, got ${key.length} (make one with \`openssl rand -base64 32\`), or off`);
   return key;
+}
+
+/** node:http refuses a headers timeout longer than the request timeout: said here, by name, instead. */
+function apiTimeouts(env: NodeJS.ProcessEnv): ReboundConfig['apiTimeouts'] {
+  const headersMs = positiveInteger(env, 'REBOUND_API_HEADERS_TIMEOUT_MS');
+  const requestMs = positiveInteger(env, 'REBOUND_API_REQUEST_TIMEOUT_MS');
+  if (headersMs > requestMs) throw new Error(`REBOUND_API_HEADERS_TIMEOUT_MS (${headersMs}) must not be longer than REBOUND_API_REQUEST_TIMEOUT_MS (${requestMs}): the headers are part of the request`);
+  return { headersMs, requestMs, idleMs: positiveInteger(env, 'REBOUND_API_IDLE_TIMEOUT_MS'), keepAliveMs: positiveInteger(env, 'REBOUND_API_KEEP_ALIVE_TIMEOUT_MS') };
 }
 
 /** The IMAP URL holds a password: an error names the variable and what is wrong, never the value. */
@@ -393,6 +419,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     logLevel: parseLogLevel(env),
     apiListen: hostPort(env, 'REBOUND_API_LISTEN'),
     apiRateLimitPerMinute: positiveInteger(env, 'REBOUND_API_RATE_LIMIT'),
+    apiTimeouts: apiTimeouts(env),
     metricsListen: envOr(env, 'REBOUND_METRICS_LISTEN').toLowerCase() === 'off' ? null : hostPort(env, 'REBOUND_METRICS_LISTEN'),
     webhooksAllowPrivate: flag(env, 'REBOUND_WEBHOOKS_ALLOW_PRIVATE'),
     temporalUiUrl: envOr(env, 'REBOUND_TEMPORAL_UI_URL').replace(/\/+$/, ''),

@@ -13,10 +13,20 @@ export class ValidationError extends Error {
   readonly reason: string;
 
   constructor(field: string, reason: string) {
-    super(`Invalid field "${field}": ${reason}`);
+    super(`Invalid field "${printableField(field)}": ${reason}`);
     this.field = field;
     this.reason = reason;
   }
+}
+
+/**
+ * A field as the message shows it: an unknown field's name is the caller's, and control
+ * characters in it (CR, LF, NUL, ...) are written as JSON escapes so that the message, which may
+ * reach a log, stays one line. Ordinary names are shown as they are.
+ */
+function printableField(field: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f]/.test(field) ? JSON.stringify(field).slice(1, -1) : field;
 }
 
 /** Quote a caller-supplied value for an error message: JSON-escaped (no raw CR/LF) and truncated. */

@@ -39,12 +39,28 @@ export interface ApiServerOptions {
   rebound: ReboundClient;
   /** Where the API keys are (usually the client's pool). */
   pool: Pool;
-  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'temporalUiUrl' | 'temporalNamespace' | 'providers'> & Partial<Pick<ReboundConfig, 'payloadKeys' | 'codecCorsOrigins'>>;
+  config: Pick<ReboundConfig, 'maxMessageBytes' | 'apiRateLimitPerMinute' | 'apiTimeouts' | 'temporalUiUrl' | 'temporalNamespace' | 'providers'> & Partial<Pick<ReboundConfig, 'payloadKeys' | 'codecCorsOrigins'>>;
   logger?: Logger;
 }
 
+/**
+ * node:http checks the headers and request timeouts on a timer (30 s by default), so a deadline
+ * could be overrun by that much: the timer ticks at a quarter of the shortest one instead, at
+ * least every 100 ms, at most every 30 s (README "Security", Bounded).
+ */
+export function timeoutCheckIntervalMs(timeouts: ReboundConfig['apiTimeouts']): number {
+  return Math.min(30_000, Math.max(100, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 4)));
+}
+
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  const timeouts = opts.config.apiTimeouts;
   const app = Fastify({
+    // Every wait on a client is bounded (slow-loris): fastify's defaults leave the request
+    // timeout off and no idle timeout at all.
+    connectionTimeout: timeouts.idleMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeoutCheckIntervalMs(timeouts) },
     // Request lines name the route, not the address it was about (src/api/request-log.ts).
     loggerInstance: (opts.logger ?? rootLogger).child({ component: 'api' }, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
     bodyLimit: bodyLimitFor(opts.config.maxMessageBytes),

@@ -2,14 +2,18 @@
 // DSNs and complaints for that domain only, and answers 250 only once the raw mail is a row of
 // inbound_reports (src/bounces/inbox.ts); when PostgreSQL cannot take it the answer is 451, so
 // the sending MTA keeps it and retries: nothing is lost. Everything a client can make it spend
-// is bounded: message size, recipients, connections, messages a minute per client address,
-// idle time.
+// is bounded (README "Security", Bounded): message size, recipients, connections, messages a
+// minute per client address, idle time and session length.
 //
 // Behaviour notes (checked against smtp-server 3.21):
 // - Enhanced status codes are written into the reply texts here; smtp-server's own
 //   ENHANCEDSTATUSCODES feature stays off (its default), or it would prefix a second one.
 // - A MAIL FROM whose SIZE= is over the limit is refused by smtp-server itself, before any
 //   handler runs; its reply is rewritten (and counted) where the connection sends it.
+// - smtp-server's idle timeout (socketTimeout) is reset by every byte, so a client trickling
+//   one byte a second is never idle: each session also has a deadline of its own
+//   (sessionTimeoutMs) that nothing extends. Command lines are bounded by smtp-server
+//   (maxCommandLength), message bodies by maxBytes, read and dropped past it.
 // - No AUTH (nobody logs in to an MX) and no STARTTLS: no certificate is configured, and
 //   smtp-server's built-in one has a published key. Reports travel in the clear, as most
 //   bounces on the Internet do.
@@ -18,7 +22,7 @@ import type { Socket } from 'node:net';
 import type { Pool } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import type { ReboundConfig } from '../config';
+import { configDefault, type ReboundConfig } from '../config';
 import { isDatabaseUnavailable } from '../db/outage';
 import { logger as defaultLogger, type Logger } from '../log';
 import { storeRawReport } from './inbox';
@@ -29,18 +33,20 @@ import { createRefusalCounter, type RefusalReason } from './refusals';
 import { tokenOfAddress } from './verp';
 import { SmtpReply, type SmtpConnection } from '../smtp/server-reply';
 
-export type InboundListenerConfig = Pick<ReboundConfig['inbound'], 'listen' | 'bounceDomain' | 'bounceSecret' | 'maxBytes' | 'maxConnections' | 'ratePerMinute'>;
+/** The timeouts default to REBOUND_INBOUND_IDLE_TIMEOUT_MS's and REBOUND_INBOUND_SESSION_TIMEOUT_MS's defaults when left out. */
+export type InboundListenerConfig = Pick<ReboundConfig['inbound'], 'listen' | 'bounceDomain' | 'bounceSecret' | 'maxBytes' | 'maxConnections' | 'ratePerMinute'> &
+  Partial<Pick<ReboundConfig['inbound'], 'idleTimeoutMs' | 'sessionTimeoutMs'>>;
 
 export interface InboundLimits {
   /** Recipients one message may have (more: 452 4.5.3). */
   maxRecipients: number;
-  /** A connection silent this long is closed (421). */
-  idleTimeoutMs: number;
   /** How long close() lets open sessions finish before it ends them with 421. */
   closeTimeoutMs: number;
 }
 
-export const DEFAULT_INBOUND_LIMITS: InboundLimits = { maxRecipients: 100, idleTimeoutMs: 60_000, closeTimeoutMs: 10_000 };
+export const DEFAULT_INBOUND_LIMITS: InboundLimits = { maxRecipients: 100, closeTimeoutMs: 10_000 };
+const DEFAULT_IDLE_TIMEOUT_MS = Number(configDefault('REBOUND_INBOUND_IDLE_TIMEOUT_MS'));
+const DEFAULT_SESSION_TIMEOUT_MS = Number(configDefault('REBOUND_INBOUND_SESSION_TIMEOUT_MS'));
 
 export interface InboundListenerOptions {
   pool: Pool;
@@ -61,10 +67,24 @@ export interface InboundListener {
 const TOO_MANY_CONNECTIONS = '4.7.0 too many connections, try again later';
 const RATE_LIMITED = '4.7.1 too many messages from your address, try again later';
 const STORE_FAILED = '4.3.0 the report could not be stored just now, try again later';
+const SESSION_TOO_LONG = '4.4.2 session too long, closing; reconnect to go on';
+/** How often a session past its deadline is looked at again while a handler (storing a report) has not answered. */
+const DEADLINE_RECHECK_MS = 1_000;
 
-/** smtp-server whose connections send a counted, coded reply when smtp-server itself refuses a message for its declared SIZE. */
+/** What the session deadline needs of a connection beyond its type (smtp-server 3.21 internals). */
+interface ClosableConnection {
+  close(): void;
+  _handlerPending?: boolean;
+}
+
+/**
+ * smtp-server whose connections send a counted, coded reply when smtp-server itself refuses a
+ * message for its declared SIZE, and end with 421 at their session deadline.
+ */
 class InboundSmtpServer extends SMTPServer {
   onDeclaredTooLarge: () => string = () => '5.3.4 message too big';
+  onSessionTooLong: (conn: SmtpConnection) => void = () => undefined;
+  sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS;
 
   override connect(socket: Socket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
     super.connect(socket, socketOptions);
@@ -73,6 +93,20 @@ class InboundSmtpServer extends SMTPServer {
     if (!conn) return;
     const send = conn.send.bind(conn);
     conn.send = (code, data, context) => (code === 552 && context === 'MESSAGE_TOO_BIG' ? send(552, this.onDeclaredTooLarge(), false) : send(code, data, context));
+    this.armDeadline(conn, socket, this.sessionTimeoutMs);
+  }
+
+  /** Ends the session at its deadline, unless a handler is still deciding: its answer is awaited (the idle timeout does the same). */
+  private armDeadline(conn: SmtpConnection, socket: Socket, afterMs: number): void {
+    const timer = setTimeout(() => {
+      if (socket.destroyed) return;
+      if ((conn as unknown as ClosableConnection)._handlerPending) return this.armDeadline(conn, socket, DEADLINE_RECHECK_MS);
+      this.onSessionTooLong(conn);
+      conn.send(421, SESSION_TOO_LONG, false);
+      (conn as unknown as ClosableConnection).close();
+    }, afterMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 }
 
@@ -80,7 +114,8 @@ function checkConfig(config: InboundListenerConfig): { domain: string | null; se
   if (config.bounceDomain !== null && config.bounceSecret === null) {
     throw new Error(`REBOUND_BOUNCE_DOMAIN is ${config.bounceDomain} but REBOUND_BOUNCE_SECRET is off: return-path tokens cannot be checked. Set REBOUND_BOUNCE_SECRET (e.g. \`openssl rand -base64 32\`) to the key the senders use`);
   }
-  for (const [name, value] of [['maxBytes', config.maxBytes], ['maxConnections', config.maxConnections], ['ratePerMinute', config.ratePerMinute]] as const) {
+  const bounds = [['maxBytes', config.maxBytes], ['maxConnections', config.maxConnections], ['ratePerMinute', config.ratePerMinute], ['idleTimeoutMs', config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS], ['sessionTimeoutMs', config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS]] as const;
+  for (const [name, value] of bounds) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`inbound listener: ${name} must be a positive whole number, got ${value}`);
   }
   return { domain: config.bounceDomain, secret: config.bounceSecret ?? '' };
@@ -137,7 +172,7 @@ export async function startInboundListener(opts: InboundListenerOptions): Promis
     // The listener counts and answers the connections over its limit itself (onConnect);
     // smtp-server's own check, at twice that, turns a flood away at once, uncounted.
     maxClients: config.maxConnections * 2,
-    socketTimeout: limits.idleTimeoutMs,
+    socketTimeout: config.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     closeTimeout: limits.closeTimeoutMs,
     disableReverseLookup: true,
     onConnect(session, callback) {
@@ -176,6 +211,12 @@ export async function startInboundListener(opts: InboundListenerOptions): Promis
       });
     },
   });
+  server.sessionTimeoutMs = config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  server.onSessionTooLong = (conn) => {
+    refusals.count('session_too_long');
+    countInboundRefusal('session_too_long');
+    log.info({ reason: 'session_too_long', client: conn.remoteAddress, sessionTimeoutMs: server.sessionTimeoutMs }, 'inbound SMTP session closed at its deadline');
+  };
   server.onDeclaredTooLarge = () => {
     refusals.count('too_large');
     countInboundRefusal('too_large');

@@ -7,7 +7,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../log';
 
-export const REFUSAL_REASONS = ['forged_token', 'relay_denied', 'too_large', 'rate_limited', 'too_many_connections'] as const;
+export const REFUSAL_REASONS = ['forged_token', 'relay_denied', 'too_large', 'rate_limited', 'too_many_connections', 'session_too_long'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** How long a failed write waits before the counts are tried again. */

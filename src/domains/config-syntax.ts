@@ -13,6 +13,14 @@ import { keyPath } from './config-schema';
 const MAX_YAML_ALIAS_COUNT = 1000;
 /** A valid file is 4 levels deep; the cap keeps the recursive JSON check off the stack limit. */
 const MAX_JSON_DEPTH = 64;
+/**
+ * A YAML file that may nest deeper than this is refused before it is parsed: the yaml parser
+ * recurses once per level, a few hundred levels overflow its stack, and after such overflows
+ * V8 has been seen to abort the whole process (out of memory compiling a pattern). The bound is
+ * an over-estimate of the depth (indentation columns, compact `- ` indicators and open brackets
+ * all count), far above any real configuration and below the overflow.
+ */
+const MAX_YAML_NESTING = 256;
 
 export interface Parsed {
   data: unknown;
@@ -163,6 +171,8 @@ class JsonChecker {
 }
 
 export function parseYaml(text: string): Parsed {
+  const tooDeep = yamlTooDeep(text);
+  if (tooDeep) return { data: undefined, issues: [tooDeep] };
   // uniqueKeys: a repeated key is an error, not a silent override. Warnings (e.g. an unknown
   // tag) count as errors too: the file is small and should be clean.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -177,6 +187,25 @@ export function parseYaml(text: string): Parsed {
   } catch (err) {
     return { data: undefined, issues: [{ path: '', reason: yamlBuildFailure(err) }] };
   }
+}
+
+/** The first line whose estimated nesting (see MAX_YAML_NESTING) is over the bound, as an issue. */
+function yamlTooDeep(text: string): ConfigFileIssue | null {
+  let open = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const indent = /^[ \t]*/.exec(line)![0].length;
+    const compact = (/^(?:[-?:][ \t]+)*/.exec(line.slice(indent))![0].match(/[-?:]/g) ?? []).length;
+    for (const c of line) {
+      if (c === '[' || c === '{') open++;
+      else if ((c === ']' || c === '}') && open > 0) open--;
+    }
+    if (indent + compact + open > MAX_YAML_NESTING) {
+      return { path: '', reason: `nested more than ${MAX_YAML_NESTING} levels deep (indentation, "- " and brackets counted)`, line: i + 1, column: 1 };
+    }
+  }
+  return null;
 }
 
 function yamlIssue(text: string, error: YAMLError): ConfigFileIssue {

@@ -186,10 +186,18 @@ test('loadConfig: values from the environment, trimmed; empty counts as unset', 
   assert.deepEqual(c.metricsListen, { host: '0.0.0.0', port: 9464 });
   assert.equal(c.webhooksAllowPrivate, true);
   const inbound = loadConfig({ REBOUND_BOUNCE_DOMAIN: 'Bounces.Example.com', REBOUND_BOUNCE_SECRET: 'x'.repeat(32), REBOUND_COMPLAINT_SUPPRESSION_DAYS: '365' }).inbound;
-  const limits = { maxBytes: 10485760, maxConnections: 100, ratePerMinute: 600 };
+  const limits = { maxBytes: 10485760, maxConnections: 100, ratePerMinute: 600, idleTimeoutMs: 60_000, sessionTimeoutMs: 600_000 };
   assert.deepEqual(inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: 'bounces.example.com', bounceSecret: 'x'.repeat(32), complaintSuppressionDays: 365, ...limits, imap: null });
   assert.deepEqual(loadConfig({}).inbound, { listen: { host: '127.0.0.1', port: 2527 }, bounceDomain: null, bounceSecret: null, complaintSuppressionDays: null, ...limits, imap: null });
   assert.deepEqual(loadConfig({ REBOUND_IMAP_URL: 'imaps://bounces:pw@imap.example.com/INBOX', REBOUND_IMAP_POLL_SECONDS: '30' }).inbound.imap, { url: 'imaps://bounces:pw@imap.example.com/INBOX', pollSeconds: 30 });
+  assert.deepEqual(loadConfig({ REBOUND_INBOUND_IDLE_TIMEOUT_MS: '5000', REBOUND_INBOUND_SESSION_TIMEOUT_MS: '30000' }).inbound, { ...loadConfig({}).inbound, idleTimeoutMs: 5_000, sessionTimeoutMs: 30_000 });
+  assert.deepEqual(loadConfig({}).apiTimeouts, { headersMs: 10_000, requestMs: 120_000, idleMs: 30_000, keepAliveMs: 72_000 });
+  assert.deepEqual(
+    loadConfig({ REBOUND_API_HEADERS_TIMEOUT_MS: '2000', REBOUND_API_REQUEST_TIMEOUT_MS: '4000', REBOUND_API_IDLE_TIMEOUT_MS: '3000', REBOUND_API_KEEP_ALIVE_TIMEOUT_MS: '1000' }).apiTimeouts,
+    { headersMs: 2_000, requestMs: 4_000, idleMs: 3_000, keepAliveMs: 1_000 },
+  );
+  assert.throws(() => loadConfig({ REBOUND_API_HEADERS_TIMEOUT_MS: '5000', REBOUND_API_REQUEST_TIMEOUT_MS: '4000' }), /REBOUND_API_HEADERS_TIMEOUT_MS \(5000\) must not be longer than REBOUND_API_REQUEST_TIMEOUT_MS \(4000\)/);
+  assert.throws(() => loadConfig({ REBOUND_INBOUND_SESSION_TIMEOUT_MS: '0' }), /REBOUND_INBOUND_SESSION_TIMEOUT_MS must be a positive integer, got "0"/);
   assert.deepEqual(loadConfig({}).providers, { ses: null, sendgridVerificationKey: null, mailgunSigningKey: null, postmarkAuth: null });
   const providers = loadConfig({
     REBOUND_SES_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:ses-bounces, arn:aws:sns:us-east-1:123456789012:ses-complaints',
