@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   await pool.query(CREATE_TABLE);
   // `short`: at most one queued job per singleton key (message + attempt). Unexpected errors
   // (the database, not an SMTP answer) are retried by pg-boss; a job whose worker died is
-  // expired and retried after expireInSeconds.
+  // expired after expireInSeconds, when pg-boss's maintenance (every 2 minutes, in a live
+  // worker) sees it, and retried: the retry sends again (README "Performance", the trade).
   await boss.createQueue(PEER_QUEUE, { name: PEER_QUEUE, policy: 'short', retryLimit: 3, retryDelay: 1, expireInSeconds: 60 });
 
   // The same connection settings as Rebound's transport, through nodemailer's own pool.
