@@ -1,8 +1,9 @@
 // `npm run bench`: starts what it needs (a Temporal dev server per persistence mode, the
 // bench's own PostgreSQL database, a worker child process, the bounce simulator), runs the
 // scenarios 0-5, scenario 6 (domain health), scenario 7 (what webhooks cost), scenario 8 (what late
-// outcomes cost; with the inbound listener in this process) and scenario 9 (what direct delivery
-// and shaping cost; a second worker, in direct mode, with a DNS server and an MX host of its own), stops everything, prints a table (or one
+// outcomes cost; with the inbound listener in this process), scenario 9 (what direct delivery
+// and shaping cost; a second worker, in direct mode, with a DNS server and an MX host of its own)
+// and scenario 10 (a pg-boss peer doing scenario 2's job), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
 // non-zero when a message, a webhook event or a late outcome was lost or doubled — never because of speed.
 import { execFileSync } from 'node:child_process';
@@ -34,6 +35,7 @@ import { calibrateSleepers, runSleeping } from './scenarios/sleeping';
 import { runWebhooks, type WebhooksResult } from './scenarios/webhooks';
 import { returnPathMicrosPerAttempt, runLate, runParser, type LateResult, type ParserResult } from './scenarios/late';
 import { runDirect, startDirectTarget, type DirectResult } from './scenarios/direct';
+import { runPeer, type PeerResult } from './scenarios/peer';
 import {
   benchDatabaseUrl,
   Cleanup,
@@ -78,12 +80,12 @@ async function runMode(
     runId: string;
     cleanup: Cleanup;
     withCost: boolean;
-    /** Scenarios 7 and 8 run in one mode only (in memory when it runs). */
+    /** Scenarios 7 to 10 run in one mode only (in memory when it runs). */
     withWebhooks: boolean;
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null; direct: DirectResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null; direct: DirectResult | null; peer: PeerResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -143,6 +145,10 @@ async function runMode(
   );
 
   const delivered = await runDelivered(ctx, { messages: sizes.messages, concurrency: opts.concurrency, pacedSeconds: opts.pacedSeconds, sample: opts.breakdownSample });
+  // Right after scenario 2, with its N and its submissions in flight, on the idle pipeline: the
+  // peer needs neither the server nor the worker, which sit idle (long polls) meanwhile.
+  await quiesce(ctx);
+  const peer = sizes.peer > 0 ? await runPeer(ctx, { messages: sizes.peer, concurrency: opts.concurrency, warmup: warmN, databaseUrl: shared.databaseUrl, cleanup }) : null;
   const mix = await runMix(ctx, sizes.mix, opts.concurrency);
   await quiesce(ctx);
   const cost = shared.withCost ? await runCost(ctx) : null;
@@ -184,7 +190,7 @@ async function runMode(
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
   const lost =
-    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0) + (direct?.lost ?? 0);
+    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0) + (direct?.lost ?? 0) + (peer?.lost ?? 0);
   return {
     result: {
       mode,
@@ -202,6 +208,7 @@ async function runMode(
     webhooks,
     late,
     direct,
+    peer,
   };
 }
 
@@ -250,6 +257,7 @@ async function main(): Promise<number> {
     let webhooks: WebhooksResult | null = null;
     let late: LateResult | null = null;
     let direct: DirectResult | null = null;
+    let peer: { result: PeerResult; mode: PersistenceMode; reboundDeliveredPerSecond: number } | null = null;
     const webhooksMode: PersistenceMode = opts.modes.includes('memory') ? 'memory' : opts.modes[0]!;
     for (const [i, mode] of opts.modes.entries()) {
       // Keep a few seconds for the report and the last clean-up.
@@ -261,6 +269,7 @@ async function main(): Promise<number> {
       webhooks ??= r.webhooks;
       late ??= r.late;
       direct ??= r.direct;
+      if (r.peer) peer ??= { result: r.peer, mode, reboundDeliveredPerSecond: r.result.delivered.fullSpeed.deliveredPerSecond };
     }
     const duplicates = await sink.duplicates();
     const result = {
@@ -274,6 +283,7 @@ async function main(): Promise<number> {
         webhooks: webhooks!,
         late: { parser, loop: late!, returnPathMicrosPerAttempt: returnPathMicrosPerAttempt(inbound.returnPath) },
         direct: direct!,
+        peer: peer!,
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),

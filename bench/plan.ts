@@ -18,6 +18,8 @@ export interface ScenarioSizes {
   late: number;
   /** Scenario 9: messages in each of its two batches (relay, direct); 0 when this mode does not run it. */
   direct: number;
+  /** Scenario 10: the pg-boss peer's messages, as many as scenario 2's; 0 when this mode does not run it. */
+  peer: number;
   /** Messages per second measured on the warm-up batch. */
   warmupPerSecond: number;
   /** Sleepers per second in the calibration batch (set when the sleepers are planned). */
@@ -58,7 +60,14 @@ const DIRECT_FIXED_SECONDS = 2 * 3;
 /** Scenario 9's batches: 20 each in --quick, else up to 200, each taking at most this long at the warm-up's rate. */
 const DIRECT_SECONDS_PER_BATCH = 10;
 
-/** `withWebhooks`: this mode runs scenarios 7, 8 and 9 (one mode of the run does). */
+/**
+ * Scenario 10 besides its batch: starting the peer, its warm-up, its idle check and its soft/hard
+ * check batch (1 s + 2 s of retry delays). Its batch, as big as scenario 2's, takes its time
+ * from the sleepers, which are sized last from the time actually left.
+ */
+const PEER_FIXED_SECONDS = 10;
+
+/** `withWebhooks`: this mode runs scenarios 7 to 10 (one mode of the run does). */
 export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSeconds: number, withWebhooks = false): ScenarioSizes {
   const rate = Math.max(1, warmupPerSecond * WARMUP_DISCOUNT);
   // Time that does not depend on the sizes: the paced run and its drain, history reads, the
@@ -73,12 +82,13 @@ export function planSizes(opts: BenchOptions, warmupPerSecond: number, budgetSec
   const direct = !withWebhooks ? 0 : opts.quick ? MIN.direct : fit(200, MIN.direct, rate, DIRECT_SECONDS_PER_BATCH, false);
   const directSeconds = withWebhooks ? DIRECT_FIXED_SECONDS + (2 * direct) / rate : 0;
   // The mix ends about two retry delays (1 s + 2 s) and some slack after its last message.
-  const work = budgetSeconds - fixed - (mix / rate + 6) - webhooksSeconds - lateSeconds - directSeconds;
+  const peerSeconds = withWebhooks ? PEER_FIXED_SECONDS : 0;
+  const work = budgetSeconds - fixed - (mix / rate + 6) - webhooksSeconds - lateSeconds - directSeconds - peerSeconds;
   // 35 % of what is left to the delivered run; the sleepers get the rest (sized later, at their
   // own rate: here only a first guess for the log, at half the delivered rate).
   const messages = fit(opts.messages, MIN.messages, rate, work * 0.35, opts.explicit.messages);
   const sleeping = fit(opts.sleeping, MIN.sleeping, rate / 2, work * 0.65, opts.explicit.sleeping);
-  return { messages, sleeping, mix, webhooks, late, direct, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
+  return { messages, sleeping, mix, webhooks, late, direct, peer: withWebhooks ? messages : 0, warmupPerSecond, budgetSeconds, reduced: isReduced(opts, { messages, sleeping, mix }) };
 }
 
 /** The sleepers, once a small batch of them has shown their rate: what fits in the time left. */

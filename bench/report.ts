@@ -16,6 +16,7 @@ import type { SleepingResult } from './scenarios/sleeping';
 import type { LateResult, ParserResult } from './scenarios/late';
 import type { WebhooksResult } from './scenarios/webhooks';
 import type { DirectResult } from './scenarios/direct';
+import type { PeerResult } from './scenarios/peer';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
 
@@ -98,11 +99,13 @@ export function buildResult(input: {
   late: { parser: ParserResult; loop: LateResult; returnPathMicrosPerAttempt: number };
   /** Scenario 9: direct delivery against the relay, and shaping's statements per attempt. */
   direct: DirectResult;
+  /** Scenario 10: the pg-boss peer, and Rebound's scenario 2 in the mode it ran beside. */
+  peer: { result: PeerResult; mode: PersistenceMode; reboundDeliveredPerSecond: number };
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost, domains, webhooks, late, direct } = input;
+  const { opts, raw, modes, cost, domains, webhooks, late, direct, peer } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -134,6 +137,10 @@ export function buildResult(input: {
     /** Scenario 9's headline: what shaping costs one direct attempt, in PostgreSQL round trips and ms. */
     shapingStatementsPerAttempt: direct.perAttempt.direct.siteStatements,
     shapingMsPerAttempt: direct.perAttempt.direct.siteMs,
+    /** Scenario 10's headline: the peer's delivered/s, and Rebound's (same run, same mode) divided by it. */
+    peerDeliveredPerSecond: peer.result.deliveredPerSecond,
+    ratioToPeer: peer.result.deliveredPerSecond ? round(peer.reboundDeliveredPerSecond / peer.result.deliveredPerSecond, 2) : null,
+    peer: { mode: peer.mode, reboundDeliveredPerSecond: round(peer.reboundDeliveredPerSecond), ...peer.result },
     raw,
     cost,
     modes: perMode,
@@ -218,6 +225,29 @@ function directRows(d: DirectResult, one: (label: string, unit: string, v: unkno
   ];
 }
 
+/** Scenario 10 in the main table: the peer beside Rebound's scenario 2 in the same mode. */
+function peerRows(r: BenchResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const p = r.peer;
+  const m = r.modes[p.mode]!;
+  const c = p.cpuMsPerMessage;
+  const rc = m.cpuMsPerMessage;
+  return [
+    one(
+      `10. pg-boss peer (${p.n} messages, ${p.submitConcurrency} in flight, ${p.concurrency} jobs in its worker, ${p.mode}): delivered, Rebound / peer (ratio)`,
+      'messages/s',
+      `${fmt(p.reboundDeliveredPerSecond)} / ${fmt(p.deliveredPerSecond)} (${fmt(r.ratioToPeer, 2)})`,
+    ),
+    one('10. submit -> accepted p50 / p99, Rebound / peer', 'ms', `${fmt(m.acceptedP50Ms)} / ${fmt(m.acceptedP99Ms)}, ${fmt(p.acceptedP50Ms)} / ${fmt(p.acceptedP99Ms)}`),
+    one(
+      '10. CPU per message, Rebound: server + worker / postgres / client; peer: worker / postgres / client',
+      'ms',
+      `${fmt(round(rc.server + rc.worker))} / ${fmt(rc.postgres)} / ${fmt(rc.client)}; ${fmt(c.peer)} / ${fmt(c.postgres)} / ${fmt(c.client)}`,
+    ),
+    one('10. peer check (soft, greylisted, hard): SMTP attempts seen / expected, wrong state', 'attempts', `${p.check.attempts} / ${p.check.expectedAttempts}, ${p.check.wrongState}`),
+    one('10. peer lost / duplicated', 'messages', `${p.lost} / ${p.duplicates}`),
+  ];
+}
+
 /** Scenario 6 in the main table: the list over the generated rollups, one domain, the write path. */
 function domainRows(d: DomainsResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
   const size = `${d.attempts} attempts / ${d.domains} domains over 7 d`;
@@ -297,6 +327,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     ...webhookRows(r.webhooks, one),
     ...lateRows(r.late, one),
     ...directRows(r.direct, one),
+    ...peerRows(r, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];
