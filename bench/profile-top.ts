@@ -257,12 +257,10 @@ const USAGE = `usage: node dist/bench/profile-top.js DIR|FILE... [--window NAME|
 /** The workflow bundle as the worker builds it (src/worker/worker.ts: the workflows and the data converter). */
 async function buildBundle(): Promise<string> {
   // Loaded here only: the SDK's bundler is heavy, and reading a profile does not need it.
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const { bundleWorkflowCode } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   const { WORKFLOWS_PATH } = require('../src/worker/worker') as typeof import('../src/worker/worker');
   const { dataConverterOption } = require('../src/codec/data-converter') as typeof import('../src/codec/data-converter');
   const { loadConfig } = require('../src/config') as typeof import('../src/config');
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...dataConverterOption(loadConfig().payloadKeys).dataConverter, logger: silent });
   return bundle.code;
