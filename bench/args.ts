@@ -1,4 +1,5 @@
 // Command-line options of `npm run bench`.
+import path from 'node:path';
 import type { PersistenceMode } from './stack';
 
 export interface BenchOptions {
@@ -24,6 +25,11 @@ export interface BenchOptions {
   /** Sizes given on the command line: run exactly as asked. */
   explicit: { messages: boolean; sleeping: boolean; mix: boolean };
   write: boolean;
+  /**
+   * Directory for V8 CPU profiles of the bench's worker processes (`node --cpu-prof`), or null
+   * (the default: profiling slows the worker). Read them with bench/profile-top.ts.
+   */
+  cpuProfDir: string | null;
 }
 
 const USAGE = `usage: node dist/bench/bench.js [options]
@@ -39,7 +45,10 @@ const USAGE = `usage: node dist/bench/bench.js [options]
   --domain-attempts N scenario 6: attempts over 7 days the domain rollups stand for (default 1000000; --quick: 50000)
   --domain-count D    scenario 6: recipient domains they go to (default 5000; --quick: 500)
   --modes LIST        file,memory (default both; --quick: memory)
-  --no-write          do not write bench/results/latest.json and bench/RESULTS.md`;
+  --no-write          do not write bench/results/latest.json and bench/RESULTS.md
+  --cpu-prof DIR      run the worker processes with node --cpu-prof, one subdirectory of DIR per
+                      worker; windows.json there says when scenario 2 ran (off by default: the
+                      profiler costs the worker CPU). Read with node dist/bench/profile-top.js DIR/...`;
 
 function positive(flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -68,6 +77,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     budgetSeconds: quick ? 50 : 510,
     explicit: { messages: false, sleeping: false, mix: false },
     write: true,
+    cpuProfDir: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
@@ -102,6 +112,12 @@ export function parseArgs(argv: string[]): BenchOptions {
         const modes = (value() ?? '').split(',').map((m) => m.trim()).filter(Boolean);
         if (modes.length === 0 || modes.some((m) => m !== 'file' && m !== 'memory')) throw new Error('--modes takes file, memory or file,memory');
         o.modes = [...new Set(modes)] as PersistenceMode[];
+        break;
+      }
+      case '--cpu-prof': {
+        const dir = value();
+        if (!dir || dir.startsWith('--')) throw new Error('--cpu-prof needs a directory');
+        o.cpuProfDir = path.resolve(dir);
         break;
       }
       case '--no-write':

@@ -110,9 +110,12 @@ async function runMode(
   const directTarget = shared.withWebhooks ? await startDirectTarget(cleanup) : null;
   const directTaskQueue = `${taskQueue}-direct`;
   const workerOptions = { temporalAddress: server.address, databaseUrl: shared.databaseUrl, smtpUrl: shared.sink.url, returnPath: shared.returnPath, countStatements: true };
+  const profDir = (name: string): string | null => (opts.cpuProfDir ? path.join(opts.cpuProfDir, `${mode}-${name}`) : null);
   const [worker, directWorker] = await Promise.all([
-    startWorkerChild({ ...workerOptions, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`) }, cleanup),
-    directTarget ? startWorkerChild({ ...workerOptions, taskQueue: directTaskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}-direct.log`), env: directTarget.env }, cleanup) : null,
+    startWorkerChild({ ...workerOptions, taskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}.log`), cpuProfDir: profDir('worker') }, cleanup),
+    directTarget
+      ? startWorkerChild({ ...workerOptions, taskQueue: directTaskQueue, logFile: path.join(shared.tmpDir, `worker-${mode}-direct.log`), env: directTarget.env, cpuProfDir: profDir('direct') }, cleanup)
+      : null,
   ]);
   log(`[${mode}] worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)${directWorker ? `; direct worker pid ${directWorker.pid} (scenario 9)` : ''}`);
   const ctx: ModeContext = {

@@ -5,7 +5,7 @@
 // server's own exit hook in startDevServer does the same for the server).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startInboundListener } from '../src/bounces/listener';
@@ -174,6 +174,12 @@ export interface WorkerChild {
    * naming a site table, and their time. Null for a worker started without the counter.
    */
   statements(): Promise<StatementCounts | null>;
+  /**
+   * Records a span of the run (Date.now() values) in windows.json of the worker's profile
+   * directory, as milliseconds after the worker was spawned, so bench/profile-top.ts can read
+   * that span alone. Does nothing for a worker started without `cpuProfDir`.
+   */
+  window(name: string, fromMs: number, toMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -188,12 +194,18 @@ export interface WorkerChildOptions {
   countStatements?: boolean;
   /** More of the environment, e.g. REBOUND_DELIVERY=direct and its DNS servers (scenario 9). */
   env?: Record<string, string>;
+  /** Runs the worker with `node --cpu-prof` writing into this directory (created). */
+  cpuProfDir?: string | null;
 }
 
 export async function startWorkerChild(opts: WorkerChildOptions, cleanup: Cleanup): Promise<WorkerChild> {
   const fd = openSync(opts.logFile, 'a');
   const preload = opts.countStatements ? ['-r', path.join(__dirname, 'pg-count-preload.js')] : [];
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...preload, path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
+  // The profile is written when the process exits, which the SIGTERM of stop() lets it do.
+  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
+  const profile = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  const spawnedAt = Date.now();
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...profile, ...preload, path.join(PROJECT_ROOT, 'bin/rebound.js'), 'worker'], {
     cwd: PROJECT_ROOT,
     stdio: opts.countStatements ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
     env: {
@@ -243,7 +255,13 @@ export async function startWorkerChild(opts: WorkerChildOptions, cleanup: Cleanu
     });
   };
   if (opts.countStatements) child.channel?.unref();
-  return { pid: child.pid!, logFile: opts.logFile, statements, stop };
+  const windows: { name: string; fromMs: number; toMs: number }[] = [];
+  const window = (name: string, fromMs: number, toMs: number): void => {
+    if (!opts.cpuProfDir) return;
+    windows.push({ name, fromMs: fromMs - spawnedAt, toMs: toMs - spawnedAt });
+    writeFileSync(path.join(opts.cpuProfDir, 'windows.json'), JSON.stringify({ pid: child.pid, windows }, null, 2) + '\n');
+  };
+  return { pid: child.pid!, logFile: opts.logFile, statements, window, stop };
 }
 
 /** The worker for the ceiling workflows (bench/ceiling-child.ts), in a process of its own. */

@@ -204,7 +204,10 @@ export async function runDelivered(
   opts: { messages: number; concurrency: number; pacedSeconds: number; sample: number },
 ): Promise<DeliveredResult> {
   ctx.log(`[${ctx.mode}] scenario 2: ${opts.messages} messages, ${opts.concurrency} in flight`);
+  const fullFrom = Date.now();
   const full = await runBatch(ctx, requests(ctx, 'd', opts.messages), { concurrency: opts.concurrency });
+  // For `--cpu-prof`: the span bench/profile-top.ts reads as "scenario 2 at full speed".
+  ctx.worker.window('delivered-full-speed', fullFrom, Date.now());
   ctx.log(
     `[${ctx.mode}]   submitted ${full.result.submitPerSecond.toFixed(1)}/s, delivered ${full.result.deliveredPerSecond.toFixed(1)}/s, ` +
       `sustained ${full.result.sustainedPerSecond?.toFixed(1)}/s, accepted p99 ${full.result.acceptedMs.p99} ms, lost ${full.result.lost}`,

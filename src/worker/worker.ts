@@ -24,6 +24,17 @@ import { dataConverterOption } from '../codec/data-converter';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
+/**
+ * Modules of the workflow bundle evaluated once per workflow thread instead of once per workflow
+ * run. The SDK's reusable sandbox gives each run a fresh module cache, so without this every
+ * message rebuilt the ~300 regexes of the reply wordings (and V8 compiled them again when a
+ * reply was classified): about 0.1 ms of the workflow thread per message in the profile (README
+ * "Performance"). Only modules that hold no state and import nothing qualify: the SDK freezes
+ * what it shares, and a shared regex with the g or y flag would carry its lastIndex from one
+ * run to the next (reply-texts.ts has none; test/unit/workflow-preload.test.ts checks).
+ */
+export const WORKFLOW_PRELOAD_MODULES: readonly string[] = [require.resolve('../delivery/reply-texts')];
+
 export interface ReboundWorkerOptions {
   config: ReboundConfig;
   /** A pre-built bundle (tests build it once); otherwise the worker bundles WORKFLOWS_PATH. */
@@ -120,7 +131,7 @@ export async function createReboundWorker(opts: ReboundWorkerOptions): Promise<R
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: [...WORKFLOW_PRELOAD_MODULES] } }),
     // With REBOUND_PAYLOAD_KEYS the server keeps only ciphertext of inputs, results, signals,
     // queries and failure messages (README "Payload encryption"); without, plain JSON.
     ...dataConverterOption(config.payloadKeys),

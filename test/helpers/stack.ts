@@ -11,7 +11,7 @@ import { prepareDatabase } from '../../src/db/setup';
 import { registerSearchAttributes } from '../../src/dev/temporal-server';
 import { temporalTestServerPath } from '../../src/dev/tools';
 import { startSink, type BounceSink } from '../../src/sink';
-import { createReboundWorker, WORKFLOWS_PATH, type ReboundWorker } from '../../src/worker/worker';
+import { createReboundWorker, WORKFLOW_PRELOAD_MODULES, WORKFLOWS_PATH, type ReboundWorker } from '../../src/worker/worker';
 import { dataConverterOption } from '../../src/codec/data-converter';
 
 export const TEST_DATABASE_URL = process.env.REBOUND_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/rebound_test';
@@ -19,7 +19,7 @@ export const TEST_DATABASE_URL = process.env.REBOUND_TEST_DATABASE_URL ?? 'postg
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...WORKFLOW_PRELOAD_MODULES], logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
   return bundle;
 }
 

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH, reboundDataConverter } from '../../src/codec/data-converter';
-import { WORKFLOWS_PATH } from '../../src/worker/worker';
+import { WORKFLOW_PRELOAD_MODULES, WORKFLOWS_PATH } from '../../src/worker/worker';
 import { ENCRYPTED_HISTORIES_DIR, TEST_PAYLOAD_KEYS } from '../helpers/codec';
 import { HISTORIES_DIR } from '../helpers/history';
 import { workflowBundle } from '../helpers/stack';
@@ -27,7 +27,7 @@ const load = (dir: string, names: string[]) =>
 let codecBundle: ReturnType<typeof bundleWorkflowCode> | undefined;
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never;
 const withCodec = async (): Promise<ReplayWorkerOptions> => ({
-  workflowBundle: await (codecBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: silent })),
+  workflowBundle: await (codecBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, preloadModules: [...WORKFLOW_PRELOAD_MODULES], logger: silent })),
   dataConverter: reboundDataConverter(TEST_PAYLOAD_KEYS),
 });
 
