@@ -9,6 +9,9 @@
   const $ = (id) => document.getElementById(id);
   let uiConfig = { temporalUiUrl: '', namespace: 'default' };
   let suppressionCursor = null;
+  // Each list request's number: an answer to an older request (a search typed before a lift,
+  // the list loaded at sign-in) must not overwrite a newer one's rows.
+  let suppressionRequest = 0;
   let suppressionFilter = {};
   const charts = {};
 
@@ -333,14 +336,17 @@
     if (suppressionFilter.prefix) params.set('prefix', suppressionFilter.prefix);
     if (suppressionFilter.domain) params.set('domain', suppressionFilter.domain);
     if (suppressionCursor) params.set('cursor', suppressionCursor);
+    const mine = ++suppressionRequest;
     try {
       const page = await api('GET', `/v1/suppressions?${params}`);
+      if (mine !== suppressionRequest) return;
       if (fresh) clear(tbody);
       if (fresh && page.items.length === 0) emptyRow(tbody, 6, 'no active suppression matches');
       for (const s of page.items) tbody.appendChild(suppressionRow(s));
       suppressionCursor = page.nextCursor;
       $('more-suppressions').hidden = !page.nextCursor;
     } catch (err) {
+      if (mine !== suppressionRequest) return;
       if (fresh) clear(tbody);
       emptyRow(tbody, 6, `could not list the suppressions: ${err.message}`);
     }
@@ -358,6 +364,8 @@
         await api('DELETE', `/v1/suppressions/${encodeURIComponent(s.address)}?reason=dashboard`);
         tr.remove();
         status(`lifted ${s.address}`);
+        // A list answer in flight from before the lift would show the row again: ask anew.
+        if (suppressionRequest > 0) loadSuppressions(true);
       } catch (err) {
         lift.disabled = false;
         status(`could not lift ${s.address}: ${err.message}`, true);
