@@ -2,6 +2,7 @@
 // primary persistence mode, plus every figure per mode), a plain-text table for the terminal,
 // and a short markdown report. Long because it is the list of every figure the bench reports,
 // each in the three forms; splitting it would scatter one figure across files.
+import { goalFigures } from './goals';
 import type { BenchOptions } from './args';
 import type { Machine, CpuUse } from './measure';
 import { round } from './measure';
@@ -66,6 +67,13 @@ function headline(m: ModeResult, rawPerSecond: number) {
     halfRateP99UnderOneSecond: h.acceptedMs.p99 !== null && h.acceptedMs.p99 < 1000,
     deliveredCpu: d.cpu,
     cpuMsPerMessage: d.cpuMsPerMessage,
+    ...goalFigures({
+      deliveredPerSecond: d.deliveredPerSecond,
+      ceilingEmptyPerSecond: empty?.completedPerSecond ?? null,
+      ceilingOneActivityPerSecond: oneActivity?.completedPerSecond ?? null,
+      cpuMsPerMessage: d.cpuMsPerMessage,
+      halfRateAcceptedP99Ms: round(h.acceptedMs.p99, 0),
+    }),
     mixMessages: m.mix.n,
     mixSeconds: round(m.mix.seconds),
     mixAttempts: m.mix.attempts,
