@@ -7,6 +7,7 @@ import PgBoss from 'pg-boss';
 import { composeMessage } from '../../src/message/compose';
 import { validateSendRequest, type SendRequest } from '../../src/message/validate';
 import { PEER_QUEUE, PEER_SCHEMA, singletonKey } from './schema';
+import { inTransaction } from './transaction';
 
 export class PeerClient {
   private constructor(
@@ -26,9 +27,7 @@ export class PeerClient {
     const valid = validateSendRequest(request);
     const id = valid.id!;
     const { raw } = await composeMessage(valid, id);
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.pool, async (c, db) => {
       // A repeated id keeps its first row and queues no second job (the singleton key).
       await c.query(`INSERT INTO ${PEER_SCHEMA}.peer_messages (id, mail_from, recipients, pending, raw) VALUES ($1, $2, $3, $3, $4) ON CONFLICT (id) DO NOTHING`, [
         id,
@@ -37,14 +36,8 @@ export class PeerClient {
         raw,
       ]);
       const job = { id, attempt: 1 };
-      await this.boss.send(PEER_QUEUE, job, { singletonKey: singletonKey(job), db: { executeSql: (text, values) => c.query(text, values) } });
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+      await this.boss.send(PEER_QUEUE, job, { singletonKey: singletonKey(job), db });
+    });
   }
 
   close(): Promise<void> {

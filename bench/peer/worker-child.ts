@@ -7,7 +7,7 @@
 //
 // Arguments: database URL, SMTP URL (smtp://host:port). Errors go to stderr as pino JSON.
 import nodemailer from 'nodemailer';
-import { Pool, type PoolClient } from 'pg';
+import { Pool } from 'pg';
 import PgBoss from 'pg-boss';
 import pino from 'pino';
 import { classifyReply } from '../../src/delivery/classify';
@@ -15,12 +15,10 @@ import { sendRaw } from '../../src/smtp/send-raw';
 import { transportOptions } from '../../src/smtp/transport';
 import { decideAfterAttempt } from './decide';
 import { CREATE_TABLE, PEER_QUEUE, PEER_SCHEMA, singletonKey, type PeerJob } from './schema';
+import { inTransaction } from './transaction';
 import { PEER_TUNING } from './tuning';
 
 const log = pino({ level: 'warn', base: { service: 'rebound-bench', component: 'peer' } }, pino.destination({ fd: 2 }));
-
-/** pg-boss's query runner for a transaction of ours (its `db` option). */
-const inTransaction = (c: PoolClient): PgBoss.Db => ({ executeSql: (text, values) => c.query(text, values) });
 
 async function main(): Promise<void> {
   const [databaseUrl, smtpUrl] = process.argv.slice(2);
@@ -58,9 +56,7 @@ async function main(): Promise<void> {
     const replies = (await sendRaw(transport, { from: row.mail_from, recipients: row.pending, raw: row.raw })).map((r) => ({ address: r.address, reply: classifyReply(r.reply) }));
     const d = decideAfterAttempt({ replies, delivered: row.delivered, failed: row.failed, attempt, startMs: row.created_at.getTime(), nowMs: Date.now(), random: Math.random });
     const lastReply = replies.map((r) => `${r.reply.code ?? r.reply.category} ${r.reply.category}`).join('; ');
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(pool, async (c, db) => {
       await c.query(`UPDATE ${PEER_SCHEMA}.peer_messages SET state = $2, pending = $3, delivered = $4, failed = $5, last_reply = $6, updated_at = now() WHERE id = $1`, [
         id,
         d.state,
@@ -71,15 +67,9 @@ async function main(): Promise<void> {
       ]);
       if (d.nextAt !== null) {
         const next = { id, attempt: attempt + 1 };
-        await boss.send(PEER_QUEUE, next, { singletonKey: singletonKey(next), startAfter: new Date(d.nextAt), db: inTransaction(c) });
+        await boss.send(PEER_QUEUE, next, { singletonKey: singletonKey(next), startAfter: new Date(d.nextAt), db });
       }
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   };
 
   // pg-boss completes or fails a fetched batch as a whole: each job's own failure is reported
