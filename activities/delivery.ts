@@ -1,12 +1,13 @@
 // The delivery activities. The send activity is one attempt of a message, everything a worker
-// must do between two timers in one activity task so that an attempt costs one round trip
-// through the server:
+// must do between two timers in one activity (a local one in runs started since local attempts,
+// README "Performance"), so that an attempt costs at most one round trip through the server:
 //   message, suppressions, earlier acceptances and the send lease (one statement)
 //   -> SMTP transaction for the rest, the body written only while the lease holds
 //   -> attempt log and, when nothing is left open, the final state (one statement)
 //   -> reputation notices -> the lease dropped.
-// It heartbeats (and renews its lease) throughout, so a worker that dies mid-attempt is noticed
-// in seconds and the attempt retried elsewhere, and one that was only paused cannot finish a
+// It heartbeats (as a regular activity) and renews its lease throughout, so a worker that dies
+// mid-attempt is noticed in seconds and the attempt retried elsewhere (as a local activity: its
+// workflow task times out and runs again), and one that was only paused cannot finish a
 // transaction its retry also sends (README "Reliability"). Beside it: the follow-up that writes
 // an attempt log the send activity could not, and the record of expiries and final states.
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
@@ -67,12 +68,16 @@ const NO_WEBHOOKS: WebhookWriter = { wants: async () => false, dispatchSoon: () 
  */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
-/** Heartbeats, and runs `renew` with each heartbeat, until stopped. */
+/**
+ * Heartbeats, and runs `renew` with each heartbeat, until stopped. A local activity has no
+ * heartbeat (its workflow task is kept alive by the SDK instead): it only renews.
+ */
 function heartbeating(renew: () => void): () => void {
   const ctx = Context.current();
-  ctx.heartbeat();
+  const beat = ctx.info.isLocal ? () => undefined : () => ctx.heartbeat();
+  beat();
   const timer = setInterval(() => {
-    ctx.heartbeat();
+    beat();
     renew();
   }, HEARTBEAT_INTERVAL_MS);
   return () => clearInterval(timer);

@@ -36,6 +36,7 @@ import { runWebhooks, type WebhooksResult } from './scenarios/webhooks';
 import { returnPathMicrosPerAttempt, runLate, runParser, type LateResult, type ParserResult } from './scenarios/late';
 import { runDirect, startDirectTarget, type DirectResult } from './scenarios/direct';
 import { runPeer, type PeerResult } from './scenarios/peer';
+import { runAttemptForm, type AttemptFormResult } from './scenarios/attempt-form';
 import {
   benchDatabaseUrl,
   Cleanup,
@@ -85,7 +86,7 @@ async function runMode(
     /** Seconds this mode may take: what is left of the budget, shared with the modes still to run. */
     budgetLeftSeconds: () => number;
   },
-): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null; direct: DirectResult | null; peer: PeerResult | null }> {
+): Promise<{ result: ModeResult; cost: CostResult | null; domains: DomainsResult | null; webhooks: WebhooksResult | null; late: LateResult | null; direct: DirectResult | null; peer: PeerResult | null; attemptForm: AttemptFormResult | null }> {
   const { cleanup } = shared;
   const tag = `b${shared.runId}${mode[0]}`;
   const modeDeadline = Date.now() + shared.budgetLeftSeconds() * 1000;
@@ -126,6 +127,7 @@ async function runMode(
     sink: shared.sink,
     temporal,
     rebound: new ReboundClient({ client: temporal, pool: sdkPool, taskQueue }),
+    taskQueue,
     pool,
     log,
   };
@@ -152,6 +154,9 @@ async function runMode(
   // peer needs neither the server nor the worker, which sit idle (long polls) meanwhile.
   await quiesce(ctx);
   const peer = sizes.peer > 0 ? await runPeer(ctx, { messages: sizes.peer, concurrency: opts.concurrency, warmup: warmN, databaseUrl: shared.databaseUrl, cleanup }) : null;
+  // Beside scenario 2 as well: the same deliveries with activity-task attempts and local ones.
+  const attemptForm = shared.withWebhooks ? await runAttemptForm(ctx, { messages: Math.max(40, sizes.webhooks), concurrency: opts.concurrency }) : null;
+  if (attemptForm) await quiesce(ctx);
   const mix = await runMix(ctx, sizes.mix, opts.concurrency);
   await quiesce(ctx);
   const cost = shared.withCost ? await runCost(ctx) : null;
@@ -193,7 +198,7 @@ async function runMode(
   await server.stop();
   const costLost = cost ? [cost.delivered, cost.softBouncedOnce].filter((c) => c.state !== 'delivered').length : 0;
   const lost =
-    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0) + (direct?.lost ?? 0) + (peer?.lost ?? 0);
+    ceiling.lost + delivered.fullSpeed.lost + delivered.halfRate.lost + mix.lost + calibration.lost + sleeping.lost + costLost + (webhooks?.messagesLost ?? 0) + (late?.messagesLost ?? 0) + (direct?.lost ?? 0) + (peer?.lost ?? 0) + (attemptForm?.lost ?? 0);
   return {
     result: {
       mode,
@@ -212,6 +217,7 @@ async function runMode(
     late,
     direct,
     peer,
+    attemptForm,
   };
 }
 
@@ -260,6 +266,7 @@ async function main(): Promise<number> {
     let webhooks: WebhooksResult | null = null;
     let late: LateResult | null = null;
     let direct: DirectResult | null = null;
+    let attemptForm: AttemptFormResult | null = null;
     let peer: { result: PeerResult; mode: PersistenceMode; reboundDeliveredPerSecond: number } | null = null;
     const webhooksMode: PersistenceMode = opts.modes.includes('memory') ? 'memory' : opts.modes[0]!;
     for (const [i, mode] of opts.modes.entries()) {
@@ -272,6 +279,7 @@ async function main(): Promise<number> {
       webhooks ??= r.webhooks;
       late ??= r.late;
       direct ??= r.direct;
+      attemptForm ??= r.attemptForm;
       if (r.peer) peer ??= { result: r.peer, mode, reboundDeliveredPerSecond: r.result.delivered.fullSpeed.deliveredPerSecond };
     }
     const duplicates = await sink.duplicates();
@@ -287,6 +295,7 @@ async function main(): Promise<number> {
         late: { parser, loop: late!, returnPathMicrosPerAttempt: returnPathMicrosPerAttempt(inbound.returnPath) },
         direct: direct!,
         peer: peer!,
+        attemptForm: attemptForm!,
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),

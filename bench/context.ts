@@ -16,6 +16,8 @@ export interface ModeContext {
   sink: RemoteSink;
   temporal: Client;
   rebound: ReboundClient;
+  /** The task queue the worker polls (for scenarios that build a client of their own). */
+  taskQueue: string;
   /** The bench's own pool for polling (the client SDK has its own). */
   pool: Pool;
   log: (msg: string) => void;

@@ -3,6 +3,7 @@
 // machine is the same clock as the bench's Date.now() and the sink's receivedAt.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { LOCAL_ACTIVITY_MARKER } from '../src/delivery/attempt-events';
 import { sleep } from './measure';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -56,6 +57,8 @@ export interface EventCounts {
   events: number;
   workflowTasks: number;
   activities: number;
+  /** Local activities that completed (their markers; a failed local run that was retried is not counted). */
+  localActivities: number;
   timers: number;
   signals: number;
   byType: Record<string, number>;
@@ -71,6 +74,7 @@ export function countEvents(events: HistoryEvent[]): EventCounts {
     events: events.length,
     workflowTasks: byType.WorkflowTaskCompleted ?? 0,
     activities: byType.ActivityTaskScheduled ?? 0,
+    localActivities: events.filter((e) => e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER && !e.markerRecordedEventAttributes.failure).length,
     timers: byType.TimerStarted ?? 0,
     signals: byType.WorkflowExecutionSignaled ?? 0,
     byType,

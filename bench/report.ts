@@ -17,6 +17,7 @@ import type { SleepingResult } from './scenarios/sleeping';
 import type { LateResult, ParserResult } from './scenarios/late';
 import type { WebhooksResult } from './scenarios/webhooks';
 import type { DirectResult } from './scenarios/direct';
+import type { AttemptFormResult } from './scenarios/attempt-form';
 import type { PeerResult } from './scenarios/peer';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
@@ -109,11 +110,13 @@ export function buildResult(input: {
   direct: DirectResult;
   /** Scenario 10: the pg-boss peer, and Rebound's scenario 2 in the mode it ran beside. */
   peer: { result: PeerResult; mode: PersistenceMode; reboundDeliveredPerSecond: number };
+  /** Scenario 11: attempts as activity tasks against local activities, same worker, same run. */
+  attemptForm: AttemptFormResult;
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
 }) {
-  const { opts, raw, modes, cost, domains, webhooks, late, direct, peer } = input;
+  const { opts, raw, modes, cost, domains, webhooks, late, direct, peer, attemptForm } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
   const primary = modes.find((m) => m.mode === 'file') ?? modes[0]!;
   const { persistence: _p, ...top } = headline(primary, raw.perSecond);
@@ -138,6 +141,10 @@ export function buildResult(input: {
     workflowTasksPerSoftBouncedMessage: cost.softBouncedOnce.total.workflowTasks,
     activitiesPerDeliveredMessage: cost.delivered.total.activities,
     activitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.activities,
+    localActivitiesPerDeliveredMessage: cost.delivered.total.localActivities,
+    localActivitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.localActivities,
+    /** Scenario 11: a delivered message's history and CPU with its attempt as an activity task, then as a local activity. */
+    attemptForm,
     domains,
     webhooks,
     late,
@@ -256,6 +263,21 @@ function peerRows(r: BenchResult, one: (label: string, unit: string, v: unknown,
   ];
 }
 
+/** Scenario 11 in the main table: the same deliveries with activity-task attempts, then local ones. */
+function attemptFormRows(a: AttemptFormResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
+  const [x, l] = [a.activity, a.local];
+  return [
+    one(
+      `11. attempt as activity task -> local activity (${x.messages} + ${l.messages} messages, ${a.mode}): delivery history events / workflow tasks`,
+      'per message',
+      `${x.delivery.events} -> ${l.delivery.events} / ${x.delivery.workflowTasks} -> ${l.delivery.workflowTasks}`,
+    ),
+    one('11. CPU per delivered message, activity task -> local: server / worker / postgres', 'ms', `${fmt(x.cpuMsPerMessage.server)} -> ${fmt(l.cpuMsPerMessage.server)} / ${fmt(x.cpuMsPerMessage.worker)} -> ${fmt(l.cpuMsPerMessage.worker)} / ${fmt(x.cpuMsPerMessage.postgres)} -> ${fmt(l.cpuMsPerMessage.postgres)}`),
+    one('11. delivered, first submit -> idle, activity task -> local', 'messages/s', `${fmt(x.deliveredPerSecond)} -> ${fmt(l.deliveredPerSecond)}`),
+    one('11. messages lost', 'messages', a.lost),
+  ];
+}
+
 /** Scenario 6 in the main table: the list over the generated rollups, one domain, the write path. */
 function domainRows(d: DomainsResult, one: (label: string, unit: string, v: unknown, digits?: number) => Row): Row[] {
   const size = `${d.attempts} attempts / ${d.domains} domains over 7 d`;
@@ -336,6 +358,7 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
     ...lateRows(r.late, one),
     ...directRows(r.direct, one),
     ...peerRows(r, one),
+    ...attemptFormRows(r.attemptForm, one),
     ['lost (submitted, not accepted/final as expected)', 'messages', ...col('lost')],
     one('duplicates (simulator, all scenarios)', 'messages', r.duplicates),
   ];

@@ -20,6 +20,8 @@ export interface ReboundConfig {
   smtpUrl: string;
   /** How messages leave (README "Direct delivery"): through the relay, or to each domain's MX hosts. */
   delivery: DeliveryMode;
+  /** How deliveries started by this process's clients run their attempts (README "Performance"). */
+  attempts: AttemptForm;
   /** DNS servers of direct delivery, host[:port] (IP addresses); null: the system's resolvers. */
   dnsServers: string[] | null;
   /** The port direct delivery connects to on every MX (MX records carry none). */
@@ -115,6 +117,10 @@ export interface ConfigVariable {
 export const DELIVERY_MODES = ['relay', 'direct'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
+/** How a delivery runs its attempts (README "Performance"): local activities, or regular activity tasks. */
+export const ATTEMPT_FORMS = ['local', 'activity'] as const;
+export type AttemptForm = (typeof ATTEMPT_FORMS)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -129,6 +135,11 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     description: 'relay to send through: smtp:// (port 587 by default) or smtps:// (implicit TLS, 465), optional user:pass@, ?starttls=required|opportunistic|never, &pool=N connections (default 5); the default is the bounce simulator, which `rebound dev` and `rebound demo` start',
   },
   { name: 'REBOUND_DELIVERY', default: 'relay', description: 'relay (every message through REBOUND_SMTP_URL) or direct (to each recipient domain\'s MX hosts, README "Direct delivery")' },
+  {
+    name: 'REBOUND_ATTEMPTS',
+    default: 'local',
+    description: 'how deliveries started from here run their attempts: local (a local activity in the workflow task, fewer server round trips) or activity (a regular activity task, shown as pending in the Temporal UI while it runs); README "Performance"',
+  },
   { name: 'REBOUND_DNS_SERVERS', default: 'system', description: 'DNS servers direct delivery asks, comma-separated IP[:port] ([IPv6]:port), or system (the machine\'s resolvers)' },
   { name: 'REBOUND_MX_PORT', default: '25', description: 'port direct delivery connects to on every MX host' },
   { name: 'REBOUND_HELO_NAME', default: 'hostname', description: 'name direct delivery gives in EHLO; hostname: the machine\'s host name (set it to the name your sending IP\'s PTR record gives)' },
@@ -211,6 +222,12 @@ function hostPort(env: NodeJS.ProcessEnv, name: string): { host: string; port: n
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new Error(`${name} must be host:port (e.g. 127.0.0.1:3025), got "${raw}"`);
   return { host: m[1] ?? m[2], port };
+}
+
+function attemptForm(env: NodeJS.ProcessEnv): AttemptForm {
+  const raw = envOr(env, 'REBOUND_ATTEMPTS').toLowerCase();
+  if (!(ATTEMPT_FORMS as readonly string[]).includes(raw)) throw new Error(`REBOUND_ATTEMPTS must be one of ${ATTEMPT_FORMS.join(', ')}, got "${raw}"`);
+  return raw as AttemptForm;
 }
 
 function deliveryMode(env: NodeJS.ProcessEnv): DeliveryMode {
@@ -410,6 +427,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReboundConfig 
     databaseUrl: envOr(env, 'DATABASE_URL'),
     smtpUrl: envOr(env, 'REBOUND_SMTP_URL'),
     delivery: deliveryMode(env),
+    attempts: attemptForm(env),
     dnsServers: dnsServers(env),
     mxPort: mxPort(env),
     heloName: heloName(env),

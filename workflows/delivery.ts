@@ -7,7 +7,7 @@
 // The workflow sleeps until the earliest group is due, and an attempt carries the due groups.
 // A message with one schedule (every message before per-domain policies) is one group, and
 // runs exactly as it always did: histories recorded then replay unchanged.
-import { CancellationScope, condition, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { decidingReply } from '../src/reputation/blame';
 import { replyScope } from '../src/delivery/classify';
@@ -32,6 +32,19 @@ const { sendAttempt } = proxyActivities<Activities>({
   heartbeatTimeout: '30 seconds',
   // Infrastructure failures (database, worker crash) are retried here; SMTP replies are
   // results, handled by the schedule below.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
+});
+
+// The same attempt as a local activity (README "Performance"): it runs in the worker that runs
+// the workflow task, so an attempt costs no activity task round trip through the server and
+// three fewer history events. A worker paused past the workflow task timeout has its task run
+// again elsewhere, attempt included: the send lease (src/delivery/leases.ts) keeps the second
+// run from writing the body while the first may still be alive, exactly as it does for a
+// retried regular activity. Retries that wait for a lease to lapse (20 s) go onto a workflow
+// timer past the threshold instead of holding the workflow task.
+const { sendAttempt: sendAttemptLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['MessageNotFound'] },
 });
 
@@ -100,10 +113,17 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   let retryNowRequested = false;
   /** The soft replies' categories behind the coming wait, to name its timer. */
   let waitReasons: SoftCategory[] = [];
-  // Runs started with this code write each first soft bounce's webhook event once its next
-  // attempt is planned, so the event can say when (README "Webhooks"); older runs replay as
-  // they were recorded, their send activity writing it without the time.
-  const deferralsAfterPlan = patched('deferred-events-after-plan');
+  // One patch marks runs started since local attempts, and stands for the patches before it:
+  // each patch a run asks costs it two history events (its marker and an upsert of
+  // TemporalChangeVersion), so a new run asks one (README "Performance"). Older runs replay
+  // the markers they recorded.
+  const sinceLocalAttempts = patched('local-attempts');
+  // Runs since then write each first soft bounce's webhook event once its next attempt is
+  // planned, so the event can say when (README "Webhooks"); older runs replay as they were
+  // recorded, their send activity writing it without the time.
+  const deferralsAfterPlan = sinceLocalAttempts || patched('deferred-events-after-plan');
+  // They send as a local activity unless their client asked for activity tasks (REBOUND_ATTEMPTS).
+  const send = sinceLocalAttempts && input.attemptAs !== 'activity' ? sendAttemptLocally : sendAttempt;
   /** Recipients whose first soft bounce came in the last attempt, when a webhook wants to hear of it. */
   let firstSoftBounces: RecipientStatus[] = [];
   const bounceCategories = new Set<string>();
@@ -132,7 +152,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   // Runs started with this code hear reports that come after a recipient's 250 (README "Late
   // outcomes") and show them in `status`; older runs replay as recorded, and their late
   // outcomes are merged in from PostgreSQL by whoever reads the status.
-  if (patched('late-outcomes')) {
+  if (sinceLocalAttempts || patched('late-outcomes')) {
     setHandler(lateOutcomeSignal, (outcome) => {
       const r = recipients.find((x) => x.address === outcome.recipient);
       // The same object stays in its group: only its fields change.
@@ -193,7 +213,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
     // The summary names the activity in the Temporal UI's timeline; it is user metadata, which
     // replay does not compare, so runs recorded without it replay unchanged.
-    const result = await sendAttempt.executeWithOptions({ summary: attemptSummary(attempts, pending.length) }, [
+    const result = await send.executeWithOptions({ summary: attemptSummary(attempts, pending.length) }, [
       {
         messageId: input.messageId,
         attempt: attempts,
@@ -232,7 +252,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       const mine = softReplies.filter((s) => members.some((m) => m.address === s.address));
       // Asked only when a held-back reply is there, so runs that never meet a held site record
       // no marker and earlier histories replay unchanged (README "Traffic shaping").
-      const honourHeldBackHints = mine.some((r) => r.heldBack === true) && patched('held-back-wait-hint');
+      const honourHeldBackHints = mine.some((r) => r.heldBack === true) && (sinceLocalAttempts || patched('held-back-wait-hint'));
       const plan = planNextAttempt({ schedule: g.plan.schedule, attemptsMade: g.attemptsMade, startMs, nowMs: Date.now(), random: Math.random, softReplies: mine, honourHeldBackHints });
       if (plan.action === 'expire') {
         for (const r of members) {

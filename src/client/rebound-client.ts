@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadConfig, type ReboundConfig } from '../config';
+import { loadConfig, type AttemptForm, type ReboundConfig } from '../config';
 import { insertMessage, type MessageRow, type StoredMessageInput } from '../delivery/messages';
 import { isDatabaseUnavailable } from '../db/outage';
 import type { DkimKey, DomainRule } from '../domains/config-file';
@@ -42,6 +42,8 @@ export interface ReboundClientOptions {
   sites?: SiteDirectory;
   /** REBOUND_ADDRESS_ID_KEY: reputation workflow ids are keyed hashes of the addresses (README "Security"); the worker's must be the same. */
   addressIdKey?: string | null;
+  /** REBOUND_ATTEMPTS: how the deliveries this client starts run their attempts (README "Performance"); local by default. */
+  attempts?: AttemptForm;
 }
 
 export interface SendReceipt {
@@ -54,7 +56,7 @@ export interface SendReceipt {
 }
 
 /** The workflow's input: references and schedules, never content or credentials. */
-function deliveryInput(messageId: string, recipients: string[], plans: SchedulePlan[]): DeliveryInput {
+function deliveryInput(messageId: string, recipients: string[], plans: SchedulePlan[], attempts: AttemptForm): DeliveryInput {
   const profiles = new Set(plans.map((p) => p.profile));
   return {
     messageId,
@@ -63,6 +65,7 @@ function deliveryInput(messageId: string, recipients: string[], plans: ScheduleP
     schedule: plans[0].schedule,
     profile: profiles.size === 1 ? plans[0].profile : 'custom',
     plans,
+    ...(attempts === 'activity' ? { attemptAs: 'activity' as const } : {}),
   };
 }
 
@@ -94,7 +97,7 @@ export class ReboundClient {
     const pool = createPool(config.databaseUrl);
     // With REBOUND_PAYLOAD_KEYS, what the client sends Temporal is encrypted (README "Payload encryption").
     const client = new Client({ connection, namespace: config.temporalNamespace, ...dataConverterOption(config.payloadKeys) });
-    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, addressIdKey: config.addressIdKey, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
+    const rebound = new ReboundClient({ client, pool, taskQueue: config.taskQueue, maxMessageBytes: config.maxMessageBytes, domains: config.domains, dkim: config.dkim, addressIdKey: config.addressIdKey, attempts: config.attempts, sites: siteDirectory(config.shaping, config.delivery === 'relay' ? [relaySite(config.smtpUrl)] : []) });
     rebound.owned.connection = connection;
     rebound.owned.pool = pool;
     return rebound;
@@ -139,7 +142,7 @@ export class ReboundClient {
       throw new IdConflictError(messageId);
     }
     // Start from what is stored: on a repeated id that is the first request's message.
-    const input = deliveryInput(messageId, row.recipients, row.plans ?? plans);
+    const input = deliveryInput(messageId, row.recipients, row.plans ?? plans, this.opts.attempts ?? 'local');
     const workflowId = deliveryWorkflowId(messageId);
     try {
       await this.opts.client.workflow.start(DELIVERY_WORKFLOW_TYPE, {

@@ -182,6 +182,11 @@ export interface DeliveryInput {
    * Absent from inputs written before per-domain policies: every recipient follows `schedule`.
    */
   plans?: SchedulePlan[];
+  /**
+   * `activity`: attempts run as regular activity tasks. Absent: as local activities in runs
+   * started since they exist (README "Performance"), as activity tasks in older runs.
+   */
+  attemptAs?: 'activity';
 }
 
 /** One recipient's outcome of one attempt, as the send activity reports it. */

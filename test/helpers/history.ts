@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { sendAttemptEvents } from '../../src/delivery/attempt-events';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '../../../test/histories');
 
@@ -11,27 +12,24 @@ function eventMs(t: { seconds?: unknown; nanos?: number | null } | null | undefi
   return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 }
 
-/** Offsets (ms from the workflow start) at which each send activity was scheduled. */
+/**
+ * Offsets (ms from the workflow start) of each send attempt: when a regular activity was
+ * scheduled, when a local one was recorded (after its SMTP transaction, within the tests' slack).
+ */
 export async function attemptOffsets(handle: WorkflowHandle): Promise<number[]> {
-  const history = await handle.fetchHistory();
-  const events = history.events ?? [];
+  const events = (await handle.fetchHistory()).events ?? [];
   const start = eventMs(events[0]?.eventTime);
-  return events
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAttempt')
-    .map((e) => eventMs(e.eventTime) - start);
+  return sendAttemptEvents(events).map((a) => a.atMs - start);
 }
 
 /** Each sendAttempt's offset (ms from the workflow start) and the recipients it carried. */
 export async function attemptsWithRecipients(handle: WorkflowHandle): Promise<{ offsetMs: number; recipients: string[] }[]> {
   const events = (await handle.fetchHistory()).events ?? [];
   const start = eventMs(events[0]?.eventTime);
-  return events
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAttempt')
-    .map((e) => {
-      const payload = e.activityTaskScheduledEventAttributes!.input!.payloads![0];
-      const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { recipients: string[] };
-      return { offsetMs: eventMs(e.eventTime) - start, recipients: input.recipients };
-    });
+  return sendAttemptEvents(events).map((a) => {
+    if (!a.recipients) throw new Error('an attempt in this history is encrypted: read it through the client\'s data converter');
+    return { offsetMs: a.atMs - start, recipients: a.recipients };
+  });
 }
 
 /** Workflow run time (ms) from the first to the last event. */
@@ -45,7 +43,7 @@ export async function runDurationMs(handle: WorkflowHandle): Promise<number> {
  * in test/histories/ unchanged: they are what workflows started by older versions look like,
  * and the replay test keeps them replaying.
  */
-export const HISTORY_GENERATION = 'late';
+export const HISTORY_GENERATION = 'local';
 
 /**
  * With REBOUND_RECORD_HISTORIES=1, saves the history under test/histories/GENERATION-NAME.binpb
