@@ -19,6 +19,8 @@ export interface Batch {
   drainedSeconds: number | null;
   /** Messages the simulator never accepted, and those `lost` adds. */
   lost: number;
+  /** Statements the worker sent to PostgreSQL per message (bench/pg-count-preload.ts); null when not counted. */
+  statementsPerMessage: number | null;
 }
 
 export interface BatchOptions {
@@ -31,6 +33,7 @@ export interface BatchOptions {
 
 export async function runBatch(ctx: ModeContext, reqs: SendRequest[], opts: BatchOptions): Promise<Batch> {
   const ids = reqs.map((r) => r.id!);
+  const statementsBefore = await ctx.worker.statements();
   const before = snapshot(ctx);
   const submitted = await submit(ctx, reqs, { concurrency: opts.concurrency });
   const timeoutMs = 120_000 + reqs.length * 50;
@@ -38,6 +41,7 @@ export async function runBatch(ctx: ModeContext, reqs: SendRequest[], opts: Batc
   await opts.settled();
   const drainedAt = await quiesce(ctx, 180_000);
   const drained = cpuBetween(before, snapshot(ctx));
+  const statementsAfter = await ctx.worker.statements();
   const perMessage = (pct: number): number => Math.round(((pct * drained.seconds * 10) / reqs.length) * 10) / 10;
   const accepted = await acceptedTimes(ctx);
   const alsoLost = opts.lost ? await opts.lost(ids) : new Set<string>();
@@ -47,5 +51,6 @@ export async function runBatch(ctx: ModeContext, reqs: SendRequest[], opts: Batc
     cpu: { server: perMessage(drained.serverPct), worker: perMessage(drained.workerPct), postgres: perMessage(drained.postgresPct), bench: perMessage(drained.benchPct) },
     drainedSeconds: drainedAt === null ? null : round((drainedAt - firstSubmit) / 1000),
     lost: ids.filter((id) => alsoLost.has(id) || !accepted.has(acceptedKey(id))).length,
+    statementsPerMessage: statementsBefore && statementsAfter ? round((statementsAfter.statements - statementsBefore.statements) / reqs.length, 2) : null,
   };
 }

@@ -37,6 +37,7 @@ import { returnPathMicrosPerAttempt, runLate, runParser, type LateResult, type P
 import { runDirect, startDirectTarget, type DirectResult } from './scenarios/direct';
 import { runPeer, type PeerResult } from './scenarios/peer';
 import { runAttemptForm, type AttemptFormResult } from './scenarios/attempt-form';
+import { measureBlameCost } from './scenarios/blame-cost';
 import {
   benchDatabaseUrl,
   Cleanup,
@@ -177,6 +178,7 @@ async function runMode(
           messages: webhooks.messages,
           cpuMsPerMessage: { server: off.server, worker: off.worker, postgres: off.postgres, bench: off.client },
           drainedSeconds: webhooks.drainedSeconds.off,
+          statementsPerMessage: webhooks.statementsPerMessage.off,
         }
       : null;
   const late = shared.withWebhooks ? await runLate(ctx, { messages: sizes.late, concurrency: opts.concurrency, baseline: lateBaseline }) : null;
@@ -296,6 +298,7 @@ async function main(): Promise<number> {
         direct: direct!,
         peer: peer!,
         attemptForm: attemptForm!,
+        blame: measureBlameCost(opts.quick ? 5_000 : 20_000),
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),

@@ -18,6 +18,8 @@ import type { LateResult, ParserResult } from './scenarios/late';
 import type { WebhooksResult } from './scenarios/webhooks';
 import type { DirectResult } from './scenarios/direct';
 import type { AttemptFormResult } from './scenarios/attempt-form';
+import type { BlameCost } from './scenarios/blame-cost';
+import { capabilityCosts, type CapabilityCost } from './capabilities';
 import type { PeerResult } from './scenarios/peer';
 import type { PersistenceMode } from './stack';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
@@ -112,6 +114,8 @@ export function buildResult(input: {
   peer: { result: PeerResult; mode: PersistenceMode; reboundDeliveredPerSecond: number };
   /** Scenario 11: attempts as activity tasks against local activities, same worker, same run. */
   attemptForm: AttemptFormResult;
+  /** The blame rules' CPU, in the bench process. */
+  blame: BlameCost;
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
@@ -145,6 +149,9 @@ export function buildResult(input: {
     localActivitiesPerSoftBouncedMessage: cost.softBouncedOnce.total.localActivities,
     /** Scenario 11: a delivered message's history and CPU with its attempt as an activity task, then as a local activity. */
     attemptForm,
+    /** Every capability's cost per message, off and on, in one table (bench/capabilities.ts). */
+    capabilities: capabilityCosts({ attemptForm, webhooks, late: late.loop, direct, domains, blame: input.blame }),
+    blame: input.blame,
     domains,
     webhooks,
     late,
@@ -261,6 +268,12 @@ function peerRows(r: BenchResult, one: (label: string, unit: string, v: unknown,
     one('10. peer check (soft, greylisted, hard): SMTP attempts seen / expected, wrong state', 'attempts', `${p.check.attempts} / ${p.check.expectedAttempts}, ${p.check.wrongState}`),
     one('10. peer lost / duplicated', 'messages', `${p.lost} / ${p.duplicates}`),
   ];
+}
+
+function capabilityRows(caps: CapabilityCost[]): string[][] {
+  const pair = (x: { off: number | null; on: number | null }) => `${fmt(x.off, 2)} -> ${fmt(x.on, 2)}`;
+  const c = (x: CapabilityCost['cpuMs']['off']) => (x ? `${fmt(x.server, 3)} / ${fmt(x.worker, 3)} / ${fmt(x.postgres, 3)}` : '-');
+  return caps.map((k) => [k.capability, pair(k.historyEvents), pair(k.statements), `${c(k.cpuMs.off)} -> ${c(k.cpuMs.on)}`, k.measuredBy, k.note]);
 }
 
 /** Scenario 11 in the main table: the same deliveries with activity-task attempts, then local ones. */
@@ -479,6 +492,10 @@ export function markdown(r: BenchResult): string {
     ...cpuLines(r).map((l) => `- ${l}`),
     '',
     ...domainSection(r.domains),
+    '## What each capability costs a message, off -> on',
+    '',
+    mdTable(['capability', 'history events', 'worker statements to PostgreSQL', 'CPU ms: server / worker / postgres', 'measured by', 'note'], capabilityRows(r.capabilities)),
+    '',
     '## Cost per message (delivery + reputation workflow)',
     '',
     mdTable(['message', 'history events', 'workflow tasks', 'activities', 'timers'], costRows),

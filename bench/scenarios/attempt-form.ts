@@ -17,6 +17,8 @@ export interface AttemptFormFigures {
   messages: number;
   deliveredPerSecond: number | null;
   cpuMsPerMessage: BatchCpuMs;
+  /** Statements the worker sent to PostgreSQL per message. */
+  statementsPerMessage: number | null;
   /** One delivered message's delivery workflow. */
   delivery: Omit<EventCounts, 'byType'>;
   /** The same message's reputation workflow (a fresh address). */
@@ -44,9 +46,9 @@ export async function runAttemptForm(ctx: ModeContext, opts: { messages: number;
     activity: new ReboundClient({ client: ctx.temporal, pool: ctx.rebound.pool, taskQueue: ctx.taskQueue, attempts: 'activity' }),
     local: new ReboundClient({ client: ctx.temporal, pool: ctx.rebound.pool, taskQueue: ctx.taskQueue, attempts: 'local' }),
   };
-  const sums: Record<AttemptForm, { cpu: BatchCpuMs; seconds: number; drained: boolean; n: number; sample: string | null }> = {
-    activity: { cpu: { server: 0, worker: 0, postgres: 0, bench: 0 }, seconds: 0, drained: true, n: 0, sample: null },
-    local: { cpu: { server: 0, worker: 0, postgres: 0, bench: 0 }, seconds: 0, drained: true, n: 0, sample: null },
+  const sums: Record<AttemptForm, { cpu: BatchCpuMs; seconds: number; drained: boolean; n: number; sample: string | null; statements: number | null }> = {
+    activity: { cpu: { server: 0, worker: 0, postgres: 0, bench: 0 }, seconds: 0, drained: true, n: 0, sample: null, statements: 0 },
+    local: { cpu: { server: 0, worker: 0, postgres: 0, bench: 0 }, seconds: 0, drained: true, n: 0, sample: null, statements: 0 },
   };
   let lost = 0;
   for (let r = 0; r < rounds; r++) {
@@ -59,6 +61,7 @@ export async function runAttemptForm(ctx: ModeContext, opts: { messages: number;
       if (batch.drainedSeconds === null) s.drained = false;
       else s.seconds += batch.drainedSeconds;
       s.n += perBatch;
+      s.statements = s.statements === null || batch.statementsPerMessage === null ? null : s.statements + batch.statementsPerMessage * perBatch;
       s.sample ??= reqs[0]!.id!;
       lost += batch.lost;
     }
@@ -76,6 +79,7 @@ export async function runAttemptForm(ctx: ModeContext, opts: { messages: number;
       messages: s.n,
       deliveredPerSecond: s.drained && s.seconds > 0 ? round(s.n / s.seconds, 1) : null,
       cpuMsPerMessage: { server: per(s.cpu.server), worker: per(s.cpu.worker), postgres: per(s.cpu.postgres), bench: per(s.cpu.bench) },
+      statementsPerMessage: s.statements === null ? null : round(s.statements / s.n, 2),
       delivery: d,
       reputation: rep,
     };

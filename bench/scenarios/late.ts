@@ -123,6 +123,8 @@ export interface LateBaseline {
   messages: number;
   cpuMsPerMessage: LateCpuMs;
   drainedSeconds: number | null;
+  /** Statements the worker sent to PostgreSQL per message. */
+  statementsPerMessage?: number | null;
 }
 
 export interface LateResult {
@@ -142,6 +144,9 @@ export interface LateResult {
   /** CPU per message of the bouncing batch, first submit until idle again; less the baseline's: per report. */
   cpuMsPerMessage: LateCpuMs;
   cpuMsPerReport: LateCpuMs;
+  /** Statements the worker sent to PostgreSQL per message of the bouncing batch, and less the baseline's: per report. */
+  statementsPerMessage: number | null;
+  statementsPerReport: number | null;
   drainedSeconds: number | null;
   /** The report workflows' histories, per report. */
   reportHistoryEvents: number | null;
@@ -232,7 +237,7 @@ const msBetween = (a: Date, b: Date | null): number | null => (b === null ? null
 /** The baseline measured here: a batch of plain messages. */
 async function plainBaseline(ctx: ModeContext, n: number, concurrency: number): Promise<{ baseline: LateBaseline; lost: number }> {
   const plain = await runBatch(ctx, requests(ctx, 'lplain', n), { concurrency, settled: async () => {} });
-  return { baseline: { from: 'scenario 8', messages: n, cpuMsPerMessage: plain.cpu, drainedSeconds: plain.drainedSeconds }, lost: plain.lost };
+  return { baseline: { from: 'scenario 8', messages: n, cpuMsPerMessage: plain.cpu, drainedSeconds: plain.drainedSeconds, statementsPerMessage: plain.statementsPerMessage }, lost: plain.lost };
 }
 
 /** `baseline`: plain deliveries measured just before on this worker (scenario 7's off batch); else a batch of them is run first. */
@@ -311,6 +316,8 @@ export async function runLate(ctx: ModeContext, opts: { messages: number; concur
     storedToProcessedMs: { p50: round(done.p50, 0), p95: round(done.p95, 0), max: round(done.max, 0) },
     cpuMsPerMessage: late.cpu,
     cpuMsPerReport: { server: added('server'), worker: added('worker'), postgres: added('postgres'), bench: added('bench') },
+    statementsPerMessage: late.statementsPerMessage,
+    statementsPerReport: late.statementsPerMessage !== null && typeof baseline.statementsPerMessage === 'number' ? round(late.statementsPerMessage - baseline.statementsPerMessage, 2) : null,
     drainedSeconds: late.drainedSeconds,
     reportHistoryEvents: perReport(tally.reportEvents),
     reportWorkflowTasks: perReport(tally.reportTasks),

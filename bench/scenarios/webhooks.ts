@@ -39,6 +39,8 @@ export interface WebhooksResult {
   activitiesPerMessage: number | null;
   /** One message's delivery workflow, off / on: webhooks add nothing to it. */
   deliveryHistoryEvents: { off: number; on: number };
+  /** Statements the worker sent to PostgreSQL per message, off / on. */
+  statementsPerMessage: { off: number | null; on: number | null };
   cpuMsPerMessage: { off: WebhookCpuMs; on: WebhookCpuMs; added: WebhookCpuMs };
   /** First submit until idle again, s. */
   drainedSeconds: { off: number | null; on: number | null };
@@ -118,7 +120,7 @@ function requests(ctx: ModeContext, kind: string, n: number): SendRequest[] {
  * `settled`; a message not delivered counts as lost. CPU of the bench process is the client's
  * and the receiver's.
  */
-async function deliveredBatch(ctx: ModeContext, reqs: SendRequest[], concurrency: number, settled: () => Promise<void>): Promise<{ ids: string[]; cpu: WebhookCpuMs; drainedSeconds: number | null; lost: number }> {
+async function deliveredBatch(ctx: ModeContext, reqs: SendRequest[], concurrency: number, settled: () => Promise<void>): Promise<{ ids: string[]; cpu: WebhookCpuMs; drainedSeconds: number | null; lost: number; statementsPerMessage: number | null }> {
   const ids = reqs.map((r) => r.id!);
   const batch = await runBatch(ctx, reqs, {
     concurrency,
@@ -198,6 +200,7 @@ export async function runWebhooks(ctx: ModeContext, opts: { messages: number; co
       workflowTasksPerMessage: perMessage(tasks),
       activitiesPerMessage: perMessage(activities),
       deliveryHistoryEvents: { off: deliveryOff, on: deliveryOn },
+      statementsPerMessage: { off: off.statementsPerMessage, on: on.statementsPerMessage },
       cpuMsPerMessage: { off: off.cpu, on: on.cpu, added: { server: added('server'), worker: added('worker'), postgres: added('postgres'), client: added('client') } },
       drainedSeconds: { off: off.drainedSeconds, on: on.drainedSeconds },
       requests: got.length,

@@ -379,19 +379,33 @@ export class Injector {
     const handle = client.workflow.getHandle(deliveryWorkflowId(m.id));
     const until = Date.now() + 20_000;
     while (Date.now() < until) {
-      const described = await handle.describe().catch(() => null);
-      const running = described?.raw.pendingActivities?.find(
-        (a) => a.activityType?.name === 'sendAttempt' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
-      );
-      if (running) {
+      const pid = (await this.activityPid(handle).catch(() => null)) ?? (await this.leaseHolderPid(m.id).catch(() => null));
+      if (pid !== null) {
         fault.probeActivityAt = Date.now();
-        // The SDK's worker identity is `${pid}@${hostname}`.
-        const pid = Number(/^(\d+)@/.exec(running.lastWorkerIdentity ?? '')?.[1]);
         await sleep(settleMs);
         return workers.slotOfPid(pid);
       }
       await sleep(40);
     }
     return null;
+  }
+
+  /** The worker running the probe's send activity task, as the server names it (`${pid}@${hostname}`). */
+  private async activityPid(handle: ReturnType<Client['workflow']['getHandle']>): Promise<number | null> {
+    const described = await handle.describe();
+    const running = described.raw.pendingActivities?.find(
+      (a) => a.activityType?.name === 'sendAttempt' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    );
+    return running ? Number(/^(\d+)@/.exec(running.lastWorkerIdentity ?? '')?.[1]) : null;
+  }
+
+  /**
+   * The worker running the probe's local-activity attempt, which the server does not see: its
+   * send lease names the process (src/delivery/leases.ts, `${hostname}:${pid}/...`).
+   */
+  private async leaseHolderPid(messageId: string): Promise<number | null> {
+    const r = await this.ctx.pool.query<{ holder: string }>('SELECT holder FROM send_leases WHERE message_id = $1', [messageId]);
+    const pid = /:(\d+)\//.exec(r.rows[0]?.holder ?? '')?.[1];
+    return pid ? Number(pid) : null;
   }
 }

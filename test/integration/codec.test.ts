@@ -77,9 +77,12 @@ test('the codec client reads the status; without the codec, the history holds no
 
   const history = await plain.client.workflow.getHandle(status.workflowId).fetchHistory();
   const found = payloadsIn(history.events);
-  // Search attributes are the server's to index, and patch markers (patched()) are written by the
-  // SDK's core with the patch's name only: neither goes through the codec (README "Payload encryption").
-  const codecPayloads = found.filter((p) => !p.path.includes('searchAttributes') && !p.path.includes('patch-data'));
+  // Search attributes are the server's to index, and patch markers (patched()) and a local
+  // activity marker's `data` (its type, sequence number and times) are written by the SDK's core:
+  // none goes through the codec (README "Payload encryption"). The local activity's result does.
+  const coreWritten = (path: string) => path.includes('searchAttributes') || path.includes('patch-data') || /markerRecordedEventAttributes\.details\.data\./.test(path);
+  const codecPayloads = found.filter((p) => !coreWritten(p.path));
+  assert.ok(found.some((p) => /markerRecordedEventAttributes\.details\.result\./.test(p.path) && p.encoding === ENCRYPTED_ENCODING), 'a local attempt\'s result is encrypted');
   assert.ok(codecPayloads.length >= 5, `payloads in the history: ${JSON.stringify(found)}`);
   assert.deepEqual(codecPayloads.filter((p) => p.encoding !== ENCRYPTED_ENCODING), [], 'every other payload is encrypted');
   const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('latin1');
@@ -88,7 +91,7 @@ test('the codec client reads the status; without the codec, the history holds no
   // With REBOUND_RECORD_HISTORIES=1, kept for the replay test (which replays it with the test keys).
   if (process.env.REBOUND_RECORD_HISTORIES === '1') {
     mkdirSync(ENCRYPTED_HISTORIES_DIR, { recursive: true });
-    writeFileSync(path.join(ENCRYPTED_HISTORIES_DIR, 'codec-partially-delivered.binpb'), temporal.api.history.v1.History.encode(history).finish());
+    writeFileSync(path.join(ENCRYPTED_HISTORIES_DIR, 'codec-local-partially-delivered.binpb'), temporal.api.history.v1.History.encode(history).finish());
   }
 
   // What stays readable, by design: the recipient domains, a search attribute the UI filters on.

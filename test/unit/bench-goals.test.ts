@@ -11,6 +11,7 @@ test('goal figures: the ratios to both ceilings, the CPU per delivered message a
   assert.equal(g.workerCpuMsPerDelivered, 7.5);
   assert.deepEqual(g.goals.map((x) => [x.name, x.met]), [
     ['ratioToOneActivityCeiling', true],
+    ['ratioToEmptyCeiling', false],
     ['serverCpuMsPerDelivered', true],
     ['workerCpuMsPerDelivered', false],
     ['acceptedP99MsHalfRate', false],
