@@ -6,7 +6,6 @@
 // and scenario 10 (a pg-boss peer doing scenario 2's job), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
 // non-zero when a message, a webhook event or a late outcome was lost or doubled — never because of speed.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +15,7 @@ import { ReboundClient } from '../src/client/rebound-client';
 import { createPool } from '../src/db/pool';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import { parseArgs, type BenchOptions } from './args';
+import { gitCommit } from './commit';
 import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
@@ -213,17 +213,6 @@ async function runMode(
     direct,
     peer,
   };
-}
-
-/** The commit the bench ran against, "+dirty" when the working tree had changes. */
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function main(): Promise<number> {
