@@ -16,6 +16,7 @@ import { createPool } from '../src/db/pool';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import { parseArgs, type BenchOptions } from './args';
 import { gitCommit } from './commit';
+import { readSleeping100k } from './sleeping-100k';
 import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
@@ -279,6 +280,7 @@ async function main(): Promise<number> {
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),
+        sleeping100k: readSleeping100k(),
       }),
       // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,
