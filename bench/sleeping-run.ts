@@ -144,13 +144,24 @@ async function main(): Promise<number> {
     if (!(await untilAccepted(ctx, warm.map((r) => r.id!), 120_000))) throw new Error(`warm-up messages were not delivered within 120 s; see ${worker.logFile}`);
     await quiesce(ctx, 120_000);
 
-    const s = await runSleeping(ctx, {
-      messages: opts.messages,
-      concurrency: opts.concurrency,
-      samples: opts.samples,
-      sampleIntervalSeconds: opts.sampleIntervalSeconds,
-      progressEverySeconds: opts.progressEverySeconds,
+    // A run this long must not wait out its timeouts on a dead server (one did, at 75,000 submitted):
+    // stop at once, with what the server last wrote to stderr.
+    let measuring = true;
+    const serverDied = server.exited.then((e) => {
+      if (measuring) throw new Error(`the Temporal dev server (pid ${server.pid}) exited during the run: code ${e.code}, signal ${e.signal}; the end of its stderr:\n${e.stderr || '(nothing)'}`);
+      return new Promise<never>(() => undefined);
     });
+    const s = await Promise.race([
+      runSleeping(ctx, {
+        messages: opts.messages,
+        concurrency: opts.concurrency,
+        samples: opts.samples,
+        sampleIntervalSeconds: opts.sampleIntervalSeconds,
+        progressEverySeconds: opts.progressEverySeconds,
+      }),
+      serverDied,
+    ]);
+    measuring = false;
     const config = loadConfig();
     const last = <T>(xs: T[]): T | null => xs[xs.length - 1] ?? null;
     const result = {
