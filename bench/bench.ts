@@ -6,7 +6,6 @@
 // and scenario 10 (a pg-boss peer doing scenario 2's job), stops everything, prints a table (or one
 // JSON object with --json), and writes bench/results/latest.json and bench/RESULTS.md. Exits
 // non-zero when a message, a webhook event or a late outcome was lost or doubled — never because of speed.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +15,8 @@ import { ReboundClient } from '../src/client/rebound-client';
 import { createPool } from '../src/db/pool';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import { parseArgs, type BenchOptions } from './args';
+import { gitCommit } from './commit';
+import { readSleeping100k } from './sleeping-100k';
 import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
 import { machine, rssMb } from './measure';
 import { planSizes, planSleeping } from './plan';
@@ -223,17 +224,6 @@ async function runMode(
   };
 }
 
-/** The commit the bench ran against, "+dirty" when the working tree had changes. */
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workflows', 'activities'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -302,6 +292,7 @@ async function main(): Promise<number> {
         duplicates,
         durationSeconds: (Date.now() - started) / 1000,
         commit: gitCommit(),
+        sleeping100k: readSleeping100k(),
       }),
       // What counting a send for /metrics costs (README "Metrics"), measured in this process in a few milliseconds.
       metricsInterceptorMicrosPerAttempt: Math.round((await interceptorMicrosPerAttempt()) * 100) / 100,

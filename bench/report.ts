@@ -2,7 +2,8 @@
 // primary persistence mode, plus every figure per mode), a plain-text table for the terminal,
 // and a short markdown report. Long because it is the list of every figure the bench reports,
 // each in the three forms; splitting it would scatter one figure across files.
-import { goalFigures } from './goals';
+import { goalFigures, sleeping100kGoal } from './goals';
+import type { Sleeping100k } from './sleeping-100k';
 import type { BenchOptions } from './args';
 import type { Machine, CpuUse } from './measure';
 import { round } from './measure';
@@ -119,6 +120,8 @@ export function buildResult(input: {
   duplicates: { messageId: string; recipient: string; count: number }[];
   durationSeconds: number;
   commit: string;
+  /** The separate 100,000-sleepers run (bench/results/sleeping-100000.json), nulls when missing. */
+  sleeping100k: Sleeping100k;
 }) {
   const { opts, raw, modes, cost, domains, webhooks, late, direct, peer, attemptForm } = input;
   const perMode = Object.fromEntries(modes.map((m) => [m.mode, { ...headline(m, raw.perSecond), details: m }]));
@@ -135,6 +138,8 @@ export function buildResult(input: {
     primaryMode: primary.mode,
     rawPerSecond: round(raw.perSecond),
     ...top,
+    ...input.sleeping100k,
+    goals: [...top.goals, sleeping100kGoal(input.sleeping100k.sleeping100kWorkerRssMb)],
     sizesReducedToFitBudget: modes.some((m) => m.sizes.reduced),
     lost,
     duplicates: input.duplicates.length,
@@ -363,6 +368,11 @@ function rowsOf(r: BenchResult): { header: string[]; rows: Row[] } {
       '% of a core',
       ...modes.map((m) => `${fmt(r.modes[m]!.sleepingServerCpuPct)} / ${fmt(r.modes[m]!.sleepingWorkerCpuPct)}${r.modes[m]!.details.sleeping.settled ? '' : ' (still busy: not all asleep)'}`),
     ],
+    one(
+      `4. 100,000 sleeping (separate run, in memory${r.sleeping100kFrom ? `: ${r.sleeping100kFrom.commit}, ${r.sleeping100kFrom.startedAt?.slice(0, 10)}` : ': not run'}): worker RSS (goal < 600) / server RSS / first attempts`,
+      'MB / MB / s',
+      `${fmt(r.sleeping100kWorkerRssMb, 0)} / ${fmt(r.sleeping100kServerRssMb, 0)} / ${fmt(r.sleeping100kFirstAttemptSeconds, 0)}`,
+    ),
     one('5. history events per message: delivered / soft bounce once', 'events', `${r.eventsPerDeliveredMessage} / ${r.eventsPerSoftBouncedMessage}`),
     one('5. workflow tasks per message: delivered / soft bounce once', 'tasks', `${r.workflowTasksPerDeliveredMessage} / ${r.workflowTasksPerSoftBouncedMessage}`),
     one('5. activities per message: delivered / soft bounce once', 'activities', `${r.activitiesPerDeliveredMessage} / ${r.activitiesPerSoftBouncedMessage}`),

@@ -13,7 +13,7 @@ import { configDefault } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { Cleanup as StackCleanup } from '../src/dev/cleanup';
 import { prepareDatabase } from '../src/db/setup';
-import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-server';
+import { freePort, startDevServer, type DevServer, type DevServerExit } from '../src/dev/temporal-server';
 import { PROJECT_ROOT } from '../src/dev/tools';
 import type { LateReport, ReceivedMessage, SinkTransactionLog } from '../src/sink/server';
 import { WORKER_NODE_FLAGS } from '../src/worker/worker';
@@ -148,20 +148,24 @@ export interface BenchServer {
   address: string;
   pid: number;
   dbFile: string | null;
+  /** Resolves when the server process exits (stopped or not), with its code, signal and stderr's end. */
+  exited: Promise<DevServerExit>;
   stop(): Promise<void>;
 }
 
 export async function startServer(mode: PersistenceMode, tmpDir: string, cleanup: Cleanup): Promise<BenchServer> {
   const port = await freePort();
   const dbFile = mode === 'file' ? path.join(tmpDir, `temporal-${port}.db`) : null;
-  const server: DevServer = await startDevServer({ port, uiPort: null, dbFile });
+  let onExit: (exit: DevServerExit) => void = () => undefined;
+  const exited = new Promise<DevServerExit>((resolve) => (onExit = resolve));
+  const server: DevServer = await startDevServer({ port, uiPort: null, dbFile, onExit });
   if (!server.started || server.pid === null) {
     await server.stop();
     throw new Error(`something was already listening on ${server.address}`);
   }
   // startDevServer SIGKILLs the server it started when this process exits.
   const stop = cleanup.add(`temporal dev server (${mode})`, () => server.stop());
-  return { mode, address: server.address, pid: server.pid, dbFile, stop };
+  return { mode, address: server.address, pid: server.pid, dbFile, exited, stop };
 }
 
 // ---------------------------------------------------------------- worker (child process)

@@ -66,7 +66,14 @@ export async function calibrateSleepers(ctx: ModeContext, n: number, concurrency
 
 export async function runSleeping(
   ctx: ModeContext,
-  opts: { messages: number; concurrency: number; samples: number; sampleIntervalSeconds: number },
+  opts: {
+    messages: number;
+    concurrency: number;
+    samples: number;
+    sampleIntervalSeconds: number;
+    /** Logs how many have had their first attempt every this many seconds (0: never), for long runs. */
+    progressEverySeconds?: number;
+  },
 ): Promise<SleepingResult> {
   const n = opts.messages;
   ctx.log(`[${ctx.mode}] scenario 4: ${n} sleeping messages`);
@@ -76,63 +83,90 @@ export async function runSleeping(
   const serverRssMbIdle = rssMb(ctx.server.pid);
 
   const before = snapshot(ctx);
-  const submitted = await submit(ctx, reqs, { concurrency: opts.concurrency });
-  const firstSubmit = Math.min(...submitted.map((s) => s.t0));
-  const submitSeconds = (Date.now() - firstSubmit) / 1000;
-  ctx.log(`[${ctx.mode}]   submitted at ${(n / submitSeconds).toFixed(1)}/s`);
-  const workerRssMbAfterSubmit = rssMb(ctx.worker.pid);
-
-  const timeoutMs = 120_000 + n * 30;
-  await waitFor(async () => (await countAttempted(ctx.pool, ids)) >= n, timeoutMs, 1000);
-  const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
-  // The workflows still report to reputation (a new reputation workflow per address, whose tasks
-  // queue behind the first attempts) and start their timers: wait for the worker to go quiet.
-  const quiet = await quiesce(ctx, Math.max(120_000, n * 60));
-  const settled = quiet !== null;
-  const quietAt = quiet ?? Date.now();
-  const settledSeconds = (quietAt - firstSubmit) / 1000;
-  const submitCpu = cpuBetween(before, snapshot(ctx));
-  let retryingInVisibility: number | null = null;
-  try {
-    retryingInVisibility = (await ctx.temporal.workflow.count(`WorkflowId STARTS_WITH "delivery:${ctx.tag}-s-" AND DeliveryState = "retrying"`)).count;
-  } catch {
-    retryingInVisibility = null;
-  }
-  ctx.log(`[${ctx.mode}]   all attempted after ${firstAttemptSeconds.toFixed(1)} s, quiet after ${settledSeconds.toFixed(1)} s; sampling while they sleep`);
-
-  const workerRssSamplesMb: (number | null)[] = [];
-  const serverRssSamplesMb: (number | null)[] = [];
-  const sleepStart = snapshot(ctx);
-  for (let i = 0; i < opts.samples; i++) {
-    if (i > 0) await sleep(opts.sampleIntervalSeconds * 1000);
-    workerRssSamplesMb.push(round(rssMb(ctx.worker.pid)));
-    serverRssSamplesMb.push(round(rssMb(ctx.server.pid)));
-  }
-  const sleepCpu = cpuBetween(sleepStart, snapshot(ctx));
-
-  const counts = await attempted(ctx.pool, ids);
-  const lost = ids.filter((id) => !counts.has(id)).length;
-  const unexpectedAttempts = [...counts.values()].filter((c) => c > 1).length;
-  const first = workerRssSamplesMb[0];
-  const last = workerRssSamplesMb[workerRssSamplesMb.length - 1];
-  return {
-    n,
-    submitSeconds,
-    submitPerSecond: n / submitSeconds,
-    firstAttemptSeconds,
-    settledSeconds,
-    settled,
-    retryingInVisibility,
-    workerRssMbIdle: round(workerRssMbIdle),
-    workerRssMbAfterSubmit: round(workerRssMbAfterSubmit),
-    workerRssSamplesMb,
-    workerRssGrowthMb: first === null || first === undefined || last === null || last === undefined ? null : round(last - first),
-    serverRssMbIdle: round(serverRssMbIdle),
-    serverRssSamplesMb,
-    sampleIntervalSeconds: opts.sampleIntervalSeconds,
-    sleepCpu,
-    submitCpu,
-    lost,
-    unexpectedAttempts,
+  const progressStart = Date.now();
+  const progress = opts.progressEverySeconds
+    ? setInterval(() => {
+        countAttempted(ctx.pool, ids).then(
+          (done) => ctx.log(`[${ctx.mode}]   ${done} of ${n} attempted after ${((Date.now() - progressStart) / 1000).toFixed(0)} s (worker RSS ${rssMb(ctx.worker.pid)?.toFixed(0)} MB, server RSS ${rssMb(ctx.server.pid)?.toFixed(0)} MB)`),
+          () => undefined,
+        );
+      }, opts.progressEverySeconds * 1000)
+    : null;
+  const stopProgress = (): void => {
+    if (progress) clearInterval(progress);
   };
+  try {
+    return await sleepers();
+  } finally {
+    stopProgress();
+  }
+
+  async function sleepers(): Promise<SleepingResult> {
+    const submitted = await submit(ctx, reqs, { concurrency: opts.concurrency });
+    // A loop, not Math.min(...): spreading 100,000 arguments can overflow the stack.
+    const firstSubmit = submitted.reduce((min, s) => Math.min(min, s.t0), Infinity);
+    const submitSeconds = (Date.now() - firstSubmit) / 1000;
+    ctx.log(`[${ctx.mode}]   submitted at ${(n / submitSeconds).toFixed(1)}/s`);
+    const workerRssMbAfterSubmit = rssMb(ctx.worker.pid);
+
+    // First attempts run at 25-40/s on the 2-core machine: 60 ms each leaves room for a slow day.
+    const timeoutMs = 120_000 + n * 60;
+    // Every poll sends all n ids: at 100,000 that is megabytes a poll, so poll less often the
+    // larger the run (1 s up to 20,000, 5 s at 100,000; the first-attempt time is that coarse).
+    const pollMs = Math.min(10_000, Math.max(1000, n / 20));
+    await waitFor(async () => (await countAttempted(ctx.pool, ids)) >= n, timeoutMs, pollMs);
+    const firstAttemptSeconds = (Date.now() - firstSubmit) / 1000;
+    // The workflows still report to reputation (a new reputation workflow per address, whose tasks
+    // queue behind the first attempts) and start their timers: wait for the worker to go quiet.
+    const quiet = await quiesce(ctx, Math.max(120_000, n * 60));
+    const settled = quiet !== null;
+    const quietAt = quiet ?? Date.now();
+    const settledSeconds = (quietAt - firstSubmit) / 1000;
+    const submitCpu = cpuBetween(before, snapshot(ctx));
+    let retryingInVisibility: number | null = null;
+    try {
+      retryingInVisibility = (await ctx.temporal.workflow.count(`WorkflowId STARTS_WITH "delivery:${ctx.tag}-s-" AND DeliveryState = "retrying"`)).count;
+    } catch {
+      retryingInVisibility = null;
+    }
+    ctx.log(`[${ctx.mode}]   all attempted after ${firstAttemptSeconds.toFixed(1)} s, quiet after ${settledSeconds.toFixed(1)} s; sampling while they sleep`);
+
+    // Not while sampling: its query would count in what the sleepers cost.
+    stopProgress();
+    const workerRssSamplesMb: (number | null)[] = [];
+    const serverRssSamplesMb: (number | null)[] = [];
+    const sleepStart = snapshot(ctx);
+    for (let i = 0; i < opts.samples; i++) {
+      if (i > 0) await sleep(opts.sampleIntervalSeconds * 1000);
+      workerRssSamplesMb.push(round(rssMb(ctx.worker.pid)));
+      serverRssSamplesMb.push(round(rssMb(ctx.server.pid)));
+    }
+    const sleepCpu = cpuBetween(sleepStart, snapshot(ctx));
+
+    const counts = await attempted(ctx.pool, ids);
+    const lost = ids.filter((id) => !counts.has(id)).length;
+    const unexpectedAttempts = [...counts.values()].filter((c) => c > 1).length;
+    const first = workerRssSamplesMb[0];
+    const last = workerRssSamplesMb[workerRssSamplesMb.length - 1];
+    return {
+      n,
+      submitSeconds,
+      submitPerSecond: n / submitSeconds,
+      firstAttemptSeconds,
+      settledSeconds,
+      settled,
+      retryingInVisibility,
+      workerRssMbIdle: round(workerRssMbIdle),
+      workerRssMbAfterSubmit: round(workerRssMbAfterSubmit),
+      workerRssSamplesMb,
+      workerRssGrowthMb: first === null || first === undefined || last === null || last === undefined ? null : round(last - first),
+      serverRssMbIdle: round(serverRssMbIdle),
+      serverRssSamplesMb,
+      sampleIntervalSeconds: opts.sampleIntervalSeconds,
+      sleepCpu,
+      submitCpu,
+      lost,
+      unexpectedAttempts,
+    };
+  }
 }

@@ -19,6 +19,18 @@ export interface DevServerOptions {
   /** The codec server the UI decodes payloads with (README "Payload encryption"), e.g. http://localhost:3025/codec. */
   codecEndpoint?: string;
   log?: (msg: string, fields?: object) => void;
+  /**
+   * Called when a server this call started exits, whether stopped or not, with the end of its
+   * stderr (the only trace of a crash: the server runs with --log-level warn and no log file).
+   */
+  onExit?: (exit: DevServerExit) => void;
+}
+
+export interface DevServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last 4,000 characters the server wrote to stderr. */
+  stderr: string;
 }
 
 export interface DevServer {
@@ -140,6 +152,11 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  if (opts.onExit) {
+    const onExit = opts.onExit;
+    // 'close', not 'exit': stderr has been read to its end by then.
+    child.once('close', (code, signal) => onExit({ code, signal, stderr }));
+  }
   try {
     await waitUntilServing(address, child, 60_000);
   } catch (err) {
