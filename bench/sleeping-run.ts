@@ -1,7 +1,7 @@
 // `npm run bench:sleeping -- [--messages N] [--out FILE]`: scenario 4 alone, at a size the main
 // bench cannot fit in its budget (default 100,000 sleeping messages, 40-60 minutes on the 2-core
 // machine). The same stack as the main bench's in-memory mode (bench/stack.ts: its own database,
-// a Temporal dev server in memory, the bounce simulator, one worker child with the same flags
+// a Temporal dev server (a SQLite file by default), the bounce simulator, one worker child with the same flags
 // and settings), a warm-up, then runSleeping; writes one JSON object to
 // bench/results/sleeping-<N>.json, which the main bench's report repeats (bench/report.ts).
 // Exits non-zero when a message had no first attempt.
@@ -20,7 +20,7 @@ import { gitCommit } from './commit';
 import { quiesce, request, submit, untilAccepted, type ModeContext } from './context';
 import { machine, rssMb, round } from './measure';
 import { runSleeping } from './scenarios/sleeping';
-import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, startWorkerChild } from './stack';
+import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, startWorkerChild, type PersistenceMode } from './stack';
 
 const T0 = Date.now();
 const log = (msg: string): void => {
@@ -34,6 +34,9 @@ interface SleepingRunOptions {
   samples: number;
   sampleIntervalSeconds: number;
   progressEverySeconds: number;
+  /** Submits paced at this many per second (0: as fast as `concurrency` allows). */
+  rate: number;
+  persistence: PersistenceMode;
 }
 
 const USAGE = `usage: node dist/bench/sleeping-run.js [options]
@@ -42,7 +45,11 @@ const USAGE = `usage: node dist/bench/sleeping-run.js [options]
   --concurrency C       send() calls in flight (default 64, as the main bench)
   --samples K           RSS samples while they sleep (default 12)
   --sample-interval S   seconds between them (default 10)
-  --progress S          seconds between progress lines on stderr (default 30)`;
+  --progress S          seconds between progress lines on stderr (default 30)
+  --rate R              submits per second, paced (default 35, about what first attempts run at
+                        on a 2-core machine: an in-memory server holding a backlog of 75,000
+                        started but unrun workflows grew past 20 GB); 0: as fast as --concurrency allows
+  --server file|memory  the dev server's persistence (default file: a SQLite file)`;
 
 function positive(flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -53,7 +60,7 @@ function positive(flag: string, v: string | undefined): number {
 function parseArgs(argv: string[]): SleepingRunOptions {
   let messages = 100_000;
   let out: string | null = null;
-  const o = { concurrency: 64, samples: 12, sampleIntervalSeconds: 10, progressEverySeconds: 30 };
+  const o = { concurrency: 64, samples: 12, sampleIntervalSeconds: 10, progressEverySeconds: 30, rate: 35, persistence: 'file' as PersistenceMode };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string | undefined => inline ?? argv[++i];
@@ -76,6 +83,18 @@ function parseArgs(argv: string[]): SleepingRunOptions {
       case '--sample-interval':
         o.sampleIntervalSeconds = positive(flag, value());
         break;
+      case '--rate': {
+        const r = Number(value());
+        if (!Number.isFinite(r) || r < 0) throw new Error('--rate needs a number of submits per second (0: unpaced)');
+        o.rate = r;
+        break;
+      }
+      case '--server': {
+        const v = value();
+        if (v !== 'file' && v !== 'memory') throw new Error('--server takes file or memory');
+        o.persistence = v;
+        break;
+      }
       case '--progress':
         o.progressEverySeconds = positive(flag, value());
         break;
@@ -109,8 +128,8 @@ async function main(): Promise<number> {
     await prepareBenchDatabase(databaseUrl);
     // No inbound listener: nothing here bounces after its 250, so the simulator mails no reports.
     const sink = await startSinkChild(cleanup, '');
-    const server = await startServer('memory', tmpDir, cleanup);
-    log(`simulator on ${sink.url} (pid ${sink.pid}); Temporal dev server on ${server.address} (pid ${server.pid}, in memory)`);
+    const server = await startServer(opts.persistence, tmpDir, cleanup);
+    log(`simulator on ${sink.url} (pid ${sink.pid}); Temporal dev server on ${server.address} (pid ${server.pid}, ${server.dbFile ? `SQLite file ${server.dbFile}` : 'in memory'})`);
     const pool = createPool(databaseUrl, { max: 4 });
     cleanup.add('polling pool', () => pool.end());
     const sdkPool = createPool(databaseUrl);
@@ -136,7 +155,7 @@ async function main(): Promise<number> {
       cleanup,
     );
     log(`worker pid ${worker.pid} ready (RSS ${rssMb(worker.pid)?.toFixed(0)} MB)`);
-    const ctx: ModeContext = { mode: 'memory', tag, server, worker, sink, temporal, rebound: new ReboundClient({ client: temporal, pool: sdkPool, taskQueue }), pool, log };
+    const ctx: ModeContext = { mode: opts.persistence, tag, server, worker, sink, temporal, rebound: new ReboundClient({ client: temporal, pool: sdkPool, taskQueue }), taskQueue, pool, log };
 
     // Warm-up as in the main bench (not measured): JIT, pools, the workflow bundle in the worker.
     const warm = Array.from({ length: 100 }, (_, i) => request(`${tag}-w-${i}`, `warm+${tag}${i}@example.test`));
@@ -158,6 +177,7 @@ async function main(): Promise<number> {
         samples: opts.samples,
         sampleIntervalSeconds: opts.sampleIntervalSeconds,
         progressEverySeconds: opts.progressEverySeconds,
+        ...(opts.rate > 0 ? { rate: opts.rate } : {}),
       }),
       serverDied,
     ]);
@@ -191,9 +211,11 @@ async function main(): Promise<number> {
       unexpectedAttempts: s.unexpectedAttempts,
       worker: { nodeFlags: [...WORKER_NODE_FLAGS], maxCachedWorkflows: config.maxCachedWorkflows, countStatements: true },
       concurrency: opts.concurrency,
+      rate: opts.rate,
+      persistence: opts.persistence,
       conditions:
-        `Temporal dev server in memory; one worker (node ${WORKER_NODE_FLAGS.join(' ')}, ${config.maxCachedWorkflows} cached workflows); ` +
-        `${s.n} messages greylisted once with a 2 h hint, submitted ${opts.concurrency} in flight; ${m.cores} cores; ` +
+        `Temporal dev server ${server.dbFile ? 'on a SQLite file' : 'in memory'}; one worker (node ${WORKER_NODE_FLAGS.join(' ')}, ${config.maxCachedWorkflows} cached workflows); ` +
+        `${s.n} messages greylisted once with a 2 h hint, submitted ${opts.rate > 0 ? `paced at ${opts.rate}/s (at most ${opts.concurrency} in flight)` : `${opts.concurrency} in flight`}; ${m.cores} cores; ` +
         `other processes on the machine used ${s.submitCpu.otherPct} % of a core while they were submitted and attempted`,
     };
     mkdirSync(path.dirname(opts.out), { recursive: true });

@@ -73,6 +73,8 @@ export async function runSleeping(
     sampleIntervalSeconds: number;
     /** Logs how many have had their first attempt every this many seconds (0: never), for long runs. */
     progressEverySeconds?: number;
+    /** Submits paced at this many per second instead of `concurrency` in flight. */
+    rate?: number;
   },
 ): Promise<SleepingResult> {
   const n = opts.messages;
@@ -102,7 +104,7 @@ export async function runSleeping(
   }
 
   async function sleepers(): Promise<SleepingResult> {
-    const submitted = await submit(ctx, reqs, { concurrency: opts.concurrency });
+    const submitted = await submit(ctx, reqs, opts.rate ? { rate: opts.rate, maxInFlight: opts.concurrency } : { concurrency: opts.concurrency });
     // A loop, not Math.min(...): spreading 100,000 arguments can overflow the stack.
     const firstSubmit = submitted.reduce((min, s) => Math.min(min, s.t0), Infinity);
     const submitSeconds = (Date.now() - firstSubmit) / 1000;
