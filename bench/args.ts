@@ -1,6 +1,7 @@
 // Command-line options of `npm run bench`.
 import path from 'node:path';
 import type { PersistenceMode } from './stack';
+import { positiveInteger } from './entry';
 
 export interface BenchOptions {
   quick: boolean;
@@ -50,11 +51,7 @@ const USAGE = `usage: node dist/bench/bench.js [options]
                       worker; windows.json there says when scenario 2 ran (off by default: the
                       profiler costs the worker CPU). Read with node dist/bench/profile-top.js DIR/...`;
 
-function positive(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v ?? ''}"`);
-  return n;
-}
+const positive = positiveInteger;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');

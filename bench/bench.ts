@@ -51,6 +51,7 @@ import {
   type RemoteSink,
   type ReturnPath,
 } from './stack';
+import { runEntry } from './entry';
 
 const BENCH_DIR = path.join(PROJECT_ROOT, 'bench');
 const T0 = Date.now();
@@ -332,10 +333,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runEntry(main, log);

@@ -21,6 +21,7 @@ import { quiesce, request, submit, untilAccepted, type ModeContext } from './con
 import { machine, rssMb, round } from './measure';
 import { runSleeping } from './scenarios/sleeping';
 import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, startWorkerChild, type PersistenceMode } from './stack';
+import { runEntry, positiveInteger } from './entry';
 
 const T0 = Date.now();
 const log = (msg: string): void => {
@@ -51,11 +52,7 @@ const USAGE = `usage: node dist/bench/sleeping-run.js [options]
                         started but unrun workflows grew past 20 GB); 0: as fast as --concurrency allows
   --server file|memory  the dev server's persistence (default file: a SQLite file)`;
 
-function positive(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v ?? ''}"`);
-  return n;
-}
+const positive = positiveInteger;
 
 function parseArgs(argv: string[]): SleepingRunOptions {
   let messages = 100_000;
@@ -235,10 +232,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runEntry(main, log);

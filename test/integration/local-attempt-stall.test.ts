@@ -4,8 +4,7 @@
 // the first may still be alive, and the first, once continued, finds its lease gone and abandons
 // its transaction before the body. One SMTP transaction reaches the end of DATA, never two.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -17,8 +16,8 @@ import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal
 import { startSink, type BounceSink } from '../../src/sink';
 import { TEST_DATABASE_URL, testMessage, uid } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
+import { startWorkerProcess } from '../helpers/worker-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/rebound.js');
 
 let server: DevServer;
 let sink: BounceSink;
@@ -27,18 +26,7 @@ let connection: Connection;
 let rebound: ReboundClient;
 const workers: ChildProcess[] = [];
 
-function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"worker ready"')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out.slice(-4000)}`)));
-  });
-}
+const startWorker = (env: NodeJS.ProcessEnv): Promise<ChildProcess> => startWorkerProcess(env, workers);
 
 before(async () => {
   await prepareDatabase(TEST_DATABASE_URL);

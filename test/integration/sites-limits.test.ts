@@ -5,7 +5,7 @@
 // worker (its EHLO name), and how many sessions were open at once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,8 @@ import { startDnsServer, type TestDnsServer } from '../helpers/dns-server';
 import { freePort } from '../helpers/mx-servers';
 import { mostInWindow, startShapingMx, type ShapingMx } from '../helpers/shaping-mx';
 import { TEST_DATABASE_URL, testMessage, uid } from '../helpers/stack';
+import { startWorkerProcess } from '../helpers/worker-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/rebound.js');
 const PACED = 'mx.paced.test';
 const CAPPED = 'mx.capped.test';
 const PER_MINUTE = 60;
@@ -40,20 +40,7 @@ async function forget(): Promise<void> {
   await pool.query('DELETE FROM site_connections WHERE site = ANY($1)', [[PACED, CAPPED]]);
 }
 
-function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"worker ready"')) resolve(child);
-      // Keep the buffer small once ready; the test reads nothing more from it.
-      if (out.length > 1_000_000) out = out.slice(-10_000);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out.slice(-5_000)}`)));
-  });
-}
+const startWorker = (env: NodeJS.ProcessEnv): Promise<ChildProcess> => startWorkerProcess(env, workers);
 
 before(async () => {
   await prepareDatabase(TEST_DATABASE_URL);
