@@ -182,6 +182,15 @@ function machineSeconds(): { busy: number; steal: number } {
   return { busy: busy / ticksPerSecond(), steal: (v[7] ?? 0) / ticksPerSecond() };
 }
 
+/**
+ * CPU seconds used so far by each of `pids` and its descendants, from one reading of /proc: for
+ * runs with several worker processes, whose CPU is summed and also shown per process.
+ */
+export function cpuSecondsOf(pids: number[]): number[] {
+  const stats = allStats();
+  return pids.map((pid) => treeCpuSeconds(stats, pid));
+}
+
 /** Resident set size in MB from /proc/PID/status (VmRSS), null when the process is gone. */
 export function rssMb(pid: number | 'self'): number | null {
   try {
