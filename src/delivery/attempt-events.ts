@@ -19,7 +19,7 @@ export interface AttemptEvent {
   recipients: string[] | null;
 }
 
-export function eventTimeMs(e: HistoryEvent): number {
+function eventTimeMs(e: HistoryEvent): number {
   const t = e.eventTime;
   return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 }
@@ -38,11 +38,6 @@ export function localActivityType(e: HistoryEvent): string | null {
   if (m?.markerName !== LOCAL_ACTIVITY_MARKER) return null;
   const data = jsonOf(m.details?.data?.payloads?.[0]) as { activity_type?: string; activityType?: string } | undefined;
   return data?.activity_type ?? data?.activityType ?? null;
-}
-
-/** Whether the event records a run of the named activity, regular (scheduled) or local. */
-export function isActivityEvent(e: HistoryEvent, name: string): boolean {
-  return e.activityTaskScheduledEventAttributes?.activityType?.name === name || localActivityType(e) === name;
 }
 
 /** The send attempts of a delivery history, in order. */
