@@ -53,7 +53,7 @@ export function capabilityCosts(r: { attemptForm: AttemptFormResult; webhooks: W
         off: { server: 0, worker: blame.microsPerOutcome.legacy === null ? null : blame.microsPerOutcome.legacy / 1000, postgres: 0 },
         on: { server: 0, worker: blame.microsPerOutcome.scoped === null ? null : blame.microsPerOutcome.scoped / 1000, postgres: 0 },
       },
-      note: 'pure code in the reputation workflow; one patch marker per reputation run, not per message',
+      note: `${blame.microsPerOutcome.legacy ?? '-'} -> ${blame.microsPerOutcome.scoped ?? '-'} µs per outcome; pure code in the reputation workflow, one patch marker per reputation run, not per message`,
     },
     {
       capability: 'per-domain rollup (off: the attempt statement before rollups)',
