@@ -36,6 +36,7 @@ import { acceptedKey, countFinished, request } from './context';
 import { countEvents, eventMs, fetchEvents } from './history';
 import { cpuBetween, cpuSnapshot, machine, round, runBounded, runPaced, sleep, summarize, waitFor, type CpuSnapshot, type Summary } from './measure';
 import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, type BenchServer, type RemoteSink } from './stack';
+import { runEntry } from './entry';
 
 const ET = proto.api.enums.v1.EventType;
 const T0 = Date.now();
@@ -450,11 +451,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
-  );
+  runEntry(main, log);
 }

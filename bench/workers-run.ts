@@ -20,6 +20,7 @@ import { acceptedKey, acceptedTimes, finalStates, request, submit, untilAccepted
 import { cpuBetween, cpuSecondsOf, cpuSnapshot, machine, round, sleep, summarize, type CpuSnapshot, type Summary } from './measure';
 import { runCeiling, type CeilingResult } from './scenarios/ceiling';
 import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, startWorkerChild, type BenchServer, type RemoteSink, type ReturnPath, type WorkerChild } from './stack';
+import { runEntry } from './entry';
 
 const T0 = Date.now();
 const log = (msg: string): void => {
@@ -393,11 +394,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
-  );
+  runEntry(main, log);
 }
