@@ -128,3 +128,20 @@ export async function quiesce(ctx: ModeContext, timeoutMs = 120_000): Promise<nu
   ctx.log(`[${ctx.mode}] the server and the worker did not go idle within ${timeoutMs / 1000} s`);
   return null;
 }
+
+/** What a batch's submits came to at the simulator: submit -> accepted per message, the last acceptance, and the messages not delivered. */
+export function tallyAccepted(submitted: Submitted[], accepted: Map<string, number>, states: Map<string, { state: string }>): { firstSubmit: number; lastAccepted: number; latencies: number[]; lost: number } {
+  const firstSubmit = submitted.reduce((min, s) => Math.min(min, s.t0), Infinity);
+  const latencies: number[] = [];
+  let lastAccepted = firstSubmit;
+  let lost = 0;
+  for (const s of submitted) {
+    const at = accepted.get(acceptedKey(s.id));
+    if (at === undefined || s.t1 === null || states.get(s.id)?.state !== 'delivered') lost++;
+    if (at !== undefined) {
+      latencies.push(at - s.t0);
+      lastAccepted = Math.max(lastAccepted, at);
+    }
+  }
+  return { firstSubmit, lastAccepted, latencies, lost };
+}

@@ -16,11 +16,11 @@ import { dataConverterOption } from '../src/codec/data-converter';
 import { loadConfig } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { PROJECT_ROOT } from '../src/dev/tools';
-import { acceptedKey, acceptedTimes, finalStates, request, submit, untilAccepted, untilFinished, type ModeContext } from './context';
+import { acceptedTimes, finalStates, request, submit, tallyAccepted, untilAccepted, untilFinished, type ModeContext } from './context';
 import { cpuBetween, cpuSecondsOf, cpuSnapshot, machine, round, sleep, summarize, type CpuSnapshot, type Summary } from './measure';
 import { runCeiling, type CeilingResult } from './scenarios/ceiling';
 import { benchDatabaseUrl, Cleanup, prepareBenchDatabase, startServer, startSinkChild, startWorkerChild, type BenchServer, type RemoteSink, type ReturnPath, type WorkerChild } from './stack';
-import { runEntry } from './entry';
+import { positiveInteger, runEntry } from './entry';
 
 const T0 = Date.now();
 const log = (msg: string): void => {
@@ -46,11 +46,7 @@ function parseOptions(argv: string[]): Options {
       if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
       return v;
     };
-    const positive = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} wants a positive integer, got "${v}"\n${USAGE}`);
-      return n;
-    };
+    const positive = (v: string): number => positiveInteger(flag, v);
     if (flag === '--workers') opts.workers = value().split(',').map(positive);
     else if (flag === '--messages') opts.messages = positive(value());
     else if (flag === '--concurrency') opts.concurrency = positive(value());
@@ -243,18 +239,7 @@ async function runK(
 
     const states = await finalStates(stack.pool, ids);
     const accepted = await acceptedTimes(ctx);
-    const firstSubmit = Math.min(...submitted.map((s) => s.t0));
-    const latencies: number[] = [];
-    let lastAccepted = firstSubmit;
-    let lost = 0;
-    for (const s of submitted) {
-      const at = accepted.get(acceptedKey(s.id));
-      if (at === undefined || s.t1 === null || states.get(s.id)?.state !== 'delivered') lost++;
-      if (at !== undefined) {
-        latencies.push(at - s.t0);
-        lastAccepted = Math.max(lastAccepted, at);
-      }
-    }
+    const { firstSubmit, lastAccepted, latencies, lost } = tallyAccepted(submitted, accepted, states);
     const duplicates = (await sink.duplicates()).filter((d) => d.messageId.includes(`${tag}-`)).length;
     const deliveredSeconds = (lastAccepted - firstSubmit) / 1000;
     const deliveredPerSecond = (reqs.length - lost) / deliveredSeconds;

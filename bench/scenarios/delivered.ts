@@ -6,6 +6,7 @@ import type { SendRequest } from '../../src/message/validate';
 import { deliveryWorkflowId } from '../../src/delivery/contract';
 import {
   acceptedKey,
+  tallyAccepted,
   acceptedTimes,
   finalStates,
   quiesce,
@@ -100,18 +101,7 @@ async function runBatch(
   const states = await finalStates(ctx.pool, ids);
   const accepted = await acceptedTimes(ctx);
 
-  const firstSubmit = Math.min(...submitted.map((s) => s.t0));
-  const latencies: number[] = [];
-  let lastAccepted = firstSubmit;
-  let lost = 0;
-  for (const s of submitted) {
-    const at = accepted.get(acceptedKey(s.id));
-    if (at === undefined || s.t1 === null || states.get(s.id)?.state !== 'delivered') lost++;
-    if (at !== undefined) {
-      latencies.push(at - s.t0);
-      lastAccepted = Math.max(lastAccepted, at);
-    }
-  }
+  const { firstSubmit, lastAccepted, latencies, lost } = tallyAccepted(submitted, accepted, states);
   const submitSeconds = (submitEnd - firstSubmit) / 1000;
   const deliveredSeconds = (lastAccepted - firstSubmit) / 1000;
   const drainedSeconds = drainedAt === null ? null : (Math.max(drainedAt, lastAccepted) - firstSubmit) / 1000;

@@ -49,12 +49,12 @@ export function sendAttemptEvents(events: HistoryEvent[]): AttemptEvent[] {
       return [{ atMs: eventTimeMs(e), local: false, recipients: input?.recipients ?? null }];
     }
     if (localActivityType(e) === 'sendAttempt') {
+      // A failed local run (retried) records no result: it is not an attempt of its own.
+      if (e.markerRecordedEventAttributes?.failure) return [];
       // The result names every recipient the attempt carried: a reply each, or a suppression.
       const result = jsonOf(e.markerRecordedEventAttributes?.details?.result?.payloads?.[0]) as
         | { replies: { address: string }[]; suppressed: { address: string }[] }
         | undefined;
-      // A failed local run (retried) records no result: it is not an attempt of its own.
-      if (e.markerRecordedEventAttributes?.failure) return [];
       const recipients = result ? [...result.suppressed.map((s) => s.address), ...result.replies.map((r) => r.address)] : null;
       return [{ atMs: eventTimeMs(e), local: true, recipients }];
     }
